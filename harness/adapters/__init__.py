@@ -1,0 +1,1 @@
+"""Model adapters: hf, openai, replay, steering wrappers and the task-specific models."""

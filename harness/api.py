@@ -1,0 +1,251 @@
+"""The typed boundary between tasks, model adapters and the runner.
+
+A task is a dataset of `Sample`s, a way to query the model (`Request`s, possibly
+over several rounds) and a scorer that turns the responses into a `Score`.
+A model adapter answers `Request`s. Neither knows about the other; the runner
+moves data between them and the run store records everything.
+"""
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, ClassVar, Iterable, Literal, Sequence, Union
+
+
+class HarnessError(Exception):
+    """A problem with the user's input: reported as one line and exit status 2."""
+
+
+# ---------------------------------------------------------------- inputs
+
+
+@dataclass(frozen=True)
+class ChatMessage:
+    """One chat turn. `content` is text, or a tuple of parts for multimodal input:
+    ``{"type": "text", "text": ...}`` or ``{"type": "image", "path": ...}``."""
+
+    role: Literal["system", "user", "assistant"]
+    content: str | tuple[dict, ...]
+
+    def text(self) -> str:
+        if isinstance(self.content, str):
+            return self.content
+        return "".join(p.get("text", "") for p in self.content if p.get("type") == "text")
+
+    def has_images(self) -> bool:
+        return not isinstance(self.content, str) and any(p.get("type") == "image" for p in self.content)
+
+
+Prompt = Union[str, tuple[ChatMessage, ...]]
+"""Plain text (completion-style) or a chat transcript."""
+
+
+@dataclass(frozen=True)
+class Sample:
+    """One item of a task's dataset. `id` is stable across runs (resume keys on it)."""
+
+    id: str
+    input: Prompt
+    target: Any = None
+    metadata: dict = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class GenerateRequest:
+    """Generate text from `prompt` until a stop sequence or `max_tokens`."""
+
+    prompt: Prompt
+    stop: tuple[str, ...] = ()
+    max_tokens: int = 256
+    temperature: float = 0.0
+    seed: int | None = None
+    kind: ClassVar[str] = "generate"
+
+
+@dataclass(frozen=True)
+class LoglikelihoodRequest:
+    """Log-probability of `continuation` given `context` (summed over its tokens)."""
+
+    context: Prompt
+    continuation: str
+    kind: ClassVar[str] = "loglikelihood"
+
+
+Request = Union[GenerateRequest, LoglikelihoodRequest]
+
+
+@dataclass(frozen=True)
+class RequestContext:
+    """Who asked: lets adapters such as `replay` look answers up by sample."""
+
+    task: str
+    sample_id: str
+    index: int  # position of the request among the sample's requests
+
+
+# ---------------------------------------------------------------- responses
+
+
+@dataclass
+class Generation:
+    text: str | None
+    finish_reason: str | None = None  # "stop" | "length" | ...
+    error: str | None = None
+    cached: bool = False
+
+
+@dataclass
+class Loglikelihood:
+    logprob: float | None
+    is_greedy: bool | None = None
+    token_logprobs: list[float] | None = None
+    error: str | None = None
+    cached: bool = False
+
+
+Response = Union[Generation, Loglikelihood]
+
+
+def response_to_json(r: Response) -> dict:
+    d = dataclasses.asdict(r)
+    d.pop("cached", None)
+    d["type"] = "generation" if isinstance(r, Generation) else "loglikelihood"
+    return d
+
+
+def response_from_json(d: dict) -> Response:
+    d = dict(d)
+    kind = d.pop("type")
+    return Generation(**d) if kind == "generation" else Loglikelihood(**d)
+
+
+# ---------------------------------------------------------------- scores and metrics
+
+
+@dataclass
+class Score:
+    """A verdict on one sample. `value` is a number (1.0 correct, 0.0 wrong, or
+    partial credit). `answer` is what was extracted from the output and
+    `explanation` says how the verdict was reached. `fields` are task-specific
+    columns written into the sample log (e.g. per-regime verdicts)."""
+
+    value: float
+    answer: Any = None
+    explanation: str = ""
+    fields: dict = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Metric:
+    """An aggregate with its 95% confidence interval (None when undefined, e.g. n=0)."""
+
+    value: float
+    ci95: tuple[float, float] | None
+
+    def to_json(self) -> dict:
+        return {"value": self.value, "ci95": list(self.ci95) if self.ci95 is not None else None}
+
+
+# ---------------------------------------------------------------- task
+
+
+@dataclass(frozen=True)
+class NoArgs:
+    """Tasks without options use this as their `Args`."""
+
+
+class Task:
+    """Base class for tasks. Subclasses set `name`, `description`, `Args` (a
+    frozen dataclass whose fields are the task's options; `Literal` types list
+    the allowed values) and implement `samples`, `requests` and `score`.
+
+    Multi-round tasks (a judge, an interactive stream) override `followup`:
+    it is called with all responses so far and returns more requests, or []
+    when the sample is ready to score.
+    """
+
+    name: ClassVar[str] = ""
+    description: ClassVar[str] = ""
+    Args: ClassVar[type] = NoArgs
+    # What the model must support: subset of {"generate", "loglikelihood", "images", "token_logprobs"}.
+    requires: ClassVar[frozenset[str]] = frozenset({"generate"})
+
+    def __init__(self, args: Any = None):
+        self.args = args if args is not None else self.Args()
+
+    def samples(self) -> Iterable[Sample]:
+        raise NotImplementedError
+
+    def requests(self, sample: Sample) -> list[Request]:
+        raise NotImplementedError
+
+    def followup(self, sample: Sample, responses: Sequence[Response]) -> list[Request]:
+        return []
+
+    def score(self, sample: Sample, responses: Sequence[Response]) -> Score:
+        raise NotImplementedError
+
+    def score_batch(self, samples: Sequence[Sample], responses: Sequence[Sequence[Response]]) -> list[Score]:
+        """Score many samples at once; override to parallelise slow checkers."""
+        return [self.score(s, r) for s, r in zip(samples, responses)]
+
+    def aggregate(self, records: list[dict]) -> dict[str, Metric]:
+        """Metrics over the scored sample records (the dicts of samples.jsonl,
+        errors excluded). Default: mean score as `accuracy` with a bootstrap CI."""
+        from harness.metrics import mean_metric
+
+        return {"accuracy": mean_metric([r["score"] for r in records])}
+
+    def data_fingerprint(self) -> str:
+        """A hash of the task's data, recorded in config.json. Default: hash of the samples."""
+        from harness.fingerprint import hash_samples
+
+        return hash_samples(self.samples())
+
+    def write_artifacts(self, records: list[dict], run_dir: Path) -> None:
+        """Optional extra outputs (CSV curves, plots) written into the run directory."""
+
+    def close(self) -> None:
+        """Release resources (judge models, worker pools)."""
+
+
+# ---------------------------------------------------------------- model adapter
+
+
+class ModelAdapter:
+    """Base class for model adapters, in the shape of lm-eval's `LM`.
+
+    `generate` and `loglikelihood` answer a batch of requests; a request that
+    fails returns a response with `error` set rather than raising, so one bad
+    request marks one sample as errored and the run goes on. `contexts` says
+    which sample each request belongs to (used by `replay`; others ignore it).
+    """
+
+    name: ClassVar[str] = ""
+    description: ClassVar[str] = ""
+    Args: ClassVar[type] = NoArgs
+    capabilities: frozenset[str] = frozenset({"generate"})
+
+    def __init__(self, target: str, args: Any = None):
+        self.target = target
+        self.args = args if args is not None else self.Args()
+
+    def fingerprint(self) -> str:
+        """Identifies the model for the response cache: same fingerprint, same answers."""
+        return f"{self.name}:{self.target}:{dataclasses.asdict(self.args)}"
+
+    def describe(self) -> dict:
+        """Extra facts for config.json (model revision, dtype, steering settings...)."""
+        return {}
+
+    def generate(self, requests: list[GenerateRequest], contexts: list[RequestContext]) -> list[Generation]:
+        raise HarnessError(f"model '{self.name}' cannot generate text; use a task that needs log-likelihoods")
+
+    def loglikelihood(self, requests: list[LoglikelihoodRequest], contexts: list[RequestContext]) -> list[Loglikelihood]:
+        raise HarnessError(
+            f"model '{self.name}' does not provide log-likelihoods; use a local 'hf:' model or a server with logprobs"
+        )
+
+    def close(self) -> None:
+        pass

@@ -1,0 +1,1 @@
+"""Aggregation of run directories into leaderboards."""

@@ -1,0 +1,79 @@
+"""Aggregate metrics with 95% confidence intervals.
+
+Every metric the harness reports goes through here, so every number has an
+interval. Bootstrap resampling is seeded, so the same samples always give the
+same interval (a resumed run reproduces an uninterrupted one exactly).
+"""
+from __future__ import annotations
+
+import math
+from typing import Callable, Sequence
+
+import numpy as np
+
+from harness.api import Metric
+
+N_RESAMPLES = 2000
+SEED = 20240607
+
+
+def bootstrap_ci(
+    data: Sequence | np.ndarray,
+    statistic: Callable[[np.ndarray], float],
+    n_resamples: int = N_RESAMPLES,
+    seed: int = SEED,
+) -> tuple[float, float] | None:
+    """Percentile bootstrap over the first axis of `data` (rows are resampled
+    together, so paired columns stay paired). None when there is no data."""
+    arr = np.asarray(data)
+    n = len(arr)
+    if n == 0:
+        return None
+    rng = np.random.default_rng(seed)
+    idx = rng.integers(0, n, size=(n_resamples, n))
+    stats = np.array([statistic(arr[i]) for i in idx], dtype=float)
+    stats = stats[np.isfinite(stats)]
+    if len(stats) == 0:
+        return None
+    lo, hi = np.percentile(stats, [2.5, 97.5])
+    return float(lo), float(hi)
+
+
+def mean_metric(values: Sequence[float]) -> Metric:
+    """Mean with a bootstrap CI (vectorised for speed)."""
+    arr = np.asarray(values, dtype=float)
+    if len(arr) == 0:
+        return Metric(float("nan"), None)
+    rng = np.random.default_rng(SEED)
+    means = arr[rng.integers(0, len(arr), size=(N_RESAMPLES, len(arr)))].mean(axis=1)
+    lo, hi = np.percentile(means, [2.5, 97.5])
+    return Metric(float(arr.mean()), (float(lo), float(hi)))
+
+
+def proportion_metric(successes: int, n: int) -> Metric:
+    """A proportion with the Wilson score interval (good at 0 and 1, unlike the normal one)."""
+    if n == 0:
+        return Metric(float("nan"), None)
+    z = 1.959963984540054
+    p = successes / n
+    denom = 1 + z * z / n
+    centre = (p + z * z / (2 * n)) / denom
+    half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / denom
+    return Metric(p, (max(0.0, centre - half), min(1.0, centre + half)))
+
+
+def count_metric(count: int, n: int) -> Metric:
+    """A count of events (parse failures, timeouts) with the Wilson interval of
+    its rate scaled back to a count."""
+    m = proportion_metric(count, n)
+    if m.ci95 is None:
+        return Metric(float(count), None)
+    return Metric(float(count), (m.ci95[0] * n, m.ci95[1] * n))
+
+
+def statistic_metric(data: Sequence | np.ndarray, statistic: Callable[[np.ndarray], float]) -> Metric:
+    """Any statistic of the rows of `data` with a bootstrap CI (AUROC, F1, ...)."""
+    arr = np.asarray(data)
+    if len(arr) == 0:
+        return Metric(float("nan"), None)
+    return Metric(float(statistic(arr)), bootstrap_ci(arr, statistic))
