@@ -60,6 +60,9 @@ class GenerateRequest:
     max_tokens: int = 256
     temperature: float = 0.0
     seed: int | None = None
+    # Structured view of the request for models that are not language models
+    # (reference learners, the assign-add transformer); LMs ignore it.
+    metadata: dict = field(default_factory=dict, compare=False)
     kind: ClassVar[str] = "generate"
 
 
@@ -69,6 +72,7 @@ class LoglikelihoodRequest:
 
     context: Prompt
     continuation: str
+    metadata: dict = field(default_factory=dict, compare=False)
     kind: ClassVar[str] = "loglikelihood"
 
 
