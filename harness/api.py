@@ -230,6 +230,9 @@ class ModelAdapter:
     description: ClassVar[str] = ""
     Args: ClassVar[type] = NoArgs
     capabilities: frozenset[str] = frozenset({"generate"})
+    # True when the answer depends on which sample asked (replay): the response
+    # cache then keys on the RequestContext as well as the request.
+    answers_depend_on_context: ClassVar[bool] = False
 
     def __init__(self, target: str, args: Any = None):
         self.target = target

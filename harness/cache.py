@@ -1,0 +1,83 @@
+"""Response cache shared across runs: an SQLite database keyed by model
+fingerprint and request, so re-scoring a task with a fixed checker costs no
+model calls. Errors are never cached; unseeded sampling is never cached."""
+from __future__ import annotations
+
+import json
+import os
+import sqlite3
+from pathlib import Path
+
+from harness.api import GenerateRequest, ModelAdapter, Request, RequestContext, Response, response_from_json, response_to_json
+from harness.fingerprint import sha256_of
+
+
+def default_cache_path() -> Path:
+    root = os.environ.get("HARNESS_CACHE_DIR") or Path.home() / ".cache" / "harness"
+    return Path(root) / "responses.sqlite"
+
+
+def _cacheable(request: Request) -> bool:
+    return not (isinstance(request, GenerateRequest) and request.temperature > 0 and request.seed is None)
+
+
+class ResponseCache:
+    def __init__(self, path: Path | None = None):
+        self.path = Path(path) if path else default_cache_path()
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self.db = sqlite3.connect(self.path, timeout=30)
+        self.db.execute("PRAGMA journal_mode=WAL")
+        self.db.execute("CREATE TABLE IF NOT EXISTS responses (key TEXT PRIMARY KEY, value TEXT NOT NULL)")
+        self.db.commit()
+
+    @staticmethod
+    def key(fingerprint: str, request: Request, context: RequestContext | None) -> str:
+        return sha256_of([fingerprint, request.kind, request, context])
+
+    def get(self, key: str) -> Response | None:
+        row = self.db.execute("SELECT value FROM responses WHERE key = ?", (key,)).fetchone()
+        if row is None:
+            return None
+        resp = response_from_json(json.loads(row[0]))
+        resp.cached = True
+        return resp
+
+    def put_many(self, items: list[tuple[str, Response]]) -> None:
+        rows = [(k, json.dumps(response_to_json(r))) for k, r in items if r.error is None]
+        if rows:
+            self.db.executemany("INSERT OR REPLACE INTO responses VALUES (?, ?)", rows)
+            self.db.commit()
+
+    def close(self) -> None:
+        self.db.close()
+
+
+class CachedModel:
+    """Wraps an adapter: answers what the cache knows, sends the rest."""
+
+    def __init__(self, model: ModelAdapter, cache: ResponseCache | None):
+        self.model = model
+        self.cache = cache
+        self.fingerprint = model.fingerprint()
+        # Adapters whose answer depends on which sample asked (replay) key on the context too.
+        self.keyed_by_context = getattr(model, "answers_depend_on_context", False)
+        self.calls = 0  # requests actually sent to the model
+
+    def __call__(self, kind: str, requests: list[Request], contexts: list[RequestContext]) -> list[Response]:
+        method = self.model.generate if kind == "generate" else self.model.loglikelihood
+        if self.cache is None:
+            self.calls += len(requests)
+            return method(requests, contexts)
+        keys = [
+            ResponseCache.key(self.fingerprint, r, c if self.keyed_by_context else None) if _cacheable(r) else None
+            for r, c in zip(requests, contexts)
+        ]
+        out: list[Response | None] = [self.cache.get(k) if k else None for k in keys]
+        missing = [i for i, r in enumerate(out) if r is None]
+        if missing:
+            self.calls += len(missing)
+            fresh = method([requests[i] for i in missing], [contexts[i] for i in missing])
+            for i, r in zip(missing, fresh):
+                out[i] = r
+            self.cache.put_many([(keys[i], out[i]) for i in missing if keys[i]])
+        return out  # type: ignore[return-value]

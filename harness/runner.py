@@ -1,0 +1,329 @@
+"""Runs tasks against a model: the one place that moves data between them.
+
+For each chunk of pending samples: ask every sample for its requests, send
+them to the model in one call per request kind, ask for follow-ups until none
+are left, score, append the records to samples.jsonl, repeat. Results are
+always recomputed from the stored records in dataset order, so a resumed run
+writes the same results.json as an uninterrupted one.
+"""
+from __future__ import annotations
+
+import dataclasses
+import datetime as _dt
+import importlib.metadata
+import platform
+import random
+import re
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from harness import registry
+from harness.api import (
+    Generation,
+    HarnessError,
+    ModelAdapter,
+    RequestContext,
+    Response,
+    Sample,
+    Score,
+    Task,
+)
+from harness.cache import CachedModel, ResponseCache
+from harness.store import RunStore
+
+PACKAGES = ("harness", "torch", "transformers", "sympy", "openai", "numpy", "lm_eval", "tokenizers", "latex2sympy2_extended")
+
+
+@dataclass
+class RunConfig:
+    """Everything that defines a run; the CLI fills it, the runner reads it."""
+
+    model: str
+    tasks: list[str]
+    task_args: dict[str, str] = field(default_factory=dict)
+    model_args: dict[str, str] = field(default_factory=dict)
+    output: Path | None = None
+    limit: int | None = None
+    seed: int = 0
+    batch_size: int | None = None
+    concurrency: int | None = None
+    steer: str | None = None
+    steer_args: dict[str, str] = field(default_factory=dict)
+    includes: list[str] = field(default_factory=list)
+    use_cache: bool = True
+    cache_path: Path | None = None
+    overwrite: bool = False
+    quiet: bool = True
+    chunk_size: int = 64  # samples scored and flushed together
+
+    def identity(self) -> dict:
+        """The fields that change results: a run dir is resumed only under the same identity."""
+        return {
+            "model": self.model,
+            "model_args": self.model_args,
+            "tasks": self.tasks,
+            "task_args": self.task_args,
+            "limit": self.limit,
+            "seed": self.seed,
+            "steer": self.steer,
+            "steer_args": self.steer_args,
+        }
+
+
+@dataclass
+class RunResult:
+    output: Path
+    results: dict
+    n_errors: int
+    model_calls: int
+
+
+def default_output_dir(config: RunConfig) -> Path:
+    stamp = _dt.datetime.now().strftime("%Y%m%d-%H%M%S")
+    slug = lambda s: re.sub(r"[^A-Za-z0-9._-]+", "_", s).strip("_")[-60:]  # noqa: E731
+    return Path("runs") / f"{stamp}-{slug(config.model)}-{slug('+'.join(config.tasks))}"
+
+
+def _git_revision() -> str | None:
+    try:
+        out = subprocess.run(
+            ["git", "rev-parse", "HEAD"], cwd=Path(__file__).parent, capture_output=True, text=True, timeout=5
+        )
+        return out.stdout.strip() or None
+    except (OSError, subprocess.SubprocessError):
+        return None
+
+
+def _versions() -> dict:
+    out = {"python": platform.python_version()}
+    for name in PACKAGES:
+        try:
+            out[name] = importlib.metadata.version(name.replace("_", "-"))
+        except importlib.metadata.PackageNotFoundError:
+            pass
+    return out
+
+
+def seed_everything(seed: int) -> None:
+    random.seed(seed)
+    try:
+        import numpy as np
+
+        np.random.seed(seed)
+    except ImportError:
+        pass
+    if "torch" in sys.modules:
+        sys.modules["torch"].manual_seed(seed)
+
+
+def build_tasks(config: RunConfig) -> list[Task]:
+    """Instantiate the tasks; each `--task-arg` goes to the tasks that accept its key."""
+    classes = [registry.get_task_class(name) for name in config.tasks]
+    for key in config.task_args:
+        if not any(key in registry.arg_keys(c.Args) for c in classes):
+            if len(classes) == 1:
+                break  # build_args names the allowed keys
+            raise HarnessError(f"task arg '{key}' is accepted by none of the tasks {', '.join(config.tasks)}")
+    tasks = []
+    for cls in classes:
+        keys = registry.arg_keys(cls.Args)
+        raw = config.task_args if len(classes) == 1 else {k: v for k, v in config.task_args.items() if k in keys}
+        tasks.append(registry.create_task(cls.name, raw))
+    return tasks
+
+
+def build_model(config: RunConfig) -> ModelAdapter:
+    cls, _ = registry.parse_model_spec(config.model)
+    args = dict(config.model_args)
+    keys = registry.arg_keys(cls.Args)
+    for name in ("batch_size", "concurrency"):
+        value = getattr(config, name)
+        if value is not None and name in keys:
+            args.setdefault(name, str(value))
+    model = registry.create_model(config.model, args)
+    if config.steer:
+        from harness.adapters.steering import wrap_with_steering
+
+        model = wrap_with_steering(model, config.steer, config.steer_args)
+    return model
+
+
+def _check_capabilities(task: Task, model: ModelAdapter) -> None:
+    missing = set(task.requires) - set(model.capabilities)
+    if missing:
+        raise HarnessError(
+            f"task '{task.name}' needs {', '.join(sorted(missing))}, which model '{model.name}' does not offer; "
+            "choose an adapter that does (e.g. a local hf: model for log-likelihoods)"
+        )
+
+
+def _select_samples(task: Task, limit: int | None) -> list[Sample]:
+    samples = []
+    seen = set()
+    for s in task.samples():
+        if limit is not None and len(samples) >= limit:
+            break
+        if s.id in seen:
+            raise HarnessError(f"task '{task.name}' yields sample id '{s.id}' twice; sample ids must be unique")
+        seen.add(s.id)
+        samples.append(s)
+    return samples
+
+
+def _solve_chunk(task: Task, samples: list[Sample], model: CachedModel) -> list[list[Response]]:
+    """All model rounds for a chunk of samples, batched across samples."""
+    responses: list[list[Response]] = [[] for _ in samples]
+    pending = [(i, task.requests(s)) for i, s in enumerate(samples)]
+    while pending:
+        by_kind: dict[str, list[tuple[int, int, object]]] = {}
+        for i, reqs in pending:
+            for k, r in enumerate(reqs):
+                by_kind.setdefault(r.kind, []).append((i, k, r))
+        answers: dict[tuple[int, int], Response] = {}
+        for kind, items in by_kind.items():
+            contexts = [RequestContext(task.name, samples[i].id, len(responses[i]) + k) for i, k, _ in items]
+            try:
+                outs = model(kind, [r for _, _, r in items], contexts)
+            except HarnessError:
+                raise
+            except Exception as e:  # one failing batch marks its samples as errors; the run goes on
+                outs = [Generation(text=None, error=f"{type(e).__name__}: {e}") for _ in items]
+            for (i, k, _), out in zip(items, outs):
+                answers[(i, k)] = out
+        next_pending = []
+        for i, reqs in pending:
+            responses[i].extend(answers[(i, k)] for k in range(len(reqs)))
+            if any(r.error for r in responses[i]):
+                continue
+            more = task.followup(samples[i], responses[i])
+            if more:
+                next_pending.append((i, more))
+        pending = next_pending
+    return responses
+
+
+def _record(task: Task, sample: Sample, responses: list[Response], score: Score | None, error: str | None) -> dict:
+    texts = [r.text for r in responses if isinstance(r, Generation)]
+    rec = {
+        "task": task.name,
+        "id": sample.id,
+        "score": float(score.value) if score else 0.0,
+        "output": texts[0] if texts else None,
+        "error": error,
+        "answer": score.answer if score else None,
+        "explanation": score.explanation if score else "",
+        "target": sample.target,
+    }
+    if score:
+        for k, v in score.fields.items():
+            if k in rec:
+                raise ValueError(f"task '{task.name}' score field '{k}' clashes with a standard record key")
+            rec[k] = v
+    return rec
+
+
+def _progress(total: int, initial: int, desc: str, quiet: bool):
+    from tqdm import tqdm
+
+    return tqdm(total=total, initial=initial, desc=desc, unit="sample", disable=quiet, file=sys.stderr, dynamic_ncols=True)
+
+
+def run_task(task: Task, model: CachedModel, store: RunStore, limit: int | None, chunk_size: int, quiet: bool) -> dict:
+    samples = _select_samples(task, limit)
+    stored = store.records()
+    pending = [s for s in samples if (task.name, s.id) not in stored]
+    bar = _progress(len(samples), len(samples) - len(pending), task.name, quiet)
+    try:
+        for start in range(0, len(pending), chunk_size):
+            chunk = pending[start : start + chunk_size]
+            responses = _solve_chunk(task, chunk, model)
+            ok = [k for k, rs in enumerate(responses) if not any(r.error for r in rs)]
+            scores = dict(zip(ok, task.score_batch([chunk[k] for k in ok], [responses[k] for k in ok])))
+            records = []
+            for k, s in enumerate(chunk):
+                err = next((r.error for r in responses[k] if r.error), None)
+                records.append(_record(task, s, responses[k], scores.get(k), err))
+            store.append(records)
+            bar.update(len(chunk))
+    finally:
+        bar.close()
+    return summarize_task(task, samples, store)
+
+
+def summarize_task(task: Task, samples: list[Sample], store: RunStore) -> dict:
+    stored = store.records()
+    records = [stored[(task.name, s.id)] for s in samples if (task.name, s.id) in stored]
+    scored = [r for r in records if r.get("error") is None]
+    errors = [r for r in records if r.get("error") is not None]
+    metrics = task.aggregate(scored)
+    task.write_artifacts(scored, store.dir)
+    return {
+        "metrics": {k: m.to_json() for k, m in metrics.items()},
+        "n": len(scored),
+        "n_errors": len(errors),
+        "n_samples": len(samples),
+        "args": dataclasses.asdict(task.args),
+    }
+
+
+def run_eval(config: RunConfig) -> RunResult:
+    for path in config.includes:
+        registry.include(path)
+    tasks = build_tasks(config)
+    model = build_model(config)
+    try:
+        for t in tasks:
+            _check_capabilities(t, model)
+        seed_everything(config.seed)
+        output = Path(config.output) if config.output else default_output_dir(config)
+        store = RunStore(output)
+        resolved = {
+            "config": {k: (str(v) if isinstance(v, Path) else v) for k, v in dataclasses.asdict(config).items()},
+            "model": {"spec": config.model, "fingerprint": model.fingerprint(), **model.describe()},
+            "tasks": {
+                t.name: {"args": dataclasses.asdict(t.args), "data_sha256": t.data_fingerprint(), "description": t.description}
+                for t in tasks
+            },
+            "versions": _versions(),
+            "git_revision": _git_revision(),
+            "seeds": {"python": config.seed, "numpy": config.seed, "torch": config.seed},
+            "created": _dt.datetime.now(_dt.timezone.utc).isoformat(),
+        }
+        store.open(resolved, config.identity(), config.overwrite)
+        cache = ResponseCache(config.cache_path) if config.use_cache else None
+        cached_model = CachedModel(model, cache)
+        started = time.time()
+        results = {"model": config.model, "steering": model.describe().get("steering"), "tasks": {}}
+        try:
+            for t in tasks:
+                results["tasks"][t.name] = run_task(t, cached_model, store, config.limit, config.chunk_size, config.quiet)
+        finally:
+            if cache:
+                cache.close()
+        results["elapsed_s"] = round(time.time() - started, 3)
+        results["model_calls"] = cached_model.calls
+        store.write_results(results)
+        n_errors = sum(t["n_errors"] for t in results["tasks"].values())
+        return RunResult(output, results, n_errors, cached_model.calls)
+    finally:
+        for t in tasks:
+            t.close()
+        model.close()
+
+
+def format_results_table(results: dict) -> str:
+    """The table printed at the end of `harness eval`."""
+    rows = [("task", "metric", "value", "95% CI", "n")]
+    for name, t in results["tasks"].items():
+        for metric, m in t["metrics"].items():
+            ci = m["ci95"]
+            rows.append((name, metric, f"{m['value']:.4f}", f"[{ci[0]:.4f}, {ci[1]:.4f}]" if ci else "n/a", str(t["n"])))
+        if t["n_errors"]:
+            rows.append((name, "errors", str(t["n_errors"]), "", str(t["n_samples"])))
+    widths = [max(len(r[i]) for r in rows) for i in range(5)]
+    lines = ["  ".join(c.ljust(w) for c, w in zip(r, widths)).rstrip() for r in rows]
+    lines.insert(1, "  ".join("-" * w for w in widths))
+    return "\n".join(lines)
