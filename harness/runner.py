@@ -280,9 +280,10 @@ def run_eval(config: RunConfig) -> RunResult:
         seed_everything(config.seed)
         output = Path(config.output) if config.output else default_output_dir(config)
         store = RunStore(output)
+        description = model.describe()
         resolved = {
             "config": {k: (str(v) if isinstance(v, Path) else v) for k, v in dataclasses.asdict(config).items()},
-            "model": {"spec": config.model, "fingerprint": model.fingerprint(), **model.describe()},
+            "model": {"spec": config.model, "fingerprint": model.fingerprint(), **description},
             "tasks": {
                 t.name: {"args": dataclasses.asdict(t.args), "data_sha256": t.data_fingerprint(), "description": t.description}
                 for t in tasks
@@ -296,7 +297,7 @@ def run_eval(config: RunConfig) -> RunResult:
         cache = ResponseCache(config.cache_path) if config.use_cache else None
         cached_model = CachedModel(model, cache)
         started = time.time()
-        results = {"model": config.model, "steering": model.describe().get("steering"), "tasks": {}}
+        results = {"model": config.model, "steering": description.get("steering"), "tasks": {}}
         try:
             for t in tasks:
                 results["tasks"][t.name] = run_task(t, cached_model, store, config.limit, config.chunk_size, config.quiet)
