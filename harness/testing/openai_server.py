@@ -1,0 +1,421 @@
+"""A real OpenAI-compatible HTTP server on 127.0.0.1 for tests and benchmarks.
+
+Stdlib only (`ThreadingHTTPServer`, HTTP/1.1 keep-alive). It serves
+`GET /v1/models`, `POST /v1/chat/completions` and `POST /v1/completions`
+(with `echo` + `logprobs`), answers through a deterministic responder after a
+configurable latency, injects failures on demand, and counts what it served so
+tests can check that every prompt was answered exactly once.
+
+Failure kinds (`Fault`): "429" (with a Retry-After header), "500", "503",
+"malformed" (HTTP 200 whose body is not JSON), "empty" (HTTP 200 without
+choices), "hang" (no answer for `hang_s`, then the connection closes) and
+"drop" (the connection closes at once). Faults come from `faults_per_prompt`
+(the first attempts of every distinct prompt fail in that order: exact counts)
+or from `fault_rates` (a seeded random draw per request: realistic mixes).
+
+The mock language model behind the completions logprobs splits text into
+tokens with `tokenize` (leading whitespace + a run of non-spaces) and gives
+each token the log-probability `-0.1 * len(token)`; its top alternative at
+every position is " a" (-0.2), so a token of at most 2 characters is greedy.
+
+Run standalone (the benchmark does, to keep the server off the client's GIL):
+`python -m harness.testing.openai_server --latency-ms 100 --rate-429 0.05`.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import random
+import re
+import socket
+import threading
+import time
+from collections import Counter
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Callable, Literal
+
+FaultKind = Literal["429", "500", "503", "malformed", "empty", "hang", "drop"]
+FAULT_KINDS: tuple[str, ...] = ("429", "500", "503", "malformed", "empty", "hang", "drop")
+
+GREEDY_ALTERNATIVE = " a"
+_TOKEN = re.compile(r"\s*\S+|\s+")
+
+
+def tokenize(text: str) -> list[str]:
+    """The mock model's tokens: concatenated they give back `text` exactly."""
+    return _TOKEN.findall(text)
+
+
+def token_logprob(token: str) -> float:
+    return -0.1 * len(token)
+
+
+@dataclass(frozen=True)
+class Call:
+    """What the responder sees: the endpoint, the prompt text (for chat, the
+    last user message's text) and the whole request body."""
+
+    endpoint: Literal["chat", "completions"]
+    prompt: str
+    body: dict
+
+
+def echo_responder(call: Call) -> str:
+    """Answers with the prompt itself: deterministic and easy to assert on."""
+    return call.prompt
+
+
+Responder = Callable[[Call], str]
+
+
+@dataclass
+class ServerStats:
+    """Counters, updated under a lock by the handler threads."""
+
+    requests: int = 0
+    by_path: Counter = field(default_factory=Counter)
+    faults: Counter = field(default_factory=Counter)
+    successes: int = 0
+    successes_by_prompt: Counter = field(default_factory=Counter)
+    attempts_by_prompt: Counter = field(default_factory=Counter)
+    max_in_flight: int = 0
+    in_flight: int = 0
+    authorization_headers: Counter = field(default_factory=Counter)
+
+    def to_json(self) -> dict:
+        return {
+            "requests": self.requests,
+            "by_path": dict(self.by_path),
+            "faults": dict(self.faults),
+            "successes": self.successes,
+            "prompts": len(self.attempts_by_prompt),
+            "prompts_answered_once": sum(1 for v in self.successes_by_prompt.values() if v == 1),
+            "prompts_answered_more_than_once": sum(1 for v in self.successes_by_prompt.values() if v > 1),
+            "max_in_flight": self.max_in_flight,
+        }
+
+
+class _QuietThreadingServer(ThreadingHTTPServer):
+    """A deep accept queue (many clients connect at once) and no tracebacks
+    when a client hangs up first (timeout tests do that on purpose)."""
+
+    daemon_threads = True
+    request_queue_size = 1024
+
+    def handle_error(self, request, client_address) -> None:
+        pass
+
+
+class LoopbackOpenAIServer:
+    """Context manager: `with LoopbackOpenAIServer(latency_s=0.1) as srv: srv.base_url`."""
+
+    def __init__(
+        self,
+        responder: Responder = echo_responder,
+        *,
+        latency_s: float = 0.0,
+        faults_per_prompt: tuple[str, ...] = (),
+        fault_rates: dict[str, float] | None = None,
+        retry_after: str | None = "0",
+        hang_s: float = 5.0,
+        seed: int = 0,
+        models: tuple[str, ...] = ("mock",),
+        api_key: str | None = None,
+        port: int = 0,
+    ):
+        for kind in (*faults_per_prompt, *(fault_rates or {})):
+            if kind not in FAULT_KINDS:
+                raise ValueError(f"unknown fault '{kind}'; use one of {', '.join(FAULT_KINDS)}")
+        if sum((fault_rates or {}).values()) > 1:
+            raise ValueError("fault rates add up to more than 1")
+        self.responder = responder
+        self.latency_s = latency_s
+        self.faults_per_prompt = tuple(faults_per_prompt)
+        self.fault_rates = dict(fault_rates or {})
+        self.retry_after = retry_after
+        self.hang_s = hang_s
+        self.models = models
+        self.api_key = api_key
+        self.stats = ServerStats()
+        self._lock = threading.Lock()
+        self._rng = random.Random(seed)
+        self._httpd = _QuietThreadingServer(("127.0.0.1", port), _make_handler(self))
+        self._thread: threading.Thread | None = None
+
+    @property
+    def port(self) -> int:
+        return self._httpd.server_address[1]
+
+    @property
+    def base_url(self) -> str:
+        return f"http://127.0.0.1:{self.port}/v1"
+
+    def start(self) -> "LoopbackOpenAIServer":
+        self._thread = threading.Thread(target=self._httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._httpd.shutdown()
+        self._httpd.server_close()
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+
+    def __enter__(self) -> "LoopbackOpenAIServer":
+        return self.start()
+
+    def __exit__(self, *exc) -> None:
+        self.stop()
+
+    # -------------------------------------------------------------- decisions
+
+    def choose_fault(self, prompt_key: str) -> str | None:
+        with self._lock:
+            attempt = self.stats.attempts_by_prompt[prompt_key]
+            self.stats.attempts_by_prompt[prompt_key] += 1
+            if attempt < len(self.faults_per_prompt):
+                return self.faults_per_prompt[attempt]
+            draw = self._rng.random()
+        for kind, rate in self.fault_rates.items():
+            if draw < rate:
+                return kind
+            draw -= rate
+        return None
+
+    def record(self, **changes) -> None:
+        with self._lock:
+            for name, value in changes.items():
+                counter = getattr(self.stats, name)
+                if isinstance(counter, Counter):
+                    counter[value] += 1
+                else:
+                    setattr(self.stats, name, counter + value)
+            self.stats.max_in_flight = max(self.stats.max_in_flight, self.stats.in_flight)
+
+
+# ------------------------------------------------------------------ responses
+
+
+def _apply_stop_and_limit(text: str, stop: list[str], max_tokens: int | None) -> tuple[str, str]:
+    """Cut the answer like a real server: at the earliest stop string
+    (excluded), else after `max_tokens` mock tokens."""
+    cuts = [i for i in (text.find(s) for s in stop if s) if i >= 0]
+    if cuts:
+        return text[: min(cuts)], "stop"
+    tokens = tokenize(text)
+    if max_tokens is not None and len(tokens) > max_tokens:
+        return "".join(tokens[:max_tokens]), "length"
+    return text, "stop"
+
+
+def _stop_list(body: dict) -> list[str]:
+    stop = body.get("stop") or []
+    return [stop] if isinstance(stop, str) else list(stop)
+
+
+def _max_tokens(body: dict) -> int | None:
+    value = body.get("max_completion_tokens", body.get("max_tokens"))
+    return int(value) if value is not None else None
+
+
+def _message_text(content) -> str:
+    if isinstance(content, str):
+        return content
+    return "".join(p.get("text", "") for p in content if p.get("type") == "text")
+
+
+def _usage(prompt: str, completion: str) -> dict:
+    p, c = len(tokenize(prompt)), len(tokenize(completion))
+    return {"prompt_tokens": p, "completion_tokens": c, "total_tokens": p + c}
+
+
+def chat_response(server: LoopbackOpenAIServer, body: dict) -> dict:
+    messages = body.get("messages") or []
+    users = [m for m in messages if m.get("role") == "user"]
+    prompt = _message_text(users[-1]["content"]) if users else ""
+    text, finish = _apply_stop_and_limit(server.responder(Call("chat", prompt, body)), _stop_list(body), _max_tokens(body))
+    return {
+        "id": "chatcmpl-loopback",
+        "object": "chat.completion",
+        "created": int(time.time()),
+        "model": body.get("model"),
+        "choices": [{"index": 0, "message": {"role": "assistant", "content": text}, "finish_reason": finish}],
+        "usage": _usage(prompt, text),
+    }
+
+
+def _logprobs_block(tokens: list[str], top_n: int) -> dict:
+    offsets, pos = [], 0
+    for t in tokens:
+        offsets.append(pos)
+        pos += len(t)
+    lps = [token_logprob(t) for t in tokens]
+    lps[0:1] = [None] * min(1, len(lps))  # no logprob for the first token: it has no context
+    tops = []
+    for t, lp in zip(tokens, lps):
+        if lp is None:
+            tops.append(None)
+            continue
+        top = {t: lp, GREEDY_ALTERNATIVE: token_logprob(GREEDY_ALTERNATIVE)}
+        tops.append(dict(sorted(top.items(), key=lambda kv: -kv[1])[: max(top_n, 1)]))
+    return {"tokens": tokens, "token_logprobs": lps, "top_logprobs": tops, "text_offset": offsets}
+
+
+def completion_response(server: LoopbackOpenAIServer, body: dict) -> dict:
+    prompt = body.get("prompt", "")
+    if isinstance(prompt, list):  # a batch of prompts is not used by the harness adapter
+        prompt = prompt[0] if prompt else ""
+    max_tokens = _max_tokens(body)
+    answer = server.responder(Call("completions", prompt, body))
+    text, finish = _apply_stop_and_limit(answer, _stop_list(body), max_tokens)
+    choice: dict = {"index": 0, "text": text, "finish_reason": finish, "logprobs": None}
+    if body.get("echo"):
+        choice["text"] = prompt + text
+    if body.get("logprobs") is not None:
+        tokens = (tokenize(prompt) if body.get("echo") else []) + tokenize(text)
+        choice["logprobs"] = _logprobs_block(tokens, int(body["logprobs"]))
+        if not body.get("echo"):
+            choice["logprobs"]["text_offset"] = [len(prompt) + o for o in choice["logprobs"]["text_offset"]]
+    return {
+        "id": "cmpl-loopback",
+        "object": "text_completion",
+        "created": int(time.time()),
+        "model": body.get("model"),
+        "choices": [choice],
+        "usage": _usage(prompt, text),
+    }
+
+
+# ------------------------------------------------------------------ HTTP
+
+
+def _make_handler(server: LoopbackOpenAIServer) -> type[BaseHTTPRequestHandler]:
+    class Handler(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+        disable_nagle_algorithm = True  # headers and body are separate writes: avoid the 40 ms delayed-ACK stall
+
+        def log_message(self, format, *args) -> None:  # quiet: tests read the counters instead
+            pass
+
+        def _send_json(self, status: int, payload, headers: dict | None = None) -> None:
+            data = payload if isinstance(payload, bytes) else json.dumps(payload).encode()
+            self.send_response(status)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(data)))
+            for k, v in (headers or {}).items():
+                self.send_header(k, v)
+            self.end_headers()
+            self.wfile.write(data)
+
+        def _error(self, status: int, message: str, headers: dict | None = None) -> None:
+            self._send_json(status, {"error": {"message": message, "type": "loopback", "code": status}}, headers)
+
+        def _authorised(self) -> bool:
+            header = self.headers.get("Authorization", "")
+            server.record(authorization_headers=header)
+            if server.api_key is not None and header != f"Bearer {server.api_key}":
+                self._error(401, "invalid API key")
+                return False
+            return True
+
+        def do_GET(self) -> None:
+            server.record(requests=1, by_path=self.path)
+            if self.path == "/stats":
+                self._send_json(200, server.stats.to_json())
+            elif self.path.rstrip("/") == "/v1/models":
+                if self._authorised():
+                    self._send_json(200, {"object": "list", "data": [{"id": m, "object": "model"} for m in server.models]})
+            else:
+                self._error(404, f"no route {self.path}")
+
+        def do_POST(self) -> None:
+            server.record(requests=1, by_path=self.path, in_flight=1)
+            try:
+                self._post()
+            finally:
+                server.record(in_flight=-1)
+
+        def _post(self) -> None:
+            raw = self.rfile.read(int(self.headers.get("Content-Length", 0)))
+            if not self._authorised():
+                return
+            routes = {"/v1/chat/completions": chat_response, "/v1/completions": completion_response}
+            route = routes.get(self.path)
+            if route is None:
+                self._error(404, f"no route {self.path}")
+                return
+            try:
+                body = json.loads(raw)
+            except ValueError:
+                self._error(400, "request body is not JSON")
+                return
+            if body.get("stream"):
+                self._error(400, "streaming is not supported by the loopback server")
+                return
+            if body.get("model") not in server.models:
+                self._error(404, f"model {body.get('model')!r} not found")
+                return
+            key = self.path + json.dumps(body.get("messages", body.get("prompt")), sort_keys=True)
+            fault = server.choose_fault(key)
+            if fault is not None:
+                server.record(faults=fault)
+                self._send_fault(fault)
+                return
+            time.sleep(server.latency_s)
+            payload = route(server, body)
+            server.record(successes=1, successes_by_prompt=key)
+            self._send_json(200, payload)
+
+        def _send_fault(self, fault: str) -> None:
+            if fault == "429":
+                headers = {"Retry-After": server.retry_after} if server.retry_after is not None else {}
+                self._error(429, "rate limited", headers)
+            elif fault in ("500", "503"):
+                self._error(int(fault), "injected server error")
+            elif fault == "malformed":
+                self._send_json(200, b'{"choices": [{"message": ')
+            elif fault == "empty":
+                self._send_json(200, {"id": "x", "choices": []})
+            else:
+                if fault == "hang":
+                    time.sleep(server.hang_s)
+                self.close_connection = True
+                try:
+                    self.connection.shutdown(socket.SHUT_RDWR)
+                except OSError:
+                    pass
+
+    return Handler
+
+
+def main(argv: list[str] | None = None) -> None:
+    p = argparse.ArgumentParser(description="Serve the loopback OpenAI-compatible mock until interrupted.")
+    p.add_argument("--port", type=int, default=0)
+    p.add_argument("--latency-ms", type=float, default=0.0)
+    for kind in FAULT_KINDS:
+        p.add_argument(f"--rate-{kind}", type=float, default=0.0, help=f"fraction of requests answered with fault {kind}")
+    p.add_argument("--retry-after", default="0")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--model", action="append", default=None)
+    a = p.parse_args(argv)
+    rates = {k: getattr(a, f"rate_{k}") for k in FAULT_KINDS if getattr(a, f"rate_{k}") > 0}
+    srv = LoopbackOpenAIServer(
+        latency_s=a.latency_ms / 1000,
+        fault_rates=rates,
+        retry_after=a.retry_after,
+        seed=a.seed,
+        models=tuple(a.model or ["mock"]),
+        port=a.port,
+    )
+    print(srv.base_url, flush=True)
+    try:
+        srv._httpd.serve_forever(poll_interval=0.05)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        srv._httpd.server_close()
+
+
+if __name__ == "__main__":
+    main()
