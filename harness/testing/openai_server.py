@@ -6,12 +6,14 @@ Stdlib only (`ThreadingHTTPServer`, HTTP/1.1 keep-alive). It serves
 configurable latency, injects failures on demand, and counts what it served so
 tests can check that every prompt was answered exactly once.
 
-Failure kinds (`Fault`): "429" (with a Retry-After header), "500", "503",
-"malformed" (HTTP 200 whose body is not JSON), "empty" (HTTP 200 without
-choices), "hang" (no answer for `hang_s`, then the connection closes) and
-"drop" (the connection closes at once). Faults come from `faults_per_prompt`
-(the first attempts of every distinct prompt fail in that order: exact counts)
-or from `fault_rates` (a seeded random draw per request: realistic mixes).
+Failure kinds: "400" (its message echoes the Authorization header, as some
+servers do, to test redaction), "429" (with a Retry-After header), "500",
+"503", "malformed" (HTTP 200 whose body is not JSON), "empty" (HTTP 200
+without choices), "hang" (no answer for `hang_s`, then the connection closes)
+and "drop" (the connection closes at once). Faults come from
+`faults_per_prompt` (the first attempts of every distinct prompt fail in that
+order: exact counts), `always_fail` (a prompt containing the marker always
+fails that way) or `fault_rates` (a seeded random draw per request).
 
 The mock language model behind the completions logprobs splits text into
 tokens with `tokenize` (leading whitespace + a run of non-spaces) and gives
@@ -35,8 +37,7 @@ from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Callable, Literal
 
-FaultKind = Literal["429", "500", "503", "malformed", "empty", "hang", "drop"]
-FAULT_KINDS: tuple[str, ...] = ("429", "500", "503", "malformed", "empty", "hang", "drop")
+FAULT_KINDS: tuple[str, ...] = ("400", "429", "500", "503", "malformed", "empty", "hang", "drop")
 
 GREEDY_ALTERNATIVE = " a"
 _TOKEN = re.compile(r"\s*\S+|\s+")
@@ -117,6 +118,7 @@ class LoopbackOpenAIServer:
         latency_s: float = 0.0,
         faults_per_prompt: tuple[str, ...] = (),
         fault_rates: dict[str, float] | None = None,
+        always_fail: dict[str, str] | None = None,
         retry_after: str | None = "0",
         hang_s: float = 5.0,
         seed: int = 0,
@@ -124,7 +126,7 @@ class LoopbackOpenAIServer:
         api_key: str | None = None,
         port: int = 0,
     ):
-        for kind in (*faults_per_prompt, *(fault_rates or {})):
+        for kind in (*faults_per_prompt, *(fault_rates or {}), *(always_fail or {}).values()):
             if kind not in FAULT_KINDS:
                 raise ValueError(f"unknown fault '{kind}'; use one of {', '.join(FAULT_KINDS)}")
         if sum((fault_rates or {}).values()) > 1:
@@ -133,6 +135,7 @@ class LoopbackOpenAIServer:
         self.latency_s = latency_s
         self.faults_per_prompt = tuple(faults_per_prompt)
         self.fault_rates = dict(fault_rates or {})
+        self.always_fail = dict(always_fail or {})
         self.retry_after = retry_after
         self.hang_s = hang_s
         self.models = models
@@ -156,6 +159,15 @@ class LoopbackOpenAIServer:
         self._thread.start()
         return self
 
+    def serve_forever(self) -> None:
+        """Serve in this thread until interrupted (the standalone entry point)."""
+        try:
+            self._httpd.serve_forever(poll_interval=0.05)
+        except KeyboardInterrupt:
+            pass
+        finally:
+            self._httpd.server_close()
+
     def stop(self) -> None:
         self._httpd.shutdown()
         self._httpd.server_close()
@@ -171,6 +183,9 @@ class LoopbackOpenAIServer:
     # -------------------------------------------------------------- decisions
 
     def choose_fault(self, prompt_key: str) -> str | None:
+        for marker, kind in self.always_fail.items():
+            if marker in prompt_key:
+                return kind
         with self._lock:
             attempt = self.stats.attempts_by_prompt[prompt_key]
             self.stats.attempts_by_prompt[prompt_key] += 1
@@ -368,7 +383,9 @@ def _make_handler(server: LoopbackOpenAIServer) -> type[BaseHTTPRequestHandler]:
             self._send_json(200, payload)
 
         def _send_fault(self, fault: str) -> None:
-            if fault == "429":
+            if fault == "400":
+                self._error(400, f"bad request (credentials seen: {self.headers.get('Authorization', '')})")
+            elif fault == "429":
                 headers = {"Retry-After": server.retry_after} if server.retry_after is not None else {}
                 self._error(429, "rate limited", headers)
             elif fault in ("500", "503"):
@@ -409,12 +426,7 @@ def main(argv: list[str] | None = None) -> None:
         port=a.port,
     )
     print(srv.base_url, flush=True)
-    try:
-        srv._httpd.serve_forever(poll_interval=0.05)
-    except KeyboardInterrupt:
-        pass
-    finally:
-        srv._httpd.server_close()
+    srv.serve_forever()
 
 
 if __name__ == "__main__":
