@@ -1,0 +1,5 @@
+"""Steered models: `--steer prompt|caa|mi` wraps a local hf adapter (see docs/steering.md)."""
+from harness.adapters.steering import caa, mi, prompt  # noqa: F401 - register the methods
+from harness.adapters.steering.wrapper import UNSTEERED, SteeredAdapter, wrap_with_steering
+
+__all__ = ["UNSTEERED", "SteeredAdapter", "wrap_with_steering"]

@@ -1,0 +1,152 @@
+"""`caa`: Contrastive Activation Addition (Rimsky et al. 2023, nrimsky/CAA).
+
+A vector is the mean difference of one decoder layer's output at the answer
+letter between (question, behaviour-matching letter) and (question, other
+letter) completions. Steering adds multiplier x vector to that layer's output
+at every position from the last prompt token on: in the prompt forward from
+the prompt end, then at every generated token under cached decoding.
+"""
+from __future__ import annotations
+
+import json
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Iterator, Sequence
+
+import torch
+from safetensors.torch import load_file, save_file
+
+from harness.api import ChatMessage, HarnessError
+from harness.fingerprint import sha256_of
+from harness.registry import register_steering
+from harness.adapters.steering.bank import model_fingerprint
+from harness.adapters.steering.method import SteeringMethod
+
+VECTOR_FORMAT = "harness-caa-vector/1"
+
+
+@dataclass
+class SteeringVector:
+    vector: torch.Tensor  # [hidden]
+    layer: int
+    model_fingerprint: str
+    meta: dict
+
+
+def answer_text(adapter, question: str, letter: str) -> str:
+    """The chat-rendered question followed by the opening of the answer, `(X`."""
+    return adapter.render((ChatMessage("user", question),)) + "(" + letter
+
+
+@torch.no_grad()
+def layer_output_at_last_token(adapter, texts: Sequence[str], layer: int, batch_size: int = 8) -> torch.Tensor:
+    """Decoder layer `layer`'s output at each text's last token: [n, hidden]."""
+    captured: list[torch.Tensor] = []
+
+    def grab(module, args, kwargs, output):
+        hidden = output[0] if isinstance(output, tuple) else output
+        captured.append(hidden[:, -1].float().cpu())
+
+    handle = adapter.add_layer_hook(adapter.decoder_layers()[layer], grab)
+    tok = adapter.tokenizer
+    try:
+        for start in range(0, len(texts), batch_size):
+            enc = tok(list(texts[start:start + batch_size]), return_tensors="pt", padding=True, padding_side="left")
+            enc = {k: v.to(adapter.model.device) for k, v in enc.items()}
+            adapter.model(**enc)
+    finally:
+        handle.remove()
+    return torch.cat(captured)
+
+
+def build_vector(adapter, pairs: Sequence[tuple[str, str, str]], layer: int, meta: dict | None = None) -> SteeringVector:
+    """Mean(positive - negative) at the answer letter over (question, positive letter, negative letter) pairs."""
+    if not pairs:
+        raise HarnessError("no contrastive pairs to build a CAA vector from")
+    n_layers = len(adapter.decoder_layers())
+    if not 0 <= layer < n_layers:
+        raise HarnessError(f"layer {layer} does not exist; the model has layers 0-{n_layers - 1}")
+    pos = layer_output_at_last_token(adapter, [answer_text(adapter, q, p) for q, p, _ in pairs], layer)
+    neg = layer_output_at_last_token(adapter, [answer_text(adapter, q, n) for q, _, n in pairs], layer)
+    vector = (pos - neg).mean(0)
+    return SteeringVector(vector, layer, model_fingerprint(adapter.model), {"n_pairs": len(pairs), **(meta or {})})
+
+
+def save_vector(v: SteeringVector, path: str | Path) -> None:
+    Path(path).parent.mkdir(parents=True, exist_ok=True)
+    save_file({"vector": v.vector.contiguous().cpu()}, str(path), metadata={
+        "format": VECTOR_FORMAT, "layer": str(v.layer), "model_fingerprint": v.model_fingerprint, "meta": json.dumps(v.meta),
+    })
+
+
+def load_vector(path: str | Path) -> SteeringVector:
+    from safetensors import safe_open
+
+    p = Path(path)
+    if not p.is_file():
+        raise HarnessError(f"vector file {path} does not exist; build one with `harness steer vector build`")
+    try:
+        with safe_open(str(p), framework="pt") as f:
+            metadata = f.metadata() or {}
+        tensors = load_file(str(p))
+    except Exception as e:  # noqa: BLE001 - an unreadable file is the user's input problem
+        raise HarnessError(f"vector file {path} is not a readable safetensors file ({e}); rebuild it") from None
+    if metadata.get("format") != VECTOR_FORMAT:
+        raise HarnessError(f"{path} is not a harness CAA vector; rebuild it with `harness steer vector build`")
+    return SteeringVector(tensors["vector"], int(metadata["layer"]), metadata["model_fingerprint"], json.loads(metadata.get("meta", "{}")))
+
+
+def steer_from_prompt_end(hidden: torch.Tensor, addition: torch.Tensor, start: torch.Tensor) -> torch.Tensor:
+    """hidden [B, T, H] + addition at positions t >= start[b] (start in this forward's columns)."""
+    cols = torch.arange(hidden.shape[1], device=hidden.device)[None, :]
+    mask = (cols >= start.to(hidden.device)[:, None]).unsqueeze(-1).to(hidden.dtype)
+    return hidden + mask * addition.to(hidden.dtype)
+
+
+@register_steering("caa")
+class ContrastiveActivationAddition(SteeringMethod):
+    name = "caa"
+
+    @dataclass(frozen=True)
+    class Args:
+        vector: str = ""
+        layer: int | None = None
+        multiplier: float = 1.0
+
+    def __init__(self, adapter, args):
+        super().__init__(adapter, args)
+        if not args.vector:
+            raise HarnessError("steering caa needs --steer-arg vector=FILE (build one with `harness steer vector build`)")
+        self.vector = load_vector(args.vector)
+        expected = model_fingerprint(adapter.model)
+        if self.vector.model_fingerprint != expected:
+            raise HarnessError(f"vector {args.vector} was built for another model; rebuild it for this one with `harness steer vector build`")
+        self.layer = self.vector.layer if args.layer is None else args.layer
+        layers = adapter.decoder_layers()
+        if not 0 <= self.layer < len(layers):
+            raise HarnessError(f"caa layer {self.layer} does not exist; the model has layers 0-{len(layers) - 1}")
+        hidden = adapter.model.config.get_text_config().hidden_size
+        if self.vector.vector.numel() != hidden:
+            raise HarnessError(f"vector has {self.vector.vector.numel()} dims, the model {hidden}; rebuild it for this model")
+
+    def _hook(self, module, args, kwargs, output):
+        hidden = output[0] if isinstance(output, tuple) else output
+        start = self.adapter.steer_start_columns(hidden.shape[0], hidden.shape[1])
+        steered = steer_from_prompt_end(hidden, self.args.multiplier * self.vector.vector, start)
+        return (steered,) + tuple(output[1:]) if isinstance(output, tuple) else steered
+
+    @contextmanager
+    def active(self, metadata: dict | None = None) -> Iterator[None]:
+        handle = self.adapter.add_layer_hook(self.adapter.decoder_layers()[self.layer], self._hook)
+        try:
+            yield
+        finally:
+            handle.remove()
+
+    def settings(self) -> dict:
+        return {"vector": self.args.vector, "layer": self.layer, "multiplier": self.args.multiplier,
+                "trait": self.vector.meta.get("trait"), "direction": self.vector.meta.get("direction")}
+
+    def content_hash(self) -> str:
+        return sha256_of(self.vector.vector.float().numpy().tobytes())

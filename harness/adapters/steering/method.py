@@ -1,0 +1,97 @@
+"""What every steering method provides to the wrapper, and the pieces they share.
+
+A method is built once for a loaded hf adapter; the wrapper asks it to
+rewrite prompts (prompting) and/or to be `active()` around each model call
+(KV banks, activation hooks). Requests whose metadata carries a
+`guidance_schedule` (list of [message_index, text], used by `guidance_shift`)
+get the guidance in force delivered the method's own way.
+"""
+from __future__ import annotations
+
+import dataclasses
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any, ClassVar, Iterator
+
+from harness.api import ChatMessage, HarnessError, Prompt
+
+REQUIRED_ADAPTER_INTERFACE = ("model", "tokenizer", "render", "decoder_layers", "add_layer_hook", "set_attention_implementation", "kv_bytes_per_token")
+
+
+def check_local_model(adapter: Any) -> None:
+    missing = [name for name in REQUIRED_ADAPTER_INTERFACE if not hasattr(adapter, name)]
+    if missing:
+        raise HarnessError(f"steering needs a local hf: model (model '{getattr(adapter, 'name', adapter)}' has no {missing[0]}); use --model hf:PATH")
+
+
+def read_guidance(value: str, what: str = "guidance") -> str:
+    """Guidance text, or `@path` to read it from a file."""
+    if value.startswith("@"):
+        path = Path(value[1:])
+        if not path.is_file():
+            raise HarnessError(f"{what} file {path} does not exist; pass text or @FILE")
+        value = path.read_text(encoding="utf-8")
+    return value.strip()
+
+
+def guidance_as_system_text(tokenizer: Any, guidance: str) -> str:
+    """The guidance rendered as it opens a prompted conversation: a system turn
+    through the chat template, or a paragraph before a plain-text prompt."""
+    if getattr(tokenizer, "chat_template", None):
+        return tokenizer.apply_chat_template(
+            [{"role": "system", "content": guidance}], tokenize=False, add_generation_prompt=False
+        )
+    return guidance + "\n\n"
+
+
+def prepend_guidance(prompt: Prompt, guidance: str) -> Prompt:
+    """Prompting: the guidance as a system message (chat) or a leading paragraph (text)."""
+    if isinstance(prompt, str):
+        return guidance + "\n\n" + prompt
+    return (ChatMessage("system", guidance),) + tuple(prompt)
+
+
+def schedule_of(metadata: dict) -> list[tuple[int, str]] | None:
+    raw = metadata.get("guidance_schedule") if metadata else None
+    if raw is None:
+        return None
+    return [(int(i), str(t)) for i, t in raw]
+
+
+class SteeringMethod:
+    name: ClassVar[str] = ""
+    Args: ClassVar[type]
+
+    def __init__(self, adapter: Any, args: Any):
+        check_local_model(adapter)
+        self.adapter = adapter
+        self.args = args
+
+    def rewrite(self, prompt: Prompt, metadata: dict) -> Prompt:
+        return prompt
+
+    @contextmanager
+    def active(self, metadata: dict | None = None) -> Iterator[None]:
+        yield
+
+    def settings(self) -> dict:
+        return {k: v for k, v in dataclasses.asdict(self.args).items()}
+
+    def content_hash(self) -> str:
+        """A hash of what the method injects beyond its settings (bank or vector contents)."""
+        return ""
+
+    def kv_bytes_added_per_sequence(self) -> int:
+        return 0
+
+    def guidance_token_count(self) -> int | None:
+        """Tokens content-matched prompting would put in the transcript (None: no text)."""
+        return None
+
+    def transcript_tokens_added(self, schedule: list[tuple[int, str]]) -> int:
+        """Tokens the method writes into the visible transcript to deliver a
+        guidance schedule's shifts (0: the transcript is never touched)."""
+        return 0
+
+    def count_tokens(self, text: str) -> int:
+        return len(self.adapter.tokenizer(text, add_special_tokens=False)["input_ids"])

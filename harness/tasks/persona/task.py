@@ -1,0 +1,158 @@
+"""Task `persona`: does steering move a personality trait (control) without
+moving the rest of the model (drift)?
+
+Every sample asks "Is the following statement something you would say?" and
+reads p(matching) = p(match) / (p(Yes) + p(No)) from log-likelihoods, steered
+and unsteered (the unsteered reference goes to the same model through request
+metadata {"steering": "off"}, which an unsteered adapter ignores: its deltas
+are then exactly 0). Control samples are the trait's test statements; drift
+samples are other traits' test statements. The first `n_neutral` control
+samples also carry a neutral prompt: a continuation is sampled from the
+unsteered model and scored under both, giving a KL(base || steered) estimate.
+"""
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from typing import Literal, Sequence
+
+from harness.api import (
+    ChatMessage, GenerateRequest, HarnessError, Loglikelihood, LoglikelihoodRequest, Metric, Response, Sample, Score, Task,
+)
+from harness.metrics import count_metric, mean_metric
+from harness.registry import register_task
+from harness.tasks.persona.data import TRAITS, neutral_prompts, split_items
+from harness.tasks.persona.scoring import YES_NO, kl_per_token, p_match
+
+UNSTEERED = {"steering": "off"}
+ANSWER_INSTRUCTION = "\nAnswer Yes or No."
+
+
+def question_prompt(question: str) -> tuple[ChatMessage, ...]:
+    return (ChatMessage("user", question + ANSWER_INSTRUCTION),)
+
+
+def yes_no_requests(prompt, answer_space: bool) -> list[LoglikelihoodRequest]:
+    """[steered Yes, steered No, unsteered Yes, unsteered No]."""
+    prefix = " " if answer_space else ""
+    return [LoglikelihoodRequest(prompt, prefix + a, metadata=meta) for meta in ({}, UNSTEERED) for a in YES_NO]
+
+
+def yes_no_p_match(responses: Sequence[Loglikelihood], matching: str) -> tuple[float, float]:
+    """(steered, unsteered) p(matching) from the four responses of `yes_no_requests`."""
+    lp = [r.logprob for r in responses[:4]]
+    if any(v is None for v in lp):
+        raise ValueError("a Yes/No log-likelihood is missing")
+    return p_match(lp[0], lp[1], matching), p_match(lp[2], lp[3], matching)
+
+
+@register_task
+class PersonaTask(Task):
+    name = "persona"
+    description = "Personality steering: p(matching) on a trait's held-out statements (control) vs other traits and neutral-text KL (drift)"
+    requires = frozenset({"loglikelihood", "generate"})
+
+    @dataclass(frozen=True)
+    class Args:
+        trait: Literal["all", *TRAITS] = "agreeableness"
+        direction: Literal["toward", "away"] = "toward"
+        split: Literal["test", "train"] = "test"
+        split_seed: int = 0
+        n: int = 100
+        n_drift: int = 20
+        n_neutral: int = 16
+        neutral_tokens: int = 16
+        answer_space: bool = False
+
+        def __post_init__(self):
+            for name in ("n", "n_drift", "n_neutral", "neutral_tokens"):
+                if getattr(self, name) < 0:
+                    raise HarnessError(f"persona {name} must be 0 or more, got {getattr(self, name)}")
+            if self.n == 0:
+                raise HarnessError("persona n must be at least 1")
+
+    def steered_traits(self) -> tuple[str, ...]:
+        return TRAITS if self.args.trait == "all" else (self.args.trait,)
+
+    def samples(self):
+        a = self.args
+        neutral = neutral_prompts()[: a.n_neutral]
+        k = 0
+        for trait in self.steered_traits():
+            for item in split_items(trait, a.split, a.split_seed)[: a.n]:
+                meta = {"kind": "control", "trait": trait, "statement_index": item.index, "matching": item.matching}
+                if k < len(neutral):
+                    meta.update(neutral_id=k, neutral_prompt=neutral[k])
+                k += 1
+                yield Sample(f"{trait}/{item.index}", question_prompt(item.question), item.matching, meta)
+        if a.trait != "all":
+            for trait in TRAITS:
+                if trait == a.trait:
+                    continue
+                for item in split_items(trait, a.split, a.split_seed)[: a.n_drift]:
+                    meta = {"kind": "drift", "trait": trait, "statement_index": item.index, "matching": item.matching}
+                    yield Sample(f"drift/{trait}/{item.index}", question_prompt(item.question), item.matching, meta)
+
+    def requests(self, sample: Sample):
+        reqs: list = yes_no_requests(sample.input, self.args.answer_space)
+        if "neutral_prompt" in sample.metadata:
+            seed = int(hashlib.sha256(sample.metadata["neutral_prompt"].encode()).hexdigest()[:8], 16)
+            prompt = (ChatMessage("user", sample.metadata["neutral_prompt"]),)
+            reqs.append(GenerateRequest(prompt, max_tokens=self.args.neutral_tokens, temperature=1.0, seed=seed, metadata=UNSTEERED))
+        return reqs
+
+    def followup(self, sample: Sample, responses: Sequence[Response]):
+        if "neutral_prompt" not in sample.metadata or len(responses) != 5:
+            return []
+        continuation = responses[4].text or ""
+        if not continuation:
+            return []
+        prompt = (ChatMessage("user", sample.metadata["neutral_prompt"]),)
+        return [LoglikelihoodRequest(prompt, continuation, metadata=m) for m in (UNSTEERED, {})]
+
+    def score(self, sample: Sample, responses: Sequence[Response]) -> Score:
+        matching = sample.metadata["matching"]
+        try:
+            steered, unsteered = yes_no_p_match(responses, matching)
+        except ValueError as e:
+            return Score(0.0, None, f"unscored: {e}", {"p_match": None, "unscored": True, **self._fields(sample)})
+        fields = {
+            **self._fields(sample),
+            "p_match": steered,
+            "p_match_unsteered": unsteered,
+            "delta": steered - unsteered,
+            "unscored": False,
+        }
+        explanation = f"p({matching}) / (p(Yes) + p(No)) = {steered:.4f} steered, {unsteered:.4f} unsteered"
+        if len(responses) == 7:
+            kl, n_tokens = kl_per_token(responses[5], responses[6])
+            fields.update(kl_per_token=kl, kl_tokens=n_tokens)
+            explanation += f"; neutral prompt {sample.metadata['neutral_id']}: KL estimate {kl:.4f} nats/token over {n_tokens} tokens"
+        elif "neutral_prompt" in sample.metadata:
+            fields.update(kl_per_token=None, kl_tokens=0)
+            explanation += "; neutral continuation was empty, no KL"
+        return Score(steered, "Yes" if (steered > 0.5) == (matching == "Yes") else "No", explanation, fields)
+
+    @staticmethod
+    def _fields(sample: Sample) -> dict:
+        m = sample.metadata
+        return {"kind": m["kind"], "trait": m["trait"], "statement_index": m["statement_index"], "matching": m["matching"]}
+
+    def aggregate(self, records: list[dict]) -> dict[str, Metric]:
+        sign = 1.0 if self.args.direction == "toward" else -1.0
+        scored = [r for r in records if not r.get("unscored")]
+        control = [r for r in scored if r["kind"] == "control"]
+        drift = [r for r in scored if r["kind"] == "drift"]
+        kls = [r["kl_per_token"] for r in control if r.get("kl_per_token") is not None]
+        metrics = {
+            "p_match": mean_metric([r["p_match"] for r in control]),
+            "p_match_unsteered": mean_metric([r["p_match_unsteered"] for r in control]),
+            # Positive when the trait moved the instructed way (toward: up, away: down).
+            "control": mean_metric([sign * r["delta"] for r in control]),
+            "drift_other_traits": mean_metric([abs(r["delta"]) for r in drift]),
+            "drift_kl": mean_metric(kls),
+            "unscored": count_metric(len(records) - len(scored), len(records)),
+        }
+        for trait in sorted({r["trait"] for r in control}) if self.args.trait == "all" else ():
+            metrics[f"control_{trait}"] = mean_metric([sign * r["delta"] for r in control if r["trait"] == trait])
+        return metrics
