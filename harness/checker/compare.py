@@ -1,0 +1,299 @@
+"""Is a candidate answer equivalent to the gold answer? A chain of small strategies.
+
+Each strategy returns a `Verdict` or None (not applicable); the first verdict
+wins, and its `method` records how it was reached. The checks err towards
+"not equal": NaN, infinities and zoo never count as equal, a missing or
+different unit is a mismatch, relations keep their left-hand sides. What
+cannot be decided (words, unparseable text) is `equal=None`, for a judge.
+"""
+from __future__ import annotations
+
+import random
+import zlib
+from dataclasses import dataclass
+
+import sympy
+
+from harness.checker.latex import LatexParseError, Relation, VerbalAnswerError, latex_to_sympy, normalize_latex
+from harness.checker.matching import max_bipartite_matching
+from harness.checker.units import UnitParseError, has_units, to_si
+
+DEFAULT_REL_TOL = 0.01
+_NON_FINITE = (sympy.nan, sympy.zoo, sympy.oo, -sympy.oo)
+_ZERO_ABS_TOL = 1e-12
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """`equal` is True, False, or None when no rule could decide. `method` names
+    the deciding strategy (exact, numeric, symbolic, numeric_points, units,
+    unit_mismatch, relation, list, proportional, non_finite, parse_failure,
+    verbal, undecided...); `detail` says why in words."""
+
+    equal: bool | None
+    method: str
+    detail: str = ""
+
+    def __post_init__(self) -> None:
+        # SymPy comparisons yield BooleanTrue/BooleanFalse; callers test `is True`.
+        if self.equal is not None:
+            object.__setattr__(self, "equal", bool(self.equal))
+
+
+@dataclass(frozen=True)
+class _Settings:
+    rel_tol: float
+    n_points: int
+    seed: int
+
+
+# ------------------------------------------------------------------ values
+
+
+def _is_non_finite(expr) -> bool:
+    return isinstance(expr, sympy.Basic) and any(expr.has(v) for v in _NON_FINITE)
+
+
+def _close(a: sympy.Expr, b: sympy.Expr, rel_tol: float) -> bool:
+    """Relative closeness of two evaluated numbers (complex allowed)."""
+    scale = max(abs(a), abs(b))
+    if scale == 0:
+        return True
+    if abs(a) == 0 or abs(b) == 0:
+        return bool(scale <= _ZERO_ABS_TOL)
+    return bool(abs(a - b) <= rel_tol * scale)
+
+
+def _evaluate(expr: sympy.Expr) -> sympy.Expr | None:
+    """A finite number, or None when `expr` does not evaluate to one."""
+    value = sympy.N(expr, 30)
+    if not value.is_number or _is_non_finite(value):
+        return None
+    real, imag = value.as_real_imag()
+    if not (real.is_Number and imag.is_Number):
+        return None
+    return real + sympy.I * imag if imag != 0 else real
+
+
+def _points(symbols: list[sympy.Symbol], settings: _Settings, salt: str) -> list[dict]:
+    """Random positive values for the free symbols (physical quantities are
+    mostly positive, which keeps square roots and logs real). Seeded by the
+    expression text so a verdict is reproducible."""
+    rng = random.Random(settings.seed * 1_000_003 + zlib.crc32(salt.encode()))
+    return [{s: sympy.Float(rng.uniform(0.5, 2.5), 30) for s in symbols} for _ in range(settings.n_points)]
+
+
+def _compare_at_points(gold, cand, settings: _Settings) -> bool | None:
+    """True if equal at every random point, False if clearly different at one,
+    None if the expressions did not evaluate to numbers."""
+    symbols = sorted(gold.free_symbols | cand.free_symbols, key=lambda s: s.name)
+    evaluated = 0
+    for point in _points(symbols, settings, str(gold)):
+        g, c = _evaluate(gold.xreplace(point)), _evaluate(cand.xreplace(point))
+        if g is None or c is None:
+            continue
+        evaluated += 1
+        if not _close(g, c, settings.rel_tol):
+            return False
+    return True if evaluated else None
+
+
+def _compare_expressions(gold: sympy.Expr, cand: sympy.Expr, settings: _Settings) -> Verdict:
+    if not gold.free_symbols and not cand.free_symbols:
+        g, c = _evaluate(gold), _evaluate(cand)
+        if g is None or c is None:
+            return Verdict(None, "undecided", "a value did not evaluate to a finite number")
+        ok = _close(g, c, settings.rel_tol)
+        return Verdict(ok, "numeric", f"{sympy.N(c, 6)} vs {sympy.N(g, 6)} (rel_tol {settings.rel_tol:g})")
+    if sympy.expand(gold - cand) == 0:
+        return Verdict(True, "symbolic", "difference expands to 0")
+    at_points = _compare_at_points(gold, cand, settings)
+    if at_points is not None:
+        missing = sorted(str(s) for s in cand.free_symbols - gold.free_symbols)
+        extra = sorted(str(s) for s in gold.free_symbols - cand.free_symbols)
+        detail = f"{settings.n_points} random points"
+        if not at_points and (missing or extra):
+            detail += f"; symbols only in candidate: {missing}, only in gold: {extra}"
+        return Verdict(at_points, "numeric_points", detail)
+    if sympy.simplify(gold - cand) == 0:
+        return Verdict(True, "symbolic", "difference simplifies to 0")
+    return Verdict(False, "symbolic", "could not show the difference is 0")
+
+
+def _compare_sets(gold: sympy.FiniteSet, cand: sympy.FiniteSet, settings: _Settings) -> Verdict:
+    g, c = list(gold.args), list(cand.args)
+    if len(g) != len(c):
+        return Verdict(False, "list_length", f"{len(c)} values vs {len(g)}")
+    allowed = [[_compare_values(a, b, settings).equal is True for b in c] for a in g]
+    matched = len(max_bipartite_matching(allowed))
+    return Verdict(matched == len(g), "set", f"{matched}/{len(g)} values matched")
+
+
+def _compare_values(gold, cand, settings: _Settings) -> Verdict:
+    """Two parsed values (expressions, possibly with units, or ± sets)."""
+    if _is_non_finite(gold) or _is_non_finite(cand):
+        return Verdict(False, "non_finite", "NaN, infinity or zoo never counts as equal")
+    if isinstance(gold, sympy.FiniteSet) or isinstance(cand, sympy.FiniteSet):
+        if isinstance(gold, sympy.FiniteSet) and isinstance(cand, sympy.FiniteSet):
+            return _compare_sets(gold, cand, settings)
+        return Verdict(False, "set", "one side is a set of values (±), the other is not")
+    if not isinstance(gold, sympy.Expr) or not isinstance(cand, sympy.Expr):
+        return Verdict(None, "undecided", f"cannot compare {type(gold).__name__} with {type(cand).__name__}")
+    gold_units, cand_units = has_units(gold), has_units(cand)
+    if gold_units and not cand_units:
+        return Verdict(False, "unit_mismatch", "the candidate has no unit; the gold answer has one")
+    if gold_units:
+        try:
+            g_mag, g_unit = to_si(gold)
+            c_mag, c_unit = to_si(cand)
+        except UnitParseError as e:
+            return Verdict(False, "unit_mismatch", str(e))
+        if g_mag != 0 and c_mag != 0 and sympy.simplify(g_unit / c_unit) != 1:
+            return Verdict(False, "unit_mismatch", f"{c_unit} vs {g_unit}".replace("__si_", ""))
+        inner = _compare_expressions(g_mag, c_mag, settings)
+        return Verdict(inner.equal, "units", f"in SI units; {inner.method}: {inner.detail}")
+    if cand_units:
+        stripped = cand.xreplace({q: sympy.Integer(1) for q in cand.atoms(sympy.physics.units.Quantity)})
+        inner = _compare_expressions(gold, stripped, settings)
+        return Verdict(inner.equal, inner.method, inner.detail + "; candidate unit ignored (gold has none)")
+    return _compare_expressions(gold, cand, settings)
+
+
+# ------------------------------------------------------------------ relations and lists
+
+
+def _proportional(gold: sympy.Expr, cand: sympy.Expr, settings: _Settings) -> bool | None:
+    """Is gold/cand the same nonzero constant at every random point?"""
+    symbols = sorted(gold.free_symbols | cand.free_symbols, key=lambda s: s.name)
+    ratios = []
+    for point in _points(symbols, settings, str(gold)):
+        g, c = _evaluate(gold.xreplace(point)), _evaluate(cand.xreplace(point))
+        if g is None or c is None or g == 0 or c == 0:
+            continue
+        ratios.append(g / c)
+    if not ratios:
+        return None
+    return all(_close(r, ratios[0], settings.rel_tol) for r in ratios)
+
+
+def _compare_equations(gold: Relation, cand: Relation, settings: _Settings) -> Verdict:
+    """Equations whose left-hand sides differ: equivalent when one is a constant
+    multiple of the other (``E = p^2/2m`` and ``2E = p^2/m``), or when solving
+    the candidate for the gold's left-hand symbol gives the gold's right side
+    (``2mE = p^2``)."""
+    if has_units(gold.rhs) or has_units(cand.rhs):
+        return Verdict(False, "relation", "left-hand sides differ")
+    g_diff, c_diff = gold.lhs - gold.rhs, cand.lhs - cand.rhs
+    if _proportional(g_diff, c_diff, settings):
+        return Verdict(True, "relation", "left-hand sides differ; the equations are constant multiples")
+    target = gold.lhs
+    if isinstance(target, sympy.Symbol) and target in c_diff.free_symbols and target not in gold.rhs.free_symbols:
+        for solution in sympy.solve(c_diff, target):
+            if _compare_values(gold.rhs, solution, settings).equal:
+                return Verdict(True, "relation", f"candidate solved for {target} matches")
+    return Verdict(False, "relation", "left-hand sides differ; the equations are not equivalent")
+
+
+def _compare_relations(gold: Relation, cand: Relation, settings: _Settings) -> Verdict:
+    if gold.op != cand.op:
+        return Verdict(False, "relation", f"operator {cand.op} vs {gold.op}")
+    if gold.op == "propto":
+        same = _proportional(gold.rhs, cand.rhs, settings)
+        lhs = _compare_values(gold.lhs, cand.lhs, settings)
+        return Verdict(bool(same) and lhs.equal is True, "proportional", "right-hand sides differ by a constant factor" if same else "not proportional")
+    lhs = _compare_values(gold.lhs, cand.lhs, settings)
+    if gold.op == "=" and lhs.equal:
+        last = Verdict(False, "relation", "no side matched")
+        for side in reversed(gold.parts[1:]):
+            last = _compare_values(side, cand.rhs, settings)
+            if last.equal:
+                break
+        return Verdict(last.equal, last.method, "same left-hand side; right-hand sides: " + last.detail)
+    if gold.op == "=":
+        return _compare_equations(gold, cand, settings)
+    rhs = _compare_values(gold.rhs, cand.rhs, settings)
+    ok = bool(lhs.equal) and bool(rhs.equal)
+    return Verdict(ok, "relation", f"inequality sides: lhs {lhs.method}, rhs {rhs.method}")
+
+
+def _compare_parsed(gold, cand, settings: _Settings) -> Verdict:
+    if isinstance(gold, tuple) or isinstance(cand, tuple):
+        g = gold if isinstance(gold, tuple) else (gold,)
+        c = cand if isinstance(cand, tuple) else (cand,)
+        if len(g) != len(c):
+            return Verdict(False, "list_length", f"{len(c)} items vs {len(g)} in the gold answer")
+        verdicts = [[_compare_parsed(a, b, settings) for b in c] for a in g]
+        matched = len(max_bipartite_matching([[v.equal is True for v in row] for row in verdicts]))
+        if matched == len(g):
+            return Verdict(True, "list", f"all {len(g)} items matched one-to-one")
+        if any(v.equal is None for row in verdicts for v in row):
+            return Verdict(None, "undecided", f"{matched}/{len(g)} items matched; some items undecided")
+        return Verdict(False, "list", f"{matched}/{len(g)} items matched")
+    if isinstance(gold, Relation) and isinstance(cand, Relation):
+        return _compare_relations(gold, cand, settings)
+    if isinstance(gold, Relation):
+        if gold.op != "=":
+            return Verdict(False, "relation", f"gold is a relation ({gold.op}), candidate a value")
+        last = Verdict(False, "relation", "no side matched")
+        for side in reversed(gold.parts[1:]):
+            last = _compare_values(side, cand, settings)
+            if last.equal:
+                break
+        return Verdict(last.equal, last.method, "candidate compared with the gold right-hand side; " + last.detail)
+    if isinstance(cand, Relation):
+        if cand.op != "=":
+            return Verdict(False, "relation", f"candidate is a relation ({cand.op}), gold a value")
+        inner = _compare_values(gold, cand.rhs, settings)
+        return Verdict(inner.equal, inner.method, "candidate right-hand side compared; " + inner.detail)
+    return _compare_values(gold, cand, settings)
+
+
+# ------------------------------------------------------------------ entry point
+
+
+def check_exact(gold_latex: str, candidate_latex: str) -> Verdict | None:
+    """Identical after normalising the spelling (spaces, \\dfrac, \\left...)."""
+    try:
+        if normalize_latex(gold_latex) == normalize_latex(candidate_latex):
+            return Verdict(True, "exact", "same normalised LaTeX")
+    except LatexParseError:
+        pass
+    return None
+
+
+def parse_or_verdict(latex: str, side: str):
+    try:
+        return latex_to_sympy(latex), None
+    except VerbalAnswerError as e:
+        return None, Verdict(None, "verbal", f"{side}: {e}")
+    except LatexParseError as e:
+        return None, Verdict(None, "parse_failure", f"{side}: {e}")
+    except RecursionError:
+        return None, Verdict(None, "parse_failure", f"{side}: nested too deeply")
+
+
+def verify(
+    gold_latex: str,
+    candidate_latex: str,
+    rel_tol: float = DEFAULT_REL_TOL,
+    n_points: int = 5,
+    seed: int = 0,
+) -> Verdict:
+    """Compare one candidate answer with one gold answer (both LaTeX without $).
+    Pure and possibly slow: run it through CheckerPool for untrusted input."""
+    exact = check_exact(gold_latex, candidate_latex)
+    if exact is not None:
+        return exact
+    gold, failed = parse_or_verdict(gold_latex, "gold")
+    if failed is not None:
+        return failed
+    cand, failed = parse_or_verdict(candidate_latex, "candidate")
+    if failed is not None:
+        return failed
+    settings = _Settings(rel_tol=rel_tol, n_points=n_points, seed=seed)
+    try:
+        return _compare_parsed(gold, cand, settings)
+    except RecursionError:
+        return Verdict(None, "parse_failure", "expression nested too deeply")
+    except (TypeError, ValueError, AttributeError, ZeroDivisionError, OverflowError, NotImplementedError) as e:
+        return Verdict(None, "undecided", f"comparison failed: {type(e).__name__}: {str(e)[:120]}")

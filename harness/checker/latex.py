@@ -1,0 +1,461 @@
+"""LaTeX answer -> SymPy, through latex2sympy2_extended's ANTLR parser.
+
+Model text is data: it is rewritten as a string and handed to a grammar-based
+parser, never to eval / sympify. Before parsing, every physics symbol
+(``m_1``, ``E_{\\gamma}``, ``\\dot{S}_{\\text{water}}``, ``\\varepsilon_0``) is
+replaced by an opaque placeholder, so subscripts, primes, decorations and
+letter case survive exactly (``m_1`` != ``m_2``, ``R`` != ``r``), and every
+``\\text{unit}`` becomes a sympy.physics.units quantity. Relations and lists
+are split here, at top level, so ``x \\approx 3`` keeps its left-hand side.
+
+Pure function of its input; callers run it in harness.checker.sandbox for
+untrusted text (a pathological input may be slow, never unsafe).
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Union
+
+import sympy
+from latex2sympy2_extended import latex2sympy
+from latex2sympy2_extended.latex2sympy2 import ConversionConfig
+
+from harness.checker.units import UnitParseError, parse_unit
+
+MAX_LATEX_CHARS = 5000
+
+_CONVERSION = ConversionConfig(
+    interpret_as_mixed_fractions=False,
+    interpret_simple_eq_as_assignment=False,
+    interpret_contains_as_eq=False,
+    lowercase_symbols=False,
+)
+
+
+class LatexParseError(ValueError):
+    """The text is not a mathematical answer this parser can read."""
+
+
+class VerbalAnswerError(LatexParseError):
+    """The answer is (partly) words, e.g. ``\\text{Strongly absorbed by } O_3``: a judge's job."""
+
+
+@dataclass(frozen=True)
+class Relation:
+    """``lhs op rhs`` (``parts`` holds every side of a chain ``a = b = c``).
+    `op` is one of "=", "<", "<=", "!=", "propto" (">" and ">=" are flipped to
+    "<" and "<="); ``\\approx``, ``\\simeq`` and ``\\sim`` read as "="."""
+
+    op: str
+    parts: tuple
+
+    @property
+    def lhs(self):
+        return self.parts[0]
+
+    @property
+    def rhs(self):
+        return self.parts[-1]
+
+
+Parsed = Union[sympy.Expr, Relation, tuple]
+
+# ------------------------------------------------------------------ normalisation
+
+_UNICODE = {
+    "×": r"\times ", "·": r"\cdot ", "−": "-", "–": "-", "≈": r"\approx ", "≤": r"\le ", "≥": r"\ge ",
+    "≠": r"\ne ", "∞": r"\infty ", "π": r"\pi ", "°": r"^{\circ}", "∝": r"\propto ", "√": r"\sqrt ",
+    "ħ": r"\hbar ", "α": r"\alpha ", "β": r"\beta ", "γ": r"\gamma ", "δ": r"\delta ", "ε": r"\epsilon ",
+    "θ": r"\theta ", "λ": r"\lambda ", "μ": r"\mu ", "µ": r"\mu ", "ν": r"\nu ", "ρ": r"\rho ",
+    "σ": r"\sigma ", "τ": r"\tau ", "φ": r"\phi ", "ω": r"\omega ", "Ω": r"\Omega ", "Δ": r"\Delta ",
+    "\u2009": " ", "\u00a0": " ", "\u202f": " ", "’": "'", "⁻": "^-", "²": "^2", "³": "^3",
+}
+_SPACES = re.compile(r"\\[,;:!> ]|\\(?:enspace|thinspace|medspace|thickspace|displaystyle|textstyle|limits)(?![A-Za-z])|~")
+_DELIMITER_SIZES = re.compile(r"\\(?:left|right|bigl|bigr|Bigl|Bigr|biggl|biggr|Biggl|Biggr|big|Big|bigg|Bigg)(?![A-Za-z])\s*")
+_FRAC_VARIANTS = re.compile(r"\\[dtc]frac(?![A-Za-z])")
+_ENV = re.compile(r"\\(?:begin|end)\{(?:aligned|align\*?|gathered|split|equation\*?|array|eqnarray\*?)\}(?:\{[^{}]*\})?")
+_BARE_FUNCTIONS = re.compile(r"(?<![\\A-Za-z])(sinh|cosh|tanh|arcsin|arccos|arctan|sin|cos|tan|cot|sec|csc|exp|ln|log)(?![A-Za-z])")
+_SCIENTIFIC = re.compile(r"(\d(?:\.\d*)?)[eE]([+-]?\d+)(?![A-Za-z\d])")
+
+
+def _unwrap_command(text: str, command: str) -> str:
+    """Replace every ``\\command{X}`` by ``X`` (balanced braces)."""
+    out = []
+    pos = 0
+    pattern = re.compile(re.escape(command) + r"\s*\{")
+    while True:
+        m = pattern.search(text, pos)
+        if m is None:
+            out.append(text[pos:])
+            return "".join(out)
+        end = _group_end(text, m.end() - 1)
+        if end is None:
+            raise LatexParseError(f"unbalanced braces after {command}")
+        out.append(text[pos : m.start()])
+        out.append(text[m.end() : end - 1])
+        pos = end
+
+
+def _group_end(text: str, open_at: int) -> int | None:
+    """Index past the brace group that opens at `open_at`, or None if unbalanced."""
+    depth = 0
+    i = open_at
+    while i < len(text):
+        ch = text[i]
+        if ch == "\\":
+            i += 2
+            continue
+        if ch == "{":
+            depth += 1
+        elif ch == "}":
+            depth -= 1
+            if depth == 0:
+                return i + 1
+        i += 1
+    return None
+
+
+def normalize_latex(latex: str) -> str:
+    """A canonical spelling of a LaTeX answer: the same answer typed in the
+    usual different ways (``\\dfrac``, ``\\left(``, thin spaces, ``$``, a
+    trailing period) gives the same string. Used for the exact-match check and
+    as the first step of parsing."""
+    if len(latex) > MAX_LATEX_CHARS:
+        raise LatexParseError(f"answer longer than {MAX_LATEX_CHARS} characters")
+    text = latex
+    for char, replacement in _UNICODE.items():
+        text = text.replace(char, replacement)
+    text = text.replace("$", "").replace(r"\[", " ").replace(r"\]", " ").replace(r"\(", " ").replace(r"\)", " ")
+    text = _unwrap_command(text, r"\boxed")
+    text = _ENV.sub(" ", text)
+    text = text.replace(r"\\", " ; ").replace("&", " ")
+    text = _DELIMITER_SIZES.sub("", text)
+    text = re.sub(r"(?<!\\)\.(?=\s*(?:[)\]}]|\\\}|$))", "", text) if re.search(r"\D\.\s*$", text) else text
+    text = text.replace(r"\{", "\x01").replace(r"\}", "\x02")
+    text = re.sub(r"(?<=[(\[{\x01\x02)\]}|])\.|\.(?=[(\[{)\]}|])", "", text)  # \left. and \right. leftovers
+    text = text.replace("\x01", r"\{").replace("\x02", r"\}")
+    text = _FRAC_VARIANTS.sub(r"\\frac", text)
+    text = re.sub(r"\\frac\s*(\d)\s*(\d)", r"\\frac{\1}{\2}", text)
+    text = re.sub(r"\\frac\s*(\d)\s*(?=\{)", r"\\frac{\1}", text)
+    text = re.sub(r"\\sqrt\s*(\d|\\[A-Za-z]+)", r"\\sqrt{\1}", text)
+    text = re.sub(r"\\(?:qquad|quad)(?![A-Za-z])", " ; ", text)
+    text = _SPACES.sub(" ", text)
+    text = text.replace("{,}", "")
+    text = re.sub(r"\\text\s*\{\s*\}", " ", text)
+    text = re.sub(r"\s+", " ", text).strip()
+    text = re.sub(r"(?:\s*[;,.])+$", "", text).strip()
+    text = re.sub(r"^(?:;\s*)+|(?:\s*;)+$", "", text).strip()
+    text = re.sub(r"(?:\s*;\s*)*,(?:\s*;\s*)*", ", ", text)
+    text = re.sub(r"(?:\s*;\s*){2,}", " ; ", text)
+    return text
+
+
+# ------------------------------------------------------------------ splitting
+
+_OPENERS = {"{": "}", "(": ")", "[": "]"}
+_RELATIONS = [
+    (r"\leqslant", "<="), (r"\geqslant", ">="), (r"\leq", "<="), (r"\geq", ">="), (r"\le", "<="), (r"\ge", ">="),
+    (r"\neq", "!="), (r"\ne", "!="), (r"\approx", "="), (r"\simeq", "="), (r"\cong", "="), (r"\equiv", "="),
+    (r"\sim", "="), (r"\propto", "propto"), (r"\lesssim", "<="), (r"\gtrsim", ">="), (r"\ll", "<"), (r"\gg", ">"),
+    (r"\lt", "<"), (r"\gt", ">"), ("<=", "<="), (">=", ">="), ("=", "="), ("<", "<"), (">", ">"),
+]
+_ARROWS = re.compile(r"\\(?:to|rightarrow|Rightarrow|longrightarrow|leftrightarrow|implies|iff|mapsto)(?![A-Za-z])")
+
+
+def _top_level_scan(text: str):
+    """Yield (index, depth) for every character, tracking (), [], {} and \\{ \\}."""
+    depth = 0
+    i = 0
+    while i < len(text):
+        ch = text[i]
+        if ch == "\\" and i + 1 < len(text) and text[i + 1] in "{}":
+            depth += 1 if text[i + 1] == "{" else -1
+            i += 2
+            continue
+        if ch in "{([":
+            depth += 1
+        elif ch in "})]":
+            depth -= 1
+        yield i, depth
+        i += 1
+
+
+def split_top_level(text: str, separators: str) -> list[str]:
+    """Split on single characters in `separators` that are outside any bracket."""
+    pieces, start = [], 0
+    for i, depth in _top_level_scan(text):
+        if depth == 0 and text[i] in separators:
+            pieces.append(text[start:i])
+            start = i + 1
+    pieces.append(text[start:])
+    return [p.strip() for p in pieces]
+
+
+def _split_relation(text: str) -> tuple[list[str], list[str]]:
+    """Sides and operators of a top-level relation chain."""
+    sides, ops, start = [], [], 0
+    depth_at = dict(_top_level_scan(text))
+    i = 0
+    while i < len(text):
+        if depth_at.get(i, 1) == 0:
+            for token, op in _RELATIONS:
+                if text.startswith(token, i) and not (token[0] == "\\" and text[i + len(token) : i + len(token) + 1].isalpha()):
+                    sides.append(text[start:i].strip())
+                    ops.append(op)
+                    i += len(token)
+                    start = i
+                    break
+            else:
+                i += 1
+                continue
+            continue
+        i += 1
+    sides.append(text[start:].strip())
+    return sides, ops
+
+
+# ------------------------------------------------------------------ symbols and units
+
+_GREEK = (
+    "alpha beta gamma delta epsilon varepsilon zeta eta theta vartheta iota kappa lambda mu nu xi omicron "
+    "varpi rho varrho sigma varsigma tau upsilon phi varphi chi psi omega Gamma Delta Theta Lambda Xi Pi "
+    "Sigma Upsilon Phi Psi Omega hbar ell"
+).split()
+_CANONICAL_GREEK = {"varepsilon": "epsilon", "vartheta": "theta", "varphi": "phi", "varrho": "rho",
+                    "varsigma": "sigma", "varpi": "pi"}
+_DECORATIONS = {
+    "vec": "vec", "mathbf": "vec", "boldsymbol": "vec", "bm": "vec", "overrightarrow": "vec",
+    "hat": "hat", "widehat": "hat", "bar": "bar", "overline": "bar", "tilde": "tilde", "widetilde": "tilde",
+    "dot": "dot", "ddot": "ddot", "dddot": "dddot", "mathcal": "cal", "mathscr": "cal", "mathbb": "bb",
+    "mathfrak": "frak", "underline": "underline", "breve": "breve", "check": "check", "mathit": "",
+}
+_TEXT_COMMANDS = ("text", "mathrm", "textrm", "rm", "textit", "textbf", "mathsf", "textnormal", "operatorname", "mbox")
+_COMMAND = re.compile(r"\\([A-Za-z]+)")
+_NAME_SUPERSCRIPT = re.compile(r"\^\s*(?:\{\s*(\\prime(?:\s*\\prime)*|\*|\\ast|\\star|\([^{}()]*\)|[+-]|\\dagger)\s*\}|(\\prime|\*|\\ast|\\dagger|[+-](?![\w{\\(])))")
+_VERBAL_SEPARATORS = re.compile(r"\\text\s*\{\s*(?:and|or|,|;)\s*\}")
+
+
+def _canonical_subscript(raw: str) -> str:
+    text = raw
+    for command in _TEXT_COMMANDS:
+        text = _unwrap_command(text, "\\" + command)
+    text = re.sub(r"\\(" + "|".join(_CANONICAL_GREEK) + r")(?![A-Za-z])", lambda m: _CANONICAL_GREEK[m.group(1)], text)
+    text = text.replace(r"\prime", "'")
+    text = re.sub(r"[\s{}\\]", "", text)
+    return text
+
+
+class _AtomScanner:
+    """Rewrites LaTeX so that the parser sees only structure: symbols become
+    ``\\text{Q<n>}`` and units ``\\text{U<n>}``, recorded in `values`."""
+
+    def __init__(self) -> None:
+        self.values: dict[str, sympy.Basic] = {}
+        self._names: dict[str, str] = {}
+
+    def _placeholder(self, prefix: str, value: sympy.Basic, key: str) -> str:
+        if key not in self._names:
+            name = f"{prefix}{len(self.values)}"
+            self._names[key] = name
+            self.values[name] = value
+        return r"\text{" + self._names[key] + "}"
+
+    def symbol(self, name: str) -> str:
+        return self._placeholder("Q", sympy.Symbol(name), "sym:" + name)
+
+    @staticmethod
+    def _product_marker(text: str, i: int) -> str:
+        """``\\omega(n+1)`` and ``\\psi(x)`` are read as products, never as calls of
+        an unknown function, identically on both sides of a comparison."""
+        return r" \cdot " if text[i:].lstrip().startswith("(") else ""
+
+    def unit(self, text: str) -> str:
+        return self._placeholder("U", parse_unit(text), "unit:" + text)
+
+    def _braced_or_token(self, text: str, i: int) -> tuple[str, int]:
+        """The argument starting at i: a brace group's content, a command, or one character."""
+        while i < len(text) and text[i] == " ":
+            i += 1
+        if i >= len(text):
+            raise LatexParseError("missing argument at end of input")
+        if text[i] == "{":
+            end = _group_end(text, i)
+            if end is None:
+                raise LatexParseError("unbalanced braces")
+            return text[i + 1 : end - 1], end
+        m = _COMMAND.match(text, i)
+        if m:
+            return m.group(0), m.end()
+        return text[i], i + 1
+
+    def _name_suffix(self, text: str, i: int) -> tuple[str, int]:
+        """Primes, a subscript and name-like superscripts (``^*``, ``^{(2)}``, ``^+``) after a base."""
+        suffix = ""
+        subscript_seen = False
+        while i < len(text):
+            if text[i] == "'":
+                suffix += "'"
+                i += 1
+                continue
+            if text[i] == "_" and not subscript_seen:
+                raw, i = self._braced_or_token(text, i + 1)
+                if raw in {"\\" + c for c in _TEXT_COMMANDS} or raw.lstrip("\\") in _DECORATIONS:
+                    arg, i = self._braced_or_token(text, i)
+                    raw = raw + "{" + arg + "}"
+                suffix += "_" + _canonical_subscript(raw)
+                subscript_seen = True
+                continue
+            m = _NAME_SUPERSCRIPT.match(text, i)
+            if m:
+                tag = (m.group(1) or m.group(2)).replace(r"\prime", "'").replace(r"\ast", "*").replace(" ", "")
+                suffix += "^" + tag if "'" not in tag else tag
+                i = m.end()
+                continue
+            break
+        return suffix, i
+
+    def rewrite(self, text: str) -> str:
+        out: list[str] = []
+        i = 0
+        n = len(text)
+        while i < n:
+            ch = text[i]
+            m = _COMMAND.match(text, i)
+            if m:
+                command = m.group(1)
+                if command in _TEXT_COMMANDS:
+                    content, j = self._braced_or_token(text, m.end())
+                    out.append(self._text_group(content, text, j))
+                    i = self._after_unit_exponent
+                    continue
+                if command in _DECORATIONS:
+                    content, j = self._braced_or_token(text, m.end())
+                    inner = _canonical_subscript(content)
+                    if re.fullmatch(r"\d+", inner):
+                        out.append(inner)
+                        i = j
+                        continue
+                    family = _DECORATIONS[command]
+                    base = f"{family}({inner})" if family else inner
+                    suffix, i = self._name_suffix(text, j)
+                    out.append(self.symbol(base + suffix) + self._product_marker(text, i))
+                    continue
+                if command in _GREEK or (command == "pi" and re.match(r"\s*(?:_|\^\s*\{?\s*[0+-]\s*\}?)", text[m.end():])):
+                    suffix, i = self._name_suffix(text, m.end())
+                    out.append(self.symbol(_CANONICAL_GREEK.get(command, command) + suffix) + self._product_marker(text, i))
+                    continue
+                out.append(m.group(0))
+                i = m.end()
+                continue
+            if ch.isalpha() and ch.isascii():
+                suffix, j = self._name_suffix(text, i + 1)
+                if ch == "e" and not suffix and text[j : j + 1] == "^":
+                    out.append(" e")  # e^{x} is the exponential
+                elif ch == "i" and not suffix:
+                    out.append(" i")
+                else:
+                    out.append(self.symbol(ch + suffix) + self._product_marker(text, j))
+                i = j
+                continue
+            out.append(ch)
+            i += 1
+        return "".join(out)
+
+    def _text_group(self, content: str, text: str, after: int) -> str:
+        """A ``\\text{...}`` outside a subscript: a unit, a lone letter, or words."""
+        self._after_unit_exponent = after
+        stripped = content.strip()
+        if stripped in ("d", "e", "i"):
+            return " " + stripped + " "
+        exponent = re.match(r"\s*\^\s*(\{[^{}]*\}|-?\d)", text[after:])
+        unit_text = stripped
+        if exponent:
+            unit_text = stripped + "^" + exponent.group(1)
+        try:
+            placeholder = self.unit(unit_text)
+            if exponent:
+                self._after_unit_exponent = after + exponent.end()
+            return placeholder
+        except UnitParseError:
+            pass
+        try:
+            return self.unit(stripped)
+        except UnitParseError:
+            raise VerbalAnswerError(f"text that is not a unit: {stripped[:60]!r}") from None
+
+
+_IMAGINARY = sympy.Symbol("i")
+
+
+def _parse_expression(text: str) -> sympy.Basic:
+    if not text:
+        raise LatexParseError("empty expression")
+    if _ARROWS.search(text):
+        raise VerbalAnswerError("arrow notation (reaction or implication)")
+    text = text.replace(r"\%", r"\cdot \frac{1}{100}")
+    text = re.sub(r"\^\s*\{?\s*\\circ\s*\}?", r"\\text{deg}", text)
+    text = re.sub(r"\\mu\s*\\(?:text|mathrm)\s*\{\s*([A-Za-z]+)\s*\}", r"\\text{μ\1}", text)
+    text = _BARE_FUNCTIONS.sub(r"\\\1", text)
+    text = _SCIENTIFIC.sub(r"\1 \\cdot 10^{\2}", text)
+    scanner = _AtomScanner()
+    rewritten = scanner.rewrite(text)
+    try:
+        expr = latex2sympy(rewritten, normalization_config=None, conversion_config=_CONVERSION)
+    except RecursionError:
+        raise LatexParseError("expression nested too deeply") from None
+    except Exception as e:  # the parser signals every syntax problem with a bare Exception
+        raise LatexParseError(f"cannot parse {text[:80]!r}: {str(e).splitlines()[0][:80]}") from None
+    if not isinstance(expr, sympy.Expr) and not isinstance(expr, (sympy.FiniteSet, sympy.MatrixBase)):
+        raise LatexParseError(f"not a value: {type(expr).__name__}")
+    replacements = {sympy.Symbol(k): v for k, v in scanner.values.items()}
+    replacements[_IMAGINARY] = sympy.I
+    return expr.xreplace(replacements)
+
+
+def _parse_item(text: str) -> Parsed:
+    """One list item: a relation (chain), a bracketed tuple, or an expression."""
+    if re.fullmatch(r"\\text\s*\{[^{}]*\}", text) and not _is_unit_text(text):
+        raise VerbalAnswerError(f"verbal answer: {text[:60]!r}")
+    sides, ops = _split_relation(text)
+    if ops:
+        if any(not s for s in sides):
+            raise LatexParseError("relation with an empty side")
+        flipped = [o.replace(">", "<") for o in ops]
+        if len(set(flipped)) > 1:
+            raise LatexParseError(f"mixed relation chain {ops}")
+        parts = [_parse_item(s) for s in sides]
+        if any(isinstance(p, (Relation, tuple)) for p in parts):
+            raise LatexParseError("nested relation")
+        if ops[0] in (">", ">="):
+            parts.reverse()
+        return Relation(flipped[0], tuple(parts))
+    if len(text) > 1 and text[0] in "([" and text[-1] in ")]" and len(split_top_level(text[1:-1], ",")) > 1:
+        inner_depths = [d for _, d in _top_level_scan(text)][:-1]
+        if min(inner_depths) >= 1:
+            return tuple(_parse_item(p) for p in split_top_level(text[1:-1], ","))
+    return _parse_expression(text)
+
+
+def _is_unit_text(text: str) -> bool:
+    try:
+        parse_unit(re.sub(r"^\\text\s*\{|\}$", "", text))
+        return True
+    except UnitParseError:
+        return False
+
+
+def latex_to_sympy(latex: str) -> Parsed:
+    """Parse one final answer. Returns a SymPy expression (units as
+    sympy.physics.units quantities), a `Relation`, or a tuple of those for a
+    list of values (``a = 1, b = 2``). Raises LatexParseError (VerbalAnswerError
+    for words) on anything it cannot read."""
+    text = normalize_latex(latex)
+    text = _VERBAL_SEPARATORS.sub(" ; ", text)
+    if not text:
+        raise LatexParseError("empty answer")
+    items = [p for p in split_top_level(text, ",;") if p]
+    if not items:
+        raise LatexParseError("empty answer")
+    parsed = tuple(_parse_item(p) for p in items)
+    return parsed[0] if len(parsed) == 1 else parsed

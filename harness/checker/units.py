@@ -1,0 +1,128 @@
+"""Read a unit written in text (``cm``, ``m/s^2``, ``MeV``, ``kg m^{-3}``) into a
+sympy.physics.units expression, and split a quantity into SI magnitude and unit.
+
+A small grammar over a table of unit names and SI prefixes: nothing is evaluated.
+"""
+from __future__ import annotations
+
+import re
+
+import sympy
+from sympy.physics import units as u
+from sympy.physics.units import convert_to
+
+SI_BASE = (u.meter, u.kilogram, u.second, u.ampere, u.kelvin, u.mole, u.candela)
+
+_c = u.speed_of_light
+# Units sympy.physics.units lacks, defined by their exact SI values.
+_calorie = sympy.Rational(4184, 1000) * u.joule
+_gauss = sympy.Rational(1, 10**4) * u.tesla
+_dyne = sympy.Rational(1, 10**5) * u.newton
+_erg = sympy.Rational(1, 10**7) * u.joule
+_barn = sympy.Rational(1, 10**28) * u.meter**2
+UNITS: dict[str, sympy.Expr] = {
+    "m": u.meter, "g": u.gram, "s": u.second, "A": u.ampere, "K": u.kelvin, "mol": u.mole, "cd": u.candela,
+    "N": u.newton, "J": u.joule, "W": u.watt, "Pa": u.pascal, "C": u.coulomb, "V": u.volt, "Ω": u.ohm,
+    "ohm": u.ohm, "Ohm": u.ohm, "S": u.siemens, "F": u.farad, "H": u.henry, "T": u.tesla, "Wb": u.weber,
+    "Hz": u.hertz, "eV": u.electronvolt, "L": u.liter, "l": u.liter, "Å": u.angstrom, "angstrom": u.angstrom,
+    "atm": u.atmosphere, "bar": u.bar, "cal": _calorie, "Cal": 1000 * _calorie, "G": _gauss, "gauss": _gauss,
+    "min": u.minute, "h": u.hour, "hr": u.hour, "hour": u.hour, "hours": u.hour, "d": u.day, "day": u.day,
+    "days": u.day, "yr": u.year, "year": u.year, "years": u.year, "y": u.year, "sec": u.second,
+    "rad": u.radian, "sr": u.steradian, "deg": u.degree, "°": u.degree, "Bq": u.becquerel, "Ci": 37 * 10**9 * u.becquerel,
+    "Gy": u.gray, "Sv": u.gray, "dyn": _dyne, "dyne": _dyne, "erg": _erg, "b": _barn, "barn": _barn,
+    "fermi": u.femto * u.meter, "u": u.atomic_mass_unit, "amu": u.atomic_mass_unit, "Da": u.dalton,
+    "AU": u.astronomical_unit, "au": u.astronomical_unit, "ly": u.lightyear, "pc": sympy.Float("3.0856775814913673e16") * u.meter,
+    "torr": u.torr, "Torr": u.torr, "mmHg": u.mmHg, "psi": u.psi, "lb": u.pound, "ft": u.foot, "in": u.inch,
+    "mi": u.mile, "c": _c, "kWh": 1000 * u.watt * u.hour, "Wh": u.watt * u.hour, "rpm": 1 / u.minute,
+    "kmh": u.kilometer / u.hour, "M": u.mole / u.liter, "D": 3.33564e-30 * u.coulomb * u.meter,
+    "Gauss": _gauss, "Tesla": u.tesla, "Joule": u.joule, "Joules": u.joule, "K^{-1}": 1 / u.kelvin,
+}
+PREFIXES: dict[str, sympy.Expr] = {
+    "Y": sympy.Integer(10) ** 24, "Z": sympy.Integer(10) ** 21, "E": sympy.Integer(10) ** 18,
+    "P": sympy.Integer(10) ** 15, "T": sympy.Integer(10) ** 12, "G": sympy.Integer(10) ** 9,
+    "M": sympy.Integer(10) ** 6, "k": sympy.Integer(10) ** 3, "h": sympy.Integer(10) ** 2, "da": sympy.Integer(10),
+    "d": sympy.Rational(1, 10), "c": sympy.Rational(1, 100), "m": sympy.Rational(1, 1000),
+    "μ": sympy.Rational(1, 10**6), "µ": sympy.Rational(1, 10**6), "u": sympy.Rational(1, 10**6),
+    "n": sympy.Rational(1, 10**9), "p": sympy.Rational(1, 10**12), "f": sympy.Rational(1, 10**15),
+    "a": sympy.Rational(1, 10**18),
+}
+# Prefixes only go on units that take them (no "mmin", "kh" as kilo-hour is fine but rare).
+_PREFIXABLE = {"m", "g", "s", "A", "K", "mol", "N", "J", "W", "Pa", "C", "V", "Ω", "ohm", "S", "F", "H", "T",
+               "Wb", "Hz", "eV", "L", "l", "bar", "cal", "G", "rad", "Bq", "Ci", "Gy", "Sv", "b", "Wh", "M", "yr"}
+
+_FACTOR = re.compile(r"([A-Za-zÅΩμµ°]+)\s*(?:\^\s*\{?\s*([+-]?\d+(?:\.\d+)?)\s*\}?|([²³]))?")
+_SUPERSCRIPT = {"²": 2, "³": 3}
+
+
+class UnitParseError(ValueError):
+    pass
+
+
+def _unit_word(word: str) -> sympy.Expr:
+    if word in UNITS:
+        return UNITS[word]
+    for length in (2, 1):
+        prefix, rest = word[:length], word[length:]
+        if prefix in PREFIXES and rest in _PREFIXABLE:
+            return PREFIXES[prefix] * UNITS[rest]
+    raise UnitParseError(f"unknown unit {word!r}")
+
+
+def _product(text: str) -> sympy.Expr:
+    text = text.strip()
+    result: sympy.Expr = sympy.Integer(1)
+    pos = 0
+    while pos < len(text):
+        if text[pos] in " ·*.-" or text.startswith("\\cdot", pos):
+            pos += 5 if text.startswith("\\cdot", pos) else 1
+            continue
+        m = _FACTOR.match(text, pos)
+        if m is None:
+            raise UnitParseError(f"cannot read unit {text!r}")
+        power = sympy.Rational(m.group(2)) if m.group(2) else _SUPERSCRIPT.get(m.group(3) or "", 1)
+        result = result * _unit_word(m.group(1)) ** power
+        pos = m.end()
+    return result
+
+
+def parse_unit(text: str) -> sympy.Expr:
+    """``"m/s^2"`` -> meter/second**2. Raises UnitParseError for anything else."""
+    text = text.replace("\\mu", "μ").replace("\\Omega", "Ω").replace("\\AA", "Å").replace("\\circ", "°")
+    for junk in ("\\,", "\\ ", "\\;", "{", "}", "(", ")"):
+        text = text.replace(junk, " ")
+    text = re.sub(r"([μµ])\s+", r"\1", text).strip()
+    if not text or len(text) > 40:
+        raise UnitParseError(f"not a unit: {text!r}")
+    numerator, *denominators = text.split("/")
+    result = _product(numerator) if numerator.strip() not in ("", "1") else sympy.Integer(1)
+    for d in denominators:
+        if not d.strip():
+            raise UnitParseError(f"cannot read unit {text!r}")
+        result = result / _product(d)
+    if result == 1:
+        raise UnitParseError(f"not a unit: {text!r}")
+    return result
+
+
+def has_units(expr) -> bool:
+    return isinstance(expr, sympy.Basic) and bool(expr.atoms(u.Quantity))
+
+
+def to_si(expr: sympy.Expr) -> tuple[sympy.Expr, sympy.Expr]:
+    """(magnitude, unit monomial in SI base units). Angles become radians and
+    radians are dimensionless, so 30° equals pi/6. Raises UnitParseError when
+    the quantity mixes dimensions (``1 m + 1 s``)."""
+    expr = expr.xreplace({u.degree: sympy.pi / 180, u.radian: sympy.Integer(1), u.steradian: sympy.Integer(1)})
+    si = convert_to(expr, list(SI_BASE))
+    base_symbols = {b: sympy.Symbol(f"__si_{b.name}", positive=True) for b in SI_BASE}
+    plain = si.xreplace(base_symbols)
+    magnitude = plain.xreplace({s: sympy.Integer(1) for s in base_symbols.values()})
+    if magnitude == 0:
+        return magnitude, sympy.Integer(1)
+    unit = sympy.powsimp(sympy.expand_power_base(plain / magnitude, force=True), force=True)
+    coeff, unit = unit.as_coeff_Mul()
+    magnitude = magnitude * coeff
+    leftover = unit.free_symbols - set(base_symbols.values())
+    if leftover or unit.atoms(u.Quantity):
+        raise UnitParseError(f"inconsistent units in {expr}")
+    return magnitude, unit
