@@ -174,18 +174,19 @@ def qa_training_texts(tokenizer: PreTrainedTokenizerFast) -> list[str]:
     return texts
 
 
-def build_trained_qa_model(directory: str | Path, seed: int = 0, steps: int = 300) -> Path:
-    """The tiny GPT-2 overfit on `QA_PAIRS` (300 steps, about 5 s on one CPU core)."""
-    directory = build_tiny_gpt2(directory, seed=seed)
+def fine_tune(directory: str | Path, texts: list[str], steps: int, lr: float = 3e-3, seed: int = 0) -> Path:
+    """Train the model saved in `directory` on `texts` (one padded batch, full-batch
+    AdamW) and save it back: a few seconds for the tiny models."""
+    directory = Path(directory)
     tokenizer = PreTrainedTokenizerFast.from_pretrained(directory)
     model = AutoModelForCausalLM.from_pretrained(directory)
-    batch = tokenizer(qa_training_texts(tokenizer), return_tensors="pt", padding=True, padding_side="right")
+    batch = tokenizer(texts, return_tensors="pt", padding=True, padding_side="right")
     labels = batch["input_ids"].masked_fill(batch["attention_mask"] == 0, -100)
     torch.manual_seed(seed)
-    optimizer = torch.optim.AdamW(model.parameters(), lr=3e-3)
+    optimizer = torch.optim.AdamW(model.parameters(), lr=lr)
     model.train()
     # One thread: on a shared, busy CPU, thread synchronisation makes each
-    # step of this tiny model ten times slower than the arithmetic.
+    # step of a tiny model ten times slower than the arithmetic.
     threads = torch.get_num_threads()
     torch.set_num_threads(1)
     try:
@@ -198,3 +199,15 @@ def build_trained_qa_model(directory: str | Path, seed: int = 0, steps: int = 30
         torch.set_num_threads(threads)
     model.eval()
     return _save(model, tokenizer, directory)
+
+
+def corpus_lines() -> list[str]:
+    """The tokenizer's training text, line by line (for fine-tuning models that write plausible text)."""
+    return _CORPUS.splitlines(keepends=True)
+
+
+def build_trained_qa_model(directory: str | Path, seed: int = 0, steps: int = 300) -> Path:
+    """The tiny GPT-2 overfit on `QA_PAIRS` (300 steps, about 5 s on one CPU core)."""
+    directory = build_tiny_gpt2(directory, seed=seed)
+    tokenizer = PreTrainedTokenizerFast.from_pretrained(directory)
+    return fine_tune(directory, qa_training_texts(tokenizer), steps=steps, seed=seed)
