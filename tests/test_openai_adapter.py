@@ -349,3 +349,40 @@ def test_loglikelihood_needs_completions_endpoint_and_text_contexts():
         finally:
             chat.close()
             completions.close()
+
+
+# ---------------------------------------------------------------- a real model behind the server
+
+
+def test_real_model_behind_the_server_matches_transformers(tiny_gpt2_dir):
+    """Greedy answers and echo-logprob log-likelihoods through HTTP equal the
+    model's own, with a real BPE tokenizer (tokens found by character offset)."""
+    import torch
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    from harness.testing.openai_server import HFBackend
+
+    backend = HFBackend(tiny_gpt2_dir)
+    pairs = [("Question: What is the capital of France?\nAnswer:", " Paris"), ("What is 2 + 2?", " 5 apples"), ("x =", " [1, 2]")]
+    with LoopbackOpenAIServer(backend.respond, scorer=backend.prompt_logprobs) as srv:
+        chat, completions = adapter(srv), adapter(srv, endpoint="completions")
+        try:
+            (answer,) = generate(chat, [GenerateRequest("What is 2 + 2?", max_tokens=6)])
+            lls = completions.loglikelihood([LoglikelihoodRequest(c, x) for c, x in pairs], contexts(len(pairs)))
+        finally:
+            chat.close()
+            completions.close()
+    tok, model = AutoTokenizer.from_pretrained(tiny_gpt2_dir), AutoModelForCausalLM.from_pretrained(tiny_gpt2_dir)
+    prompt = tok.apply_chat_template([{"role": "user", "content": "What is 2 + 2?"}], tokenize=False, add_generation_prompt=True)
+    ids = tok(prompt, return_tensors="pt").input_ids
+    greedy = model.generate(ids, max_new_tokens=6, do_sample=False, pad_token_id=tok.eos_token_id)
+    assert answer.text == tok.decode(greedy[0, ids.shape[1]:], skip_special_tokens=True)
+    for (context, continuation), ll in zip(pairs, lls):
+        ctx, cont = tok(context).input_ids, tok(continuation).input_ids
+        with torch.no_grad():
+            logprobs = model(torch.tensor([ctx + cont])).logits[0].log_softmax(-1)
+        rows = logprobs[len(ctx) - 1 : len(ctx) + len(cont) - 1]
+        expected = [float(rows[j, t]) for j, t in enumerate(cont)]
+        assert ll.error is None and ll.token_logprobs == pytest.approx(expected, abs=1e-4)
+        assert ll.logprob == pytest.approx(sum(expected), abs=1e-4)
+        assert ll.is_greedy == all(int(rows[j].argmax()) == t for j, t in enumerate(cont))

@@ -19,6 +19,8 @@ The mock language model behind the completions logprobs splits text into
 tokens with `tokenize` (leading whitespace + a run of non-spaces) and gives
 each token the log-probability `-0.1 * len(token)`; its top alternative at
 every position is " a" (-0.2), so a token of at most 2 characters is greedy.
+`HFBackend` puts a local transformers model behind the server instead
+(greedy answers, real prompt logprobs with the tokenizer's own tokens).
 
 Run standalone (the benchmark does, to keep the server off the client's GIL):
 `python -m harness.testing.openai_server --latency-ms 100 --rate-429 0.05`.
@@ -68,6 +70,10 @@ def echo_responder(call: Call) -> str:
 
 
 Responder = Callable[[Call], str]
+PromptScorer = Callable[[str, str, int], dict]
+"""(prompt, generated, top_n) -> {"tokens", "token_logprobs", "top_logprobs",
+"text_offset"} over prompt + generated, each tokenized on its own (as a server
+appends generated tokens to the prompt's)."""
 
 
 @dataclass
@@ -119,6 +125,7 @@ class LoopbackOpenAIServer:
         faults_per_prompt: tuple[str, ...] = (),
         fault_rates: dict[str, float] | None = None,
         always_fail: dict[str, str] | None = None,
+        scorer: PromptScorer | None = None,
         retry_after: str | None = "0",
         hang_s: float = 5.0,
         seed: int = 0,
@@ -132,6 +139,7 @@ class LoopbackOpenAIServer:
         if sum((fault_rates or {}).values()) > 1:
             raise ValueError("fault rates add up to more than 1")
         self.responder = responder
+        self.scorer = scorer or mock_prompt_logprobs
         self.latency_s = latency_s
         self.faults_per_prompt = tuple(faults_per_prompt)
         self.fault_rates = dict(fault_rates or {})
@@ -260,20 +268,20 @@ def chat_response(server: LoopbackOpenAIServer, body: dict) -> dict:
     }
 
 
-def _logprobs_block(tokens: list[str], top_n: int) -> dict:
+def mock_prompt_logprobs(prompt: str, generated: str, top_n: int) -> dict:
+    """The mock LM's `logprobs` block: `tokenize` tokens, logprob
+    -0.1 * len(token), top alternative " a" (-0.2), none for the first token."""
+    tokens = tokenize(prompt) + tokenize(generated)
     offsets, pos = [], 0
     for t in tokens:
         offsets.append(pos)
         pos += len(t)
-    lps = [token_logprob(t) for t in tokens]
-    lps[0:1] = [None] * min(1, len(lps))  # no logprob for the first token: it has no context
+    lps: list[float | None] = [token_logprob(t) for t in tokens]
+    lps[0:1] = [None] * min(1, len(lps))  # the first token has no context
     tops = []
     for t, lp in zip(tokens, lps):
-        if lp is None:
-            tops.append(None)
-            continue
         top = {t: lp, GREEDY_ALTERNATIVE: token_logprob(GREEDY_ALTERNATIVE)}
-        tops.append(dict(sorted(top.items(), key=lambda kv: -kv[1])[: max(top_n, 1)]))
+        tops.append(None if lp is None else dict(sorted(top.items(), key=lambda kv: -kv[1])[: max(top_n, 1)]))
     return {"tokens": tokens, "token_logprobs": lps, "top_logprobs": tops, "text_offset": offsets}
 
 
@@ -281,17 +289,16 @@ def completion_response(server: LoopbackOpenAIServer, body: dict) -> dict:
     prompt = body.get("prompt", "")
     if isinstance(prompt, list):  # a batch of prompts is not used by the harness adapter
         prompt = prompt[0] if prompt else ""
-    max_tokens = _max_tokens(body)
     answer = server.responder(Call("completions", prompt, body))
-    text, finish = _apply_stop_and_limit(answer, _stop_list(body), max_tokens)
-    choice: dict = {"index": 0, "text": text, "finish_reason": finish, "logprobs": None}
-    if body.get("echo"):
-        choice["text"] = prompt + text
+    text, finish = _apply_stop_and_limit(answer, _stop_list(body), _max_tokens(body))
+    echo = bool(body.get("echo"))
+    choice: dict = {"index": 0, "text": prompt + text if echo else text, "finish_reason": finish, "logprobs": None}
     if body.get("logprobs") is not None:
-        tokens = (tokenize(prompt) if body.get("echo") else []) + tokenize(text)
-        choice["logprobs"] = _logprobs_block(tokens, int(body["logprobs"]))
-        if not body.get("echo"):
-            choice["logprobs"]["text_offset"] = [len(prompt) + o for o in choice["logprobs"]["text_offset"]]
+        block = server.scorer(prompt, text, int(body["logprobs"]))
+        if not echo:  # only the generated tokens
+            keep = [i for i, o in enumerate(block["text_offset"]) if o >= len(prompt)]
+            block = {k: [v[i] for i in keep] for k, v in block.items()}
+        choice["logprobs"] = block
     return {
         "id": "cmpl-loopback",
         "object": "text_completion",
@@ -300,6 +307,58 @@ def completion_response(server: LoopbackOpenAIServer, body: dict) -> dict:
         "choices": [choice],
         "usage": _usage(prompt, text),
     }
+
+
+class HFBackend:
+    """A local transformers model behind the server: greedy answers
+    (`respond`, chat prompts through the tokenizer's chat template) and real
+    prompt log-probabilities with the tokenizer's own tokens and character
+    offsets (`prompt_logprobs`). One lock: handler threads share the model.
+    Use as `LoopbackOpenAIServer(backend.respond, scorer=backend.prompt_logprobs)`."""
+
+    def __init__(self, model_dir):
+        from transformers import AutoModelForCausalLM, AutoTokenizer
+
+        self.tokenizer = AutoTokenizer.from_pretrained(model_dir)
+        self.model = AutoModelForCausalLM.from_pretrained(model_dir).eval()
+        self._lock = threading.Lock()
+
+    def respond(self, call: Call) -> str:
+        import torch
+
+        if call.endpoint == "chat":
+            messages = [{"role": m["role"], "content": _message_text(m["content"])} for m in call.body["messages"]]
+            text = self.tokenizer.apply_chat_template(messages, tokenize=False, add_generation_prompt=True)
+        else:
+            text = call.prompt
+        ids = self.tokenizer(text, return_tensors="pt")
+        pad = self.tokenizer.pad_token_id if self.tokenizer.pad_token_id is not None else self.tokenizer.eos_token_id
+        with self._lock, torch.no_grad():
+            out = self.model.generate(**ids, max_new_tokens=_max_tokens(call.body) or 16, do_sample=False, pad_token_id=pad)
+        return self.tokenizer.decode(out[0, ids["input_ids"].shape[1] :], skip_special_tokens=True)
+
+    def prompt_logprobs(self, prompt: str, generated: str, top_n: int) -> dict:
+        import torch
+
+        ids, offsets = [], []
+        for start, part in ((0, prompt), (len(prompt), generated)):
+            enc = self.tokenizer(part, return_offsets_mapping=True, add_special_tokens=False)
+            ids += enc["input_ids"]
+            offsets += [(start + a, start + b) for a, b in enc["offset_mapping"]]
+        with self._lock, torch.no_grad():
+            logprobs = self.model(torch.tensor([ids])).logits[0].float().log_softmax(-1)
+        token_logprobs: list[float | None] = [None] + [float(logprobs[i - 1, ids[i]]) for i in range(1, len(ids))]
+        tops: list[dict | None] = [None]
+        for i in range(1, len(ids)):
+            values, indices = logprobs[i - 1].topk(max(top_n, 1))
+            tops.append({self.tokenizer.decode([int(t)]): float(v) for v, t in zip(values, indices)})
+        text = prompt + generated
+        return {
+            "tokens": [text[a:b] for a, b in offsets],
+            "token_logprobs": token_logprobs,
+            "top_logprobs": tops,
+            "text_offset": [a for a, _ in offsets],
+        }
 
 
 # ------------------------------------------------------------------ HTTP
@@ -314,14 +373,11 @@ def _make_handler(server: LoopbackOpenAIServer) -> type[BaseHTTPRequestHandler]:
             pass
 
         def _send_json(self, status: int, payload, headers: dict | None = None) -> None:
+            """Status line, headers and body in one write: one syscall, no delayed-ACK stall."""
             data = payload if isinstance(payload, bytes) else json.dumps(payload).encode()
-            self.send_response(status)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(data)))
-            for k, v in (headers or {}).items():
-                self.send_header(k, v)
-            self.end_headers()
-            self.wfile.write(data)
+            lines = [f"HTTP/1.1 {status} {self.responses.get(status, ('',))[0]}", "Content-Type: application/json",
+                     f"Content-Length: {len(data)}", *(f"{k}: {v}" for k, v in (headers or {}).items())]
+            self.wfile.write(("\r\n".join(lines) + "\r\n\r\n").encode() + data)
 
         def _error(self, status: int, message: str, headers: dict | None = None) -> None:
             self._send_json(status, {"error": {"message": message, "type": "loopback", "code": status}}, headers)
@@ -377,7 +433,8 @@ def _make_handler(server: LoopbackOpenAIServer) -> type[BaseHTTPRequestHandler]:
                 server.record(faults=fault)
                 self._send_fault(fault)
                 return
-            time.sleep(server.latency_s)
+            if server.latency_s > 0:
+                time.sleep(server.latency_s)
             payload = route(server, body)
             server.record(successes=1, successes_by_prompt=key)
             self._send_json(200, payload)
