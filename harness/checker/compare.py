@@ -8,6 +8,7 @@ cannot be decided (words, unparseable text) is `equal=None`, for a judge.
 """
 from __future__ import annotations
 
+import functools
 import random
 import zlib
 from dataclasses import dataclass
@@ -140,23 +141,23 @@ def _compare_values(gold, cand, settings: _Settings) -> Verdict:
     if not isinstance(gold, sympy.Expr) or not isinstance(cand, sympy.Expr):
         return Verdict(None, "undecided", f"cannot compare {type(gold).__name__} with {type(cand).__name__}")
     gold_units, cand_units = has_units(gold), has_units(cand)
-    if gold_units and not cand_units:
-        return Verdict(False, "unit_mismatch", "the candidate has no unit; the gold answer has one")
-    if gold_units:
-        try:
-            g_mag, g_unit = to_si(gold)
-            c_mag, c_unit = to_si(cand)
-        except UnitParseError as e:
-            return Verdict(False, "unit_mismatch", str(e))
-        if g_mag != 0 and c_mag != 0 and sympy.simplify(g_unit / c_unit) != 1:
-            return Verdict(False, "unit_mismatch", f"{c_unit} vs {g_unit}".replace("__si_", ""))
-        inner = _compare_expressions(g_mag, c_mag, settings)
-        return Verdict(inner.equal, "units", f"in SI units; {inner.method}: {inner.detail}")
-    if cand_units:
+    if not gold_units and not cand_units:
+        return _compare_expressions(gold, cand, settings)
+    try:
+        g_mag, g_unit = to_si(gold) if gold_units else (gold, sympy.Integer(1))
+        c_mag, c_unit = to_si(cand) if cand_units else (cand, sympy.Integer(1))
+    except UnitParseError as e:
+        return Verdict(False, "unit_mismatch", str(e))
+    if not gold_units and c_unit != 1:
         stripped = cand.xreplace({q: sympy.Integer(1) for q in cand.atoms(sympy.physics.units.Quantity)})
         inner = _compare_expressions(gold, stripped, settings)
         return Verdict(inner.equal, inner.method, inner.detail + "; candidate unit ignored (gold has none)")
-    return _compare_expressions(gold, cand, settings)
+    if g_unit != 1 and not cand_units:
+        return Verdict(False, "unit_mismatch", "the candidate has no unit; the gold answer has one")
+    if g_mag != 0 and c_mag != 0 and sympy.simplify(g_unit / c_unit) != 1:
+        return Verdict(False, "unit_mismatch", f"{c_unit} vs {g_unit}".replace("__si_", ""))
+    inner = _compare_expressions(g_mag, c_mag, settings)
+    return Verdict(inner.equal, "units", f"in SI units; {inner.method}: {inner.detail}")
 
 
 # ------------------------------------------------------------------ relations and lists
@@ -261,15 +262,25 @@ def check_exact(gold_latex: str, candidate_latex: str) -> Verdict | None:
     return None
 
 
-def parse_or_verdict(latex: str, side: str):
+@functools.lru_cache(maxsize=4096)
+def _parse_cached(latex: str) -> tuple[object, str | None, str]:
+    """(parsed, failure method, message). Cached per process: a gold answer is
+    compared with every box of its problem, and parsing dominates a check."""
     try:
-        return latex_to_sympy(latex), None
+        return latex_to_sympy(latex), None, ""
     except VerbalAnswerError as e:
-        return None, Verdict(None, "verbal", f"{side}: {e}")
+        return None, "verbal", str(e)
     except LatexParseError as e:
-        return None, Verdict(None, "parse_failure", f"{side}: {e}")
+        return None, "parse_failure", str(e)
     except RecursionError:
-        return None, Verdict(None, "parse_failure", f"{side}: nested too deeply")
+        return None, "parse_failure", "nested too deeply"
+
+
+def parse_or_verdict(latex: str, side: str):
+    parsed, failure, message = _parse_cached(latex)
+    if failure is not None:
+        return None, Verdict(None, failure, f"{side}: {message}")
+    return parsed, None
 
 
 def verify(

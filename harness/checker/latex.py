@@ -253,6 +253,7 @@ class _AtomScanner:
     def __init__(self) -> None:
         self.values: dict[str, sympy.Basic] = {}
         self._names: dict[str, str] = {}
+        self._pending_power = ""
 
     def _placeholder(self, prefix: str, value: sympy.Basic, key: str) -> str:
         if key not in self._names:
@@ -312,8 +313,19 @@ class _AtomScanner:
                 suffix += "^" + tag if "'" not in tag else tag
                 i = m.end()
                 continue
+            if text[i] == "^" and not subscript_seen:
+                # V^2_\infty: a power written before the subscript; keep the name whole.
+                power, j = self._braced_or_token(text, i + 1)
+                if text[j : j + 1] == "_":
+                    sub_suffix, k = self._name_suffix(text, j)
+                    self._pending_power = "^{" + power + "}"
+                    return suffix + sub_suffix, k
             break
         return suffix, i
+
+    def _take_pending_power(self) -> str:
+        power, self._pending_power = self._pending_power, ""
+        return power
 
     def rewrite(self, text: str) -> str:
         out: list[str] = []
@@ -339,11 +351,11 @@ class _AtomScanner:
                     family = _DECORATIONS[command]
                     base = f"{family}({inner})" if family else inner
                     suffix, i = self._name_suffix(text, j)
-                    out.append(self.symbol(base + suffix) + self._product_marker(text, i))
+                    out.append(self.symbol(base + suffix) + self._take_pending_power() + self._product_marker(text, i))
                     continue
                 if command in _GREEK or (command == "pi" and re.match(r"\s*(?:_|\^\s*\{?\s*[0+-]\s*\}?)", text[m.end():])):
                     suffix, i = self._name_suffix(text, m.end())
-                    out.append(self.symbol(_CANONICAL_GREEK.get(command, command) + suffix) + self._product_marker(text, i))
+                    out.append(self.symbol(_CANONICAL_GREEK.get(command, command) + suffix) + self._take_pending_power() + self._product_marker(text, i))
                     continue
                 out.append(m.group(0))
                 i = m.end()
@@ -355,7 +367,7 @@ class _AtomScanner:
                 elif ch == "i" and not suffix:
                     out.append(" i")
                 else:
-                    out.append(self.symbol(ch + suffix) + self._product_marker(text, j))
+                    out.append(self.symbol(ch + suffix) + self._take_pending_power() + self._product_marker(text, j))
                 i = j
                 continue
             out.append(ch)

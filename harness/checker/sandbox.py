@@ -7,11 +7,13 @@ its deadline is killed and replaced, and the check is reported as `timeout`.
 """
 from __future__ import annotations
 
+import importlib
 import multiprocessing
 import multiprocessing.connection
 import os
+import resource
+import signal
 import time
-import traceback
 from dataclasses import dataclass
 from typing import Any, Callable, Literal, Sequence
 
@@ -28,14 +30,23 @@ class SandboxOutcome:
     error: str | None = None
 
 
-def _worker_main(conn, memory_mb: int, preload: tuple[str, ...]) -> None:
-    import importlib
-    import resource
+def _address_space_bytes() -> int:
+    """Current virtual memory size of this process (Linux /proc; 0 elsewhere)."""
+    try:
+        with open("/proc/self/statm") as f:
+            return int(f.read().split()[0]) * resource.getpagesize()
+    except (OSError, ValueError, IndexError):
+        return 0
 
-    limit = memory_mb * 1024 * 1024
-    resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
-    for module in preload:
-        importlib.import_module(module)
+
+def _worker_main(conn, memory_mb: int) -> None:
+    # A forked worker inherits its parent's mappings (a loaded model can be many
+    # GiB of address space), so the cap is what it holds now plus the budget.
+    limit = _address_space_bytes() + memory_mb * 1024 * 1024
+    soft, hard = resource.getrlimit(resource.RLIMIT_AS)
+    if hard != resource.RLIM_INFINITY:
+        limit = min(limit, hard)
+    resource.setrlimit(resource.RLIMIT_AS, (limit, hard))
     while True:
         try:
             job = conn.recv()
@@ -59,9 +70,9 @@ def _worker_main(conn, memory_mb: int, preload: tuple[str, ...]) -> None:
 
 
 class _Worker:
-    def __init__(self, ctx, memory_mb: int, preload: tuple[str, ...]):
+    def __init__(self, ctx, memory_mb: int):
         self.conn, child = ctx.Pipe()
-        self.process = ctx.Process(target=_worker_main, args=(child, memory_mb, preload), daemon=True)
+        self.process = ctx.Process(target=_worker_main, args=(child, memory_mb), daemon=True)
         self.process.start()
         child.close()
 
@@ -98,18 +109,22 @@ class CheckerPool:
     ):
         self.size = max(1, workers if workers is not None else min(4, os.cpu_count() or 1))
         self.memory_mb = memory_mb
-        self.preload = tuple(preload)
-        # forkserver: workers fork from a clean server with the checker preloaded,
-        # so replacing a killed worker is cheap and no parent threads are inherited.
-        self._ctx = multiprocessing.get_context("forkserver")
-        self._ctx.set_forkserver_preload(list(self.preload))
+        # Fork: a worker starts in milliseconds with the checker already imported
+        # (imported here, in the parent), and nothing re-runs the caller's __main__
+        # as spawn/forkserver would.
+        for module in preload:
+            importlib.import_module(module)
+        self._ctx = multiprocessing.get_context("fork")
         self._idle: list[_Worker] = []
         self._closed = False
 
     def _take_worker(self) -> _Worker:
-        if self._idle:
-            return self._idle.pop()
-        return _Worker(self._ctx, self.memory_mb, self.preload)
+        while self._idle:
+            worker = self._idle.pop()
+            if worker.process.is_alive():
+                return worker
+            worker.kill()
+        return _Worker(self._ctx, self.memory_mb)
 
     def run(self, fn: Callable, *args, timeout_s: float = DEFAULT_TIMEOUT_S) -> SandboxOutcome:
         return self.map(fn, [args], timeout_s=timeout_s)[0]
@@ -129,7 +144,7 @@ class CheckerPool:
                 try:
                     worker.conn.send((fn, tuple(args)))
                 except Exception as e:
-                    self._idle.append(worker)
+                    worker.kill()
                     outcomes[index] = SandboxOutcome("error", None, f"arguments not transferable: {e}"[:500])
                     continue
                 busy[worker.conn] = (worker, index, time.monotonic() + timeout_s)
@@ -144,10 +159,12 @@ class CheckerPool:
                     outcomes[index] = SandboxOutcome(status, value, error)
                     self._idle.append(worker)
                 except (EOFError, OSError):
-                    # The worker died mid-check: the memory cap (or the OOM killer) ended it.
+                    # The worker died mid-check: SIGKILL is the kernel's OOM killer,
+                    # anything else a crash (a C extension hitting the memory cap).
                     worker.kill()
                     code = worker.process.exitcode
-                    outcomes[index] = SandboxOutcome("memory", None, f"worker died (exit code {code})")
+                    status = "memory" if code in (-signal.SIGKILL, -signal.SIGSEGV) else "error"
+                    outcomes[index] = SandboxOutcome(status, None, f"worker died (exit code {code})")
             now = time.monotonic()
             for conn, (worker, index, deadline) in list(busy.items()):
                 if now >= deadline:

@@ -5,6 +5,7 @@ A small grammar over a table of unit names and SI prefixes: nothing is evaluated
 """
 from __future__ import annotations
 
+import functools
 import re
 
 import sympy
@@ -108,6 +109,7 @@ def has_units(expr) -> bool:
     return isinstance(expr, sympy.Basic) and bool(expr.atoms(u.Quantity))
 
 
+@functools.lru_cache(maxsize=4096)
 def to_si(expr: sympy.Expr) -> tuple[sympy.Expr, sympy.Expr]:
     """(magnitude, unit monomial in SI base units). Angles become radians and
     radians are dimensionless, so 30° equals pi/6. Raises UnitParseError when
