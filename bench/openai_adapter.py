@@ -20,6 +20,7 @@ import asyncio
 import contextlib
 import io
 import json
+import os
 import statistics
 import subprocess
 import sys
@@ -44,6 +45,17 @@ def loopback_server(latency_ms: float, rates: dict[str, float] | None = None, se
         proc.wait(timeout=10)
 
 
+class Timer:
+    """Wall-clock and this process's CPU time (the client's; the server is another process)."""
+
+    def __enter__(self) -> "Timer":
+        self.wall, self.cpu = time.perf_counter(), time.process_time()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.wall, self.cpu = time.perf_counter() - self.wall, time.process_time() - self.cpu
+
+
 def server_stats(base_url: str) -> dict:
     with urllib.request.urlopen(base_url.removesuffix("/v1") + "/stats", timeout=10) as r:
         return json.loads(r.read())
@@ -53,23 +65,23 @@ def prompts(n: int, tag: str) -> list[str]:
     return [f"{tag} request {i}: say something" for i in range(n)]
 
 
-def run_harness(base_url: str, texts: list[str], concurrency: int, **args) -> tuple[float, list, dict]:
+def run_harness(base_url: str, texts: list[str], concurrency: int, **args) -> tuple[Timer, list, dict]:
     model = OpenAIAdapter("mock", Args(base_url=base_url, concurrency=concurrency, **args))
     try:
         warm = [GenerateRequest(f"warm-up {i}", max_tokens=16) for i in range(concurrency)]
         model.generate(warm, [RequestContext("bench", str(i), 0) for i in range(len(warm))])
         reqs = [GenerateRequest(t, max_tokens=16) for t in texts]
-        start = time.perf_counter()
-        outs = model.generate(reqs, [RequestContext("bench", str(i), 0) for i in range(len(reqs))])
-        return time.perf_counter() - start, outs, dict(model.stats)
+        with Timer() as timer:
+            outs = model.generate(reqs, [RequestContext("bench", str(i), 0) for i in range(len(reqs))])
+        return timer, outs, dict(model.stats)
     finally:
         model.close()
 
 
-def run_sdk(base_url: str, texts: list[str], concurrency: int) -> float:
+def run_sdk(base_url: str, texts: list[str], concurrency: int) -> Timer:
     from openai import AsyncOpenAI
 
-    async def main() -> float:
+    async def main() -> Timer:
         client = AsyncOpenAI(base_url=base_url, api_key="sk-local", max_retries=0)
         gate = asyncio.Semaphore(concurrency)
 
@@ -79,20 +91,19 @@ def run_sdk(base_url: str, texts: list[str], concurrency: int) -> float:
                 return r.choices[0].message.content
 
         await asyncio.gather(*(one(f"warm-up {i}") for i in range(concurrency)))
-        start = time.perf_counter()
-        await asyncio.gather(*(one(t) for t in texts))
-        elapsed = time.perf_counter() - start
+        with Timer() as timer:
+            await asyncio.gather(*(one(t) for t in texts))
         await client.close()
-        return elapsed
+        return timer
 
     return asyncio.run(main())
 
 
-def run_bare_aiohttp(base_url: str, texts: list[str], concurrency: int) -> float:
+def run_bare_aiohttp(base_url: str, texts: list[str], concurrency: int) -> Timer:
     """The floor: one aiohttp POST per prompt, no retries, no validation."""
     import aiohttp
 
-    async def main() -> float:
+    async def main() -> Timer:
         async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=concurrency)) as session:
             async def one(text: str):
                 body = {"model": "mock", "messages": [{"role": "user", "content": text}], "max_tokens": 16}
@@ -100,14 +111,14 @@ def run_bare_aiohttp(base_url: str, texts: list[str], concurrency: int) -> float
                     return json.loads(await r.read())["choices"][0]["message"]["content"]
 
             await asyncio.gather(*(one(f"warm-up {i}") for i in range(concurrency)))
-            start = time.perf_counter()
-            await asyncio.gather(*(one(t) for t in texts))
-            return time.perf_counter() - start
+            with Timer() as timer:
+                await asyncio.gather(*(one(t) for t in texts))
+            return timer
 
     return asyncio.run(main())
 
 
-def run_lm_eval(base_url: str, texts: list[str], concurrency: int) -> float:
+def run_lm_eval(base_url: str, texts: list[str], concurrency: int) -> Timer:
     import logging
 
     from lm_eval.api.instance import Instance
@@ -128,15 +139,16 @@ def run_lm_eval(base_url: str, texts: list[str], concurrency: int) -> float:
 
     with contextlib.redirect_stderr(io.StringIO()):  # its concurrent path draws a progress bar regardless
         lm.generate_until(instances([f"warm-up {i}" for i in range(concurrency)]), disable_tqdm=True)
-        start = time.perf_counter()
-        lm.generate_until(instances(texts), disable_tqdm=True)
-        return time.perf_counter() - start
+        with Timer() as timer:
+            lm.generate_until(instances(texts), disable_tqdm=True)
+        return timer
 
 
 def throughput(args) -> None:
     ideal = args.concurrency / (args.latency_ms / 1000)
     print(f"== throughput: {args.requests} requests, concurrency {args.concurrency}, server latency {args.latency_ms:g} ms "
-          f"(ideal {ideal:.0f} req/s); median of {args.repeats} interleaved runs")
+          f"(ideal {ideal:.0f} req/s); median of {args.repeats} interleaved runs; load average {os.getloadavg()[0]:.1f} "
+          f"on {os.cpu_count()} CPUs")
     clients = {
         "harness openai: adapter": lambda url, texts: run_harness(url, texts, args.concurrency)[0],
         "bare aiohttp (no retries)": lambda url, texts: run_bare_aiohttp(url, texts, args.concurrency),
@@ -144,22 +156,23 @@ def throughput(args) -> None:
     }
     if not args.skip_lm_eval:
         clients["lm-eval local-chat-completions"] = lambda url, texts: run_lm_eval(url, texts, args.concurrency)
-    times: dict[str, list[float]] = {name: [] for name in clients}
+    timers: dict[str, list[Timer]] = {name: [] for name in clients}
     with loopback_server(args.latency_ms) as url:
         for rep in range(args.repeats):
             for name, run in clients.items():
-                times[name].append(run(url, prompts(args.requests, f"{name} {rep}")))
-    print(f"{'client':34} {'req/s':>8} {'ratio to ideal':>15}")
-    for name, ts in times.items():
-        rate = args.requests / statistics.median(ts)
-        print(f"{name:34} {rate:8.1f} {rate / ideal:15.3f}")
+                timers[name].append(run(url, prompts(args.requests, f"{name} {rep}")))
+    print(f"{'client':32} {'req/s':>7} {'ratio to ideal':>15} {'client CPU ms/request':>22}")
+    for name, ts in timers.items():
+        rate = args.requests / statistics.median(t.wall for t in ts)
+        cpu_ms = 1000 * statistics.median(t.cpu for t in ts) / args.requests
+        print(f"{name:32} {rate:7.1f} {rate / ideal:15.3f} {cpu_ms:22.2f}")
 
 
 def fault_tolerance(args) -> None:
     rates = {"429": args.fault_rate / 2, "500": args.fault_rate / 2}
     print(f"\n== faults: {args.requests} requests, {args.fault_rate:.0%} of responses fail (half 429 with Retry-After: 0, half 500)")
     with loopback_server(args.latency_ms, rates, seed=1) as url:
-        elapsed, outs, client = run_harness(url, prompts(args.requests, "faulty"), args.concurrency, max_retries=8, backoff_s=0.05, max_backoff_s=1.0)
+        timer, outs, client = run_harness(url, prompts(args.requests, "faulty"), args.concurrency, max_retries=8, backoff_s=0.05, max_backoff_s=1.0)
         stats = server_stats(url)
     errors = sum(1 for o in outs if o.error)
     wrong = sum(1 for o, t in zip(outs, prompts(args.requests, "faulty")) if o.text != t)
@@ -171,7 +184,7 @@ def fault_tolerance(args) -> None:
     print(f"answered exactly once           {stats['prompts_answered_once']} / {stats['prompts']}")
     print(f"answered more than once         {stats['prompts_answered_more_than_once']}")
     print(f"error responses / wrong answers {errors} / {wrong} of {len(outs)} measured requests ({measured_prompts} prompts)")
-    print(f"throughput with faults          {args.requests / elapsed:.1f} req/s")
+    print(f"throughput with faults          {args.requests / timer.wall:.1f} req/s")
 
 
 def main() -> None:
