@@ -33,7 +33,7 @@ class LayerBank:
 
 
 _BANKS: "weakref.WeakKeyDictionary[torch.nn.Module, LayerBank]" = weakref.WeakKeyDictionary()
-# Called as recorder(module, bank_mass[B, H, q], valid_query[B, q]) while ranking layers.
+# Called as recorder(module, bank_probs[B, H, q, m], valid_query[B, q]) while ranking layers.
 _RECORDERS: "weakref.WeakKeyDictionary[torch.nn.Module, Callable]" = weakref.WeakKeyDictionary()
 
 
@@ -84,7 +84,7 @@ def _record_bank_mass(module, query, key, value, mask, m, scaling, recorder) -> 
         scores = scores + mask.float()
     probs = torch.softmax(scores, dim=-1)
     valid_query = mask[:, 0, :, m:].any(-1) if mask.dtype == torch.bool else (mask[:, 0, :, m:] > -1e30).any(-1)
-    recorder(module, probs[..., :m].sum(-1), valid_query)
+    recorder(module, probs[..., :m], valid_query)
 
 
 def mi_attention_forward(module, query, key, value, attention_mask, scaling=None, **kwargs):

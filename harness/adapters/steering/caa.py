@@ -20,6 +20,7 @@ from safetensors.torch import load_file, save_file
 from harness.api import ChatMessage, HarnessError
 from harness.fingerprint import sha256_of
 from harness.registry import register_steering
+from harness.adapters.hf import layer_hidden, with_layer_hidden
 from harness.adapters.steering.bank import model_fingerprint
 from harness.adapters.steering.method import SteeringMethod
 
@@ -39,36 +40,22 @@ def answer_text(adapter, question: str, letter: str) -> str:
     return adapter.render((ChatMessage("user", question),)) + "(" + letter
 
 
-@torch.no_grad()
-def layer_output_at_last_token(adapter, texts: Sequence[str], layer: int, batch_size: int = 8) -> torch.Tensor:
-    """Decoder layer `layer`'s output at each text's last token: [n, hidden]."""
-    captured: list[torch.Tensor] = []
-
-    def grab(module, args, kwargs, output):
-        hidden = output[0] if isinstance(output, tuple) else output
-        captured.append(hidden[:, -1].float().cpu())
-
-    handle = adapter.add_layer_hook(adapter.decoder_layers()[layer], grab)
-    tok = adapter.tokenizer
-    try:
-        for start in range(0, len(texts), batch_size):
-            enc = tok(list(texts[start:start + batch_size]), return_tensors="pt", padding=True, padding_side="left")
-            enc = {k: v.to(adapter.model.device) for k, v in enc.items()}
-            adapter.model(**enc)
-    finally:
-        handle.remove()
-    return torch.cat(captured)
+def last_token_states(adapter, texts: Sequence[str], layer: int) -> torch.Tensor:
+    """Decoder layer `layer`'s output at each text's last token: [n, hidden] (rows are left-padded)."""
+    return adapter.hidden_states(list(texts), [layer])[layer][:, -1].float().cpu()
 
 
 def build_vector(adapter, pairs: Sequence[tuple[str, str, str]], layer: int, meta: dict | None = None) -> SteeringVector:
-    """Mean(positive - negative) at the answer letter over (question, positive letter, negative letter) pairs."""
+    """Mean(positive - negative) at the answer letter over (question, positive
+    letter, negative letter) pairs; positives and negatives share the question,
+    so only the answer differs."""
     if not pairs:
         raise HarnessError("no contrastive pairs to build a CAA vector from")
     n_layers = len(adapter.decoder_layers())
     if not 0 <= layer < n_layers:
         raise HarnessError(f"layer {layer} does not exist; the model has layers 0-{n_layers - 1}")
-    pos = layer_output_at_last_token(adapter, [answer_text(adapter, q, p) for q, p, _ in pairs], layer)
-    neg = layer_output_at_last_token(adapter, [answer_text(adapter, q, n) for q, _, n in pairs], layer)
+    pos = last_token_states(adapter, [answer_text(adapter, q, p) for q, p, _ in pairs], layer)
+    neg = last_token_states(adapter, [answer_text(adapter, q, n) for q, _, n in pairs], layer)
     vector = (pos - neg).mean(0)
     return SteeringVector(vector, layer, model_fingerprint(adapter.model), {"n_pairs": len(pairs), **(meta or {})})
 
@@ -97,11 +84,11 @@ def load_vector(path: str | Path) -> SteeringVector:
     return SteeringVector(tensors["vector"], int(metadata["layer"]), metadata["model_fingerprint"], json.loads(metadata.get("meta", "{}")))
 
 
-def steer_from_prompt_end(hidden: torch.Tensor, addition: torch.Tensor, start: torch.Tensor) -> torch.Tensor:
-    """hidden [B, T, H] + addition at positions t >= start[b] (start in this forward's columns)."""
-    cols = torch.arange(hidden.shape[1], device=hidden.device)[None, :]
-    mask = (cols >= start.to(hidden.device)[:, None]).unsqueeze(-1).to(hidden.dtype)
-    return hidden + mask * addition.to(hidden.dtype)
+def add_from_prompt_end(hidden: torch.Tensor, addition: torch.Tensor, relative_positions: torch.Tensor) -> torch.Tensor:
+    """hidden [B, T, H] + addition wherever the position relative to the prompt
+    end is >= -1: the prompt's last token and everything after it."""
+    keep = (relative_positions.to(hidden.device) >= -1).unsqueeze(-1).to(hidden.dtype)
+    return hidden + keep * addition.to(device=hidden.device, dtype=hidden.dtype)
 
 
 @register_steering("caa")
@@ -131,14 +118,17 @@ class ContrastiveActivationAddition(SteeringMethod):
             raise HarnessError(f"vector has {self.vector.vector.numel()} dims, the model {hidden}; rebuild it for this model")
 
     def _hook(self, module, args, kwargs, output):
-        hidden = output[0] if isinstance(output, tuple) else output
-        start = self.adapter.steer_start_columns(hidden.shape[0], hidden.shape[1])
-        steered = steer_from_prompt_end(hidden, self.args.multiplier * self.vector.vector, start)
-        return (steered,) + tuple(output[1:]) if isinstance(output, tuple) else steered
+        hidden = layer_hidden(output)
+        info = self.adapter.forward_info
+        if info is None:
+            raise RuntimeError("caa hook ran outside an adapter forward (no forward_info)")
+        relative = info.relative_positions(hidden.shape[1], hidden.device)
+        steered = add_from_prompt_end(hidden, self.args.multiplier * self.vector.vector, relative)
+        return with_layer_hidden(output, steered)
 
     @contextmanager
     def active(self, metadata: dict | None = None) -> Iterator[None]:
-        handle = self.adapter.add_layer_hook(self.adapter.decoder_layers()[self.layer], self._hook)
+        handle = self.adapter.add_layer_hook(self.layer, self._hook)
         try:
             yield
         finally:

@@ -80,7 +80,7 @@ class BankInjection:
             def shift(module, args):
                 positions = args[0] + offset
                 if int(positions.max()) >= limit:
-                    raise HarnessError(f"bank ({offset} tokens) plus conversation exceed the model's {limit} positions; shorten the guidance")
+                    raise ValueError(f"bank ({offset} tokens) plus conversation exceed the model's {limit} positions; shorten the guidance")
                 return (positions,) + tuple(args[1:])
 
             self._shift_handle = wpe.register_forward_pre_hook(shift)

@@ -34,14 +34,21 @@ def read_guidance(value: str, what: str = "guidance") -> str:
     return value.strip()
 
 
-def guidance_as_system_text(tokenizer: Any, guidance: str) -> str:
-    """The guidance rendered as it opens a prompted conversation: a system turn
-    through the chat template, or a paragraph before a plain-text prompt."""
-    if getattr(tokenizer, "chat_template", None):
-        return tokenizer.apply_chat_template(
-            [{"role": "system", "content": guidance}], tokenize=False, add_generation_prompt=False
-        )
-    return guidance + "\n\n"
+def guidance_as_system_text(adapter: Any, guidance: str) -> str:
+    """The text the guidance adds at the start of a prompted conversation: what
+    rendering (system guidance, user turn) adds over rendering the user turn alone."""
+    probe = (ChatMessage("user", "Hello."),)
+    alone = adapter.render(probe)
+    full = adapter.render(prepend_guidance(probe, guidance))
+    if full.endswith(alone):
+        return full[: len(full) - len(alone)]
+    raise HarnessError("this chat template does not render a system message as a prefix of the conversation; use --steer prompt or build the bank from a plain-text guidance")
+
+
+def guidance_token_ids(adapter: Any, guidance: str) -> list[int]:
+    """Token ids of the guidance as it opens a prompt (with BOS when plain prompts get one)."""
+    specials = not getattr(adapter, "uses_chat_template", False)
+    return adapter.tokenizer(guidance_as_system_text(adapter, guidance), add_special_tokens=specials)["input_ids"]
 
 
 def prepend_guidance(prompt: Prompt, guidance: str) -> Prompt:

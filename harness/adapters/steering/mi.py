@@ -14,13 +14,12 @@ from harness.adapters.steering.attention import ATTENTION_NAME
 from harness.adapters.steering.bank import KVBank, compute_bank, load_bank, model_fingerprint
 from harness.adapters.steering.injection import BankInjection, kv_head_count
 from harness.adapters.steering.layer_spec import format_layers, parse_layers
-from harness.adapters.steering.method import SteeringMethod, guidance_as_system_text, read_guidance, schedule_of
+from harness.adapters.steering.method import SteeringMethod, guidance_token_ids, read_guidance, schedule_of
 
 
 def build_bank_for(adapter, guidance: str, drop_leading: int = 0) -> KVBank:
     """The bank of `guidance` rendered as a system turn, computed by the adapter's model."""
-    text = guidance_as_system_text(adapter.tokenizer, guidance)
-    ids = adapter.tokenizer(text, return_tensors="pt")["input_ids"].to(adapter.model.device)
+    ids = torch.tensor([guidance_token_ids(adapter, guidance)], device=adapter.model.device)
     return compute_bank(adapter.model, ids, model_fingerprint(adapter.model), guidance, drop_leading)
 
 

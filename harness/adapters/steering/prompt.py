@@ -7,7 +7,7 @@ from typing import Literal
 from harness.api import ChatMessage, HarnessError, Prompt
 from harness.registry import register_steering
 from harness.adapters.steering.method import (
-    SteeringMethod, guidance_as_system_text, prepend_guidance, read_guidance, schedule_of,
+    SteeringMethod, guidance_as_system_text, guidance_token_ids, prepend_guidance, read_guidance, schedule_of,
 )
 
 REMINDER = "Updated guidance: {text}"
@@ -56,10 +56,9 @@ class PromptSteering(SteeringMethod):
     def guidance_token_count(self) -> int | None:
         if not self.guidance:
             return None
-        return self.count_tokens(guidance_as_system_text(self.adapter.tokenizer, self.guidance))
+        return len(guidance_token_ids(self.adapter, self.guidance))
 
     def transcript_tokens_added(self, schedule: list[tuple[int, str]]) -> int:
         if self.args.shift == "rewrite":
             return 0
-        tokenizer = self.adapter.tokenizer
-        return sum(self.count_tokens(guidance_as_system_text(tokenizer, REMINDER.format(text=t))) for _, t in schedule[1:])
+        return sum(self.count_tokens(guidance_as_system_text(self.adapter, REMINDER.format(text=t))) for _, t in schedule[1:])

@@ -21,7 +21,7 @@ from harness.adapters.steering.method import SteeringMethod, check_local_model
 
 UNSTEERED = {"steering": "off"}
 LATENCY_PROMPT = "Tell me about yourself in a few words."
-LATENCY_TOKENS = 16
+LATENCY_TOKENS = 8
 
 
 def is_unsteered(request) -> bool:
