@@ -328,6 +328,20 @@ def test_loglikelihood_sums_the_continuation_tokens():
     assert empty.logprob is None and "non-empty context" in empty.error
 
 
+def test_hostile_logprobs_are_a_malformed_response_not_a_crash():
+    def hostile(prompt, generated, top_n):
+        return {"tokens": [None, 7], "token_logprobs": ["x", {}], "top_logprobs": 5, "text_offset": ["a", None]}
+
+    with LoopbackOpenAIServer(scorer=hostile) as srv:
+        model = adapter(srv, endpoint="completions", max_retries=1)
+        try:
+            ll, = model.loglikelihood([LoglikelihoodRequest("a", " b")], contexts(1))
+        finally:
+            model.close()
+        assert ll.logprob is None and "after 2 attempts" in ll.error and "malformed" in ll.error
+        assert srv.stats.successes == 2
+
+
 def test_continuation_offsets_without_text_offset():
     tokens = ["The", " answer", " is", " 4", "\n"]
     choice = {"logprobs": {"tokens": tokens, "token_logprobs": [None, -1.0, -0.5, -2.0, -0.1], "top_logprobs": None}}

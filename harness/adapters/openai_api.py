@@ -27,7 +27,6 @@ from __future__ import annotations
 
 import asyncio
 import base64
-import dataclasses
 import email.utils
 import json
 import logging
@@ -326,6 +325,7 @@ class OpenAIAdapter(ModelAdapter):
         self._loop = _LoopThread()
         self._session: aiohttp.ClientSession | None = None
         self._semaphore: asyncio.Semaphore | None = None
+        self._timeout: aiohttp.ClientTimeout | None = None
         try:
             self._loop.run(self._open())
             self._loop.run(self._probe())
@@ -373,6 +373,7 @@ class OpenAIAdapter(ModelAdapter):
         connector = aiohttp.TCPConnector(limit=self.args.concurrency, limit_per_host=0, ttl_dns_cache=300)
         self._session = aiohttp.ClientSession(connector=connector, headers=headers)
         self._semaphore = asyncio.Semaphore(self.args.concurrency)
+        self._timeout = aiohttp.ClientTimeout(total=self.args.timeout_s)
 
     async def _probe(self) -> None:
         """GET /models once at start: an unreachable server or a rejected key
@@ -443,20 +444,24 @@ class OpenAIAdapter(ModelAdapter):
         raise AssertionError("unreachable: tenacity reraises the last error")
 
     async def _attempt(self, path: str, body: dict, parse: Callable[[Any], T]) -> T:
-        """One POST; a body that `parse` rejects counts as malformed (RetryableError)."""
+        """One POST; a body that `parse` rejects, or that has the wrong types
+        where it reads (a TypeError there comes from server data), is malformed."""
         data = await self._post_once(path, body)
         try:
             return parse(data)
         except RetryableError:
             self.stats["malformed"] += 1
             raise
+        except (TypeError, KeyError, AttributeError, IndexError) as e:
+            self.stats["malformed"] += 1
+            raise RetryableError(f"malformed response ({type(e).__name__}: {e})") from None
 
     async def _post_once(self, path: str, body: dict) -> dict:
         self.stats["attempts"] += 1
         try:
             async with self._semaphore:
                 async with self._session.post(
-                    self.base_url + path, data=json.dumps(body), timeout=aiohttp.ClientTimeout(total=self.args.timeout_s)
+                    self.base_url + path, data=json.dumps(body), timeout=self._timeout
                 ) as resp:
                     raw = await resp.read()
                     status, headers = resp.status, resp.headers
