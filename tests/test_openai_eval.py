@@ -33,8 +33,10 @@ def run_cli(*argv):
 def test_eval_writes_run_directory_with_each_sample_answered_once(tmp_path):
     out = tmp_path / "run"
     with LoopbackOpenAIServer(quiz_responder, faults_per_prompt=("429", "500"), api_key="sk-e2e-secret-key-42") as srv:
-        run_cli("eval", "--model", "openai:mock", "--model-arg", f"base_url={srv.base_url}", "--model-arg", "backoff_s=0.01",
-                "--task", "smoke-gen", "--limit", "5", "--concurrency", "4", "--output", str(out), "--quiet", "--no-cache")
+        for run_dir, concurrency in ((out, "4"), (tmp_path / "again", "2")):
+            run_cli("eval", "--model", "openai:mock", "--model-arg", f"base_url={srv.base_url}", "--model-arg", "backoff_s=0.01",
+                    "--task", "smoke-gen", "--limit", "5", "--concurrency", concurrency, "--output", str(run_dir), "--quiet")
+        # the second run (another --concurrency, same answers) is served from the response cache
         assert srv.stats.successes == 5 and set(srv.stats.successes_by_prompt.values()) == {1}
         assert srv.stats.faults == {"429": 5, "500": 5}
     records = [json.loads(line) for line in (out / "samples.jsonl").read_text().splitlines()]
