@@ -371,7 +371,8 @@ class OpenAIAdapter(ModelAdapter):
         if self._api_key:
             headers["Authorization"] = f"Bearer {self._api_key}"
         connector = aiohttp.TCPConnector(limit=self.args.concurrency, limit_per_host=0, ttl_dns_cache=300)
-        self._session = aiohttp.ClientSession(connector=connector, headers=headers)
+        # trust_env: HTTP(S)_PROXY and NO_PROXY apply, as with the openai SDK
+        self._session = aiohttp.ClientSession(connector=connector, headers=headers, trust_env=True)
         self._semaphore = asyncio.Semaphore(self.args.concurrency)
         self._timeout = aiohttp.ClientTimeout(total=self.args.timeout_s)
 
