@@ -67,7 +67,7 @@ def _close(a: sympy.Expr, b: sympy.Expr, rel_tol: float) -> bool:
 
 def _evaluate(expr: sympy.Expr) -> sympy.Expr | None:
     """A finite number, or None when `expr` does not evaluate to one."""
-    value = sympy.N(expr, 30)
+    value = sympy.N(expr, 20)
     if not value.is_number or _is_non_finite(value):
         return None
     real, imag = value.as_real_imag()
@@ -81,7 +81,7 @@ def _points(symbols: list[sympy.Symbol], settings: _Settings, salt: str) -> list
     mostly positive, which keeps square roots and logs real). Seeded by the
     expression text so a verdict is reproducible."""
     rng = random.Random(settings.seed * 1_000_003 + zlib.crc32(salt.encode()))
-    return [{s: sympy.Float(rng.uniform(0.5, 2.5), 30) for s in symbols} for _ in range(settings.n_points)]
+    return [{s: sympy.Float(rng.uniform(0.5, 2.5), 20) for s in symbols} for _ in range(settings.n_points)]
 
 
 def _compare_at_points(gold, cand, settings: _Settings) -> bool | None:
@@ -154,7 +154,7 @@ def _compare_values(gold, cand, settings: _Settings) -> Verdict:
         return Verdict(inner.equal, inner.method, inner.detail + "; candidate unit ignored (gold has none)")
     if g_unit != 1 and not cand_units:
         return Verdict(False, "unit_mismatch", "the candidate has no unit; the gold answer has one")
-    if g_mag != 0 and c_mag != 0 and sympy.simplify(g_unit / c_unit) != 1:
+    if g_mag != 0 and c_mag != 0 and sympy.powsimp(g_unit / c_unit, force=True) != 1:
         return Verdict(False, "unit_mismatch", f"{c_unit} vs {g_unit}".replace("__si_", ""))
     inner = _compare_expressions(g_mag, c_mag, settings)
     return Verdict(inner.equal, "units", f"in SI units; {inner.method}: {inner.detail}")
@@ -177,6 +177,10 @@ def _proportional(gold: sympy.Expr, cand: sympy.Expr, settings: _Settings) -> bo
     return all(_close(r, ratios[0], settings.rel_tol) for r in ratios)
 
 
+def _free_symbols(rel: Relation) -> set:
+    return set().union(*(p.free_symbols for p in rel.parts))
+
+
 def _compare_equations(gold: Relation, cand: Relation, settings: _Settings) -> Verdict:
     """Equations whose left-hand sides differ: equivalent when one is a constant
     multiple of the other (``E = p^2/2m`` and ``2E = p^2/m``), or when solving
@@ -184,6 +188,12 @@ def _compare_equations(gold: Relation, cand: Relation, settings: _Settings) -> V
     (``2mE = p^2``)."""
     if has_units(gold.rhs) or has_units(cand.rhs):
         return Verdict(False, "relation", "left-hand sides differ")
+    g_lhs, c_lhs = gold.lhs, cand.lhs
+    if (
+        isinstance(g_lhs, sympy.Symbol) and isinstance(c_lhs, sympy.Symbol)
+        and g_lhs not in _free_symbols(cand) and c_lhs not in _free_symbols(gold)
+    ):
+        return Verdict(False, "relation", f"the equations define different quantities ({c_lhs} vs {g_lhs})")
     g_diff, c_diff = gold.lhs - gold.rhs, cand.lhs - cand.rhs
     if _proportional(g_diff, c_diff, settings):
         return Verdict(True, "relation", "left-hand sides differ; the equations are constant multiples")

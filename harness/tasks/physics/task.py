@@ -7,7 +7,7 @@ from typing import Literal, Sequence
 import numpy as np
 
 from harness.api import GenerateRequest, HarnessError, Metric, RequestContext, Response, Sample, Score, Task
-from harness.checker import CheckerPool, extract_boxed, final_section, verify
+from harness.checker import CheckerPool, LatexParseError, extract_boxed, final_section, normalize_latex, verify
 from harness.metrics import count_metric, mean_metric, proportion_metric, statistic_metric
 from harness.registry import create_model, register_task
 from harness.tasks.physics.judge import judge_request, parse_judge_reply
@@ -144,13 +144,17 @@ class PhysicsTask(Task):
             found = extract_boxed(final_section(r[0].text or ""))
             truncated.append(max(0, len(found) - self.args.max_boxes))
             boxes.append(found[-self.args.max_boxes :])
+        per_sample: list[list[PairCheck]] = [[] for _ in samples]
         jobs, owners = [], []
         for i, (s, bs) in enumerate(zip(samples, boxes)):
+            exact = _exact_pairs(s.target, bs)
+            per_sample[i].extend(PairCheck(b, g, True, "exact", "same normalised LaTeX") for g, b in exact)
+            done_boxes = {b for _, b in exact}
             for b, box in enumerate(bs):
                 for g, gold in enumerate(s.target):
-                    jobs.append((gold, box))
-                    owners.append((i, b, g))
-        per_sample: list[list[PairCheck]] = [[] for _ in samples]
+                    if b not in done_boxes:
+                        jobs.append((gold, box))
+                        owners.append((i, b, g))
         for (i, b, g), (equal, method, detail) in zip(owners, self._check_pairs(jobs)):
             per_sample[i].append(PairCheck(b, g, equal, method, detail))
         self._judge_undecided(samples, per_sample, boxes)
@@ -224,6 +228,31 @@ class PhysicsTask(Task):
         if self._judge is not None:
             self._judge.close()
             self._judge = None
+
+
+def _exact_pairs(gold: Sequence[str], boxes: Sequence[str]) -> list[tuple[int, int]]:
+    """(gold, box) pairs with the same normalised text, one-to-one. Those boxes
+    need no sandboxed check: equivalence is transitive, so pairing them first
+    cannot shrink the maximum matching, and under the paper formula a box that
+    matches is counted whichever gold answer it matches."""
+    keys = [_normalized_or_none(b) for b in boxes]
+    used: set[int] = set()
+    pairs = []
+    for g, answer in enumerate(gold):
+        key = _normalized_or_none(answer)
+        for b, box_key in enumerate(keys):
+            if key is not None and b not in used and box_key == key:
+                used.add(b)
+                pairs.append((g, b))
+                break
+    return pairs
+
+
+def _normalized_or_none(latex: str) -> str | None:
+    try:
+        return normalize_latex(latex)
+    except LatexParseError:
+        return None
 
 
 def _accuracy_metrics(records: list[dict], suffix: str) -> dict[str, Metric]:
