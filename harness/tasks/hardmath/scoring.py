@@ -1,0 +1,104 @@
+"""Numeric grading: each regime's answer is evaluated at that regime's points
+and compared with the numerical ground truth (truth.py documents the
+tolerances). Runs on model text, so `grade_output` is called inside the
+checker sandbox."""
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+
+import mpmath
+import numpy as np
+from scipy.optimize import linear_sum_assignment
+
+from harness.checker.latex import LatexParseError
+from harness.tasks.hardmath.answers import AnswerError, regime_answers
+from harness.tasks.hardmath.expressions import evaluate, parse
+from harness.tasks.hardmath.truth import GroundTruth, RegimeTruth
+
+
+@dataclass
+class RegimeVerdict:
+    """`status`: pass | fail | parse_error (the answer could not be read or evaluated)."""
+
+    regime: str
+    status: str
+    answer: str | list[str] | None
+    max_error: float | None
+    detail: str
+
+    def to_json(self) -> dict:
+        return asdict(self)
+
+
+@dataclass
+class GradeResult:
+    """Per-regime verdicts, or `error` when no answer was found at all."""
+
+    verdicts: list[RegimeVerdict]
+    error: str | None = None
+
+    @property
+    def credit(self) -> float:
+        if not self.verdicts:
+            return 0.0
+        return sum(v.status == "pass" for v in self.verdicts) / len(self.verdicts)
+
+
+def _relative_error(candidate: mpmath.mpc, truth: mpmath.mpf, regime: RegimeTruth) -> tuple[float, bool]:
+    scale = abs(truth - regime.baseline) if regime.baseline is not None else abs(truth)
+    diff = abs(candidate - truth)
+    ok = diff <= max(regime.rtol * scale, regime.atol)
+    return float(diff / scale) if scale else float("inf") if diff else 0.0, bool(ok)
+
+
+def _grade_scalar(answer: str, regime: RegimeTruth) -> RegimeVerdict:
+    expr = parse(answer)
+    worst, ok_all = 0.0, True
+    for point, value in zip(regime.points, regime.values):
+        err, ok = _relative_error(evaluate(expr, point), mpmath.mpf(value), regime)
+        worst, ok_all = max(worst, err), ok_all and ok
+    status = "pass" if ok_all else "fail"
+    return RegimeVerdict(regime.name, status, answer, worst, f"max relative error {worst:.3g} (tolerance {regime.rtol:g}) at {len(regime.points)} point(s)")
+
+
+def match_roots_one_to_one(candidates: list[complex], roots: list[complex]) -> float:
+    """Largest relative error of the best one-to-one pairing (Hungarian on relative errors)."""
+    cand = np.array(candidates, dtype=complex)
+    true = np.array(roots, dtype=complex)
+    cost = np.abs(cand[:, None] - true[None, :]) / np.abs(true)[None, :]
+    rows, cols = linear_sum_assignment(cost)
+    return float(cost[rows, cols].max())
+
+
+def _grade_roots(answers: list[str], regime: RegimeTruth) -> RegimeVerdict:
+    exprs = [parse(a) for a in answers]
+    degree = len(regime.values[0])
+    if len(exprs) != degree:
+        return RegimeVerdict(regime.name, "fail", answers, None, f"{len(exprs)} roots given, the polynomial has {degree}")
+    worst = 0.0
+    for point, roots in zip(regime.points, regime.values):
+        values = [complex(evaluate(e, point)) for e in exprs]
+        worst = max(worst, match_roots_one_to_one(values, [complex(r, i) for r, i in roots]))
+    status = "pass" if worst <= regime.rtol else "fail"
+    return RegimeVerdict(regime.name, status, answers, worst, f"{degree} roots matched one-to-one, max relative error {worst:.3g} (tolerance {regime.rtol:g})")
+
+
+def grade_regime(answer: str | list[str], regime: RegimeTruth) -> RegimeVerdict:
+    try:
+        if isinstance(answer, list):
+            return _grade_roots(answer, regime)
+        return _grade_scalar(answer, regime)
+    except (LatexParseError, ValueError, TypeError, ZeroDivisionError, OverflowError) as e:
+        return RegimeVerdict(regime.name, "parse_error", answer, None, f"{type(e).__name__}: {str(e)[:200]}")
+
+
+def grade_output(kind: str, truth: GroundTruth, output: str) -> GradeResult:
+    """Grade one model output against `truth` (called inside the sandbox)."""
+    graded = truth.graded()
+    if not graded:
+        return GradeResult([], "no regime of this problem has a numerical ground truth")
+    try:
+        answers = regime_answers(output, kind, tuple(r.name for r in truth.regimes))
+    except AnswerError as e:
+        return GradeResult([], str(e))
+    return GradeResult([grade_regime(answers[r.name], r) for r in graded])
