@@ -209,3 +209,34 @@ def test_modality_all_sends_images_and_requires_the_capability(data_dir, tmp_pat
 def test_data_dir_errors_name_the_missing_file(tmp_path):
     with pytest.raises(HarnessError, match="atomic_dataset.jsonl"):
         list(create_task("physics", {"data_dir": str(tmp_path)}).samples())
+
+
+# ------------------------------------------------------------------ end to end
+
+
+def test_gold_replay_through_the_runner_and_the_cli_helper(tmp_path):
+    from click.testing import CliRunner
+
+    from harness.runner import RunConfig, run_eval
+    from harness.tasks.physics.cli import physics_gold_replay
+
+    replay = tmp_path / "gold.jsonl"
+    args = ["--task-arg", "split=validation", "--task-arg", "domain=optics"]
+    result = CliRunner().invoke(physics_gold_replay, ["--output", str(replay), *args])
+    assert result.exit_code == 0, result.output
+    lines = [json.loads(l) for l in replay.read_text().splitlines()]
+    assert {"id", "output", "task"} <= set(lines[0])
+    # one problem answered wrongly: its record must say why
+    lines[0]["output"] = r"\boxed{42 \, \text{kg}}"
+    replay.write_text("\n".join(json.dumps(l) for l in lines) + "\n")
+    out = tmp_path / "run"
+    run = run_eval(RunConfig(model=f"replay:{replay}", tasks=["physics"], output=out, use_cache=False,
+                             task_args={"split": "validation", "domain": "optics"}))
+    assert run.n_errors == 0
+    metrics = json.loads((out / "results.json").read_text())["tasks"]["physics"]["metrics"]
+    assert 0.9 <= metrics["answer_accuracy"]["value"] < 1.0
+    assert metrics["strict_accuracy"]["value"] < 1.0 and len(metrics["answer_accuracy"]["ci95"]) == 2
+    records = {r["id"]: r for r in map(json.loads, (out / "samples.jsonl").read_text().splitlines())}
+    wrong = records[lines[0]["id"]]
+    assert wrong["score"] < 1.0 and wrong["answer"] == [r"42 \, \text{kg}"]
+    assert all({"method", "detail", "equal"} <= set(c) for c in wrong["checks"])
