@@ -53,6 +53,30 @@ def test_batched_greedy_equals_unbatched_generate(fixture, request):
         assert g.finish_reason in ("length", "stop")
 
 
+def test_waiting_requests_join_the_running_batch(tiny_llama_dir):
+    a = adapter(tiny_llama_dir, batch_size=2, device="cpu")
+    budgets = [2, 12, 3, 9, 1, 6, 12]
+    forwards = []
+    handle = a.add_layer_hook(0, lambda m, args, kw, out: forwards.append((a.forward_info.offset, a.forward_info.rows)))
+    try:
+        out = a.generate([GenerateRequest(p, max_tokens=n) for p, n in zip(PROMPTS, budgets)], ctx(len(PROMPTS)))
+    finally:
+        handle.remove()
+    assert [g.text for g in out] == [unbatched_greedy(a, p, n) for p, n in zip(PROMPTS, budgets)]
+    assert max(len(rows) for _, rows in forwards) == 2
+    # a prompt pass (offset 0) for a newcomer, then steps that decode it with a row already running
+    joined = [i for i, (offset, rows) in enumerate(forwards) if offset == 0 and i > 0 and forwards[i - 1][0] > 0]
+    assert any(len(forwards[i + 1][1]) == 2 and forwards[i][1][0] in forwards[i + 1][1] for i in joined)
+
+
+def test_empty_prompt_is_conditioned_on_the_prefix_token(tiny_gpt2_dir):
+    a = adapter(tiny_gpt2_dir, device="cpu")
+    g = a.generate([GenerateRequest("", max_tokens=4), GenerateRequest("x", max_tokens=4)], ctx(2))
+    eos = a.tokenizer.eos_token_id
+    ref = a.model.generate(torch.tensor([[eos]]), max_new_tokens=4, do_sample=False, pad_token_id=a.tokenizer.pad_token_id)
+    assert g[0].text == a.tokenizer.decode(ref[0, 1:], skip_special_tokens=True)
+
+
 def test_stop_strings_cut_text_even_inside_a_token(trained_qa_dir):
     a = adapter(trained_qa_dir, device="cpu")
     reqs = [

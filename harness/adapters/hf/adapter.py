@@ -128,6 +128,9 @@ class HFAdapter(ModelAdapter):
         self._pad_id = self.tokenizer.pad_token_id if self.tokenizer.pad_token_id is not None else self.tokenizer.eos_token_id
         if self._pad_id is None:
             raise HarnessError(f"hf model '{target}': the tokenizer has neither a pad nor an end-of-text token")
+        # What an empty prompt or context is conditioned on (as lm-eval does).
+        specials = (self.tokenizer.bos_token_id, self.tokenizer.eos_token_id, self._pad_id)
+        self._prefix_id = next(i for i in specials if i is not None)
         self.uses_chat_template = self.args.chat_template and bool(getattr(self.tokenizer, "chat_template", None))
         self.max_length = self.args.max_length or self._model_max_length()
         self._keeps_logits = "logits_to_keep" in inspect.signature(self.model.forward).parameters
@@ -231,7 +234,7 @@ class HFAdapter(ModelAdapter):
             except HarnessError as e:
                 errors[i] = str(e)
                 continue
-            ids = self._encode(text, self._adds_special_tokens(req.prompt, text))
+            ids = self._encode(text, self._adds_special_tokens(req.prompt, text)) or [self._prefix_id]
             budget = max(1, self.max_length - req.max_tokens)
             generator = None
             if req.temperature > 0 and req.seed is not None:
@@ -248,7 +251,6 @@ class HFAdapter(ModelAdapter):
 
     def loglikelihood(self, requests: list[LoglikelihoodRequest], contexts: list[RequestContext]) -> list[Loglikelihood]:
         rows, errors = [], {}
-        prefix = self.tokenizer.bos_token_id if self.tokenizer.bos_token_id is not None else self.tokenizer.eos_token_id
         for i, req in enumerate(requests):
             try:
                 text = self.render(req.context)
@@ -256,7 +258,7 @@ class HFAdapter(ModelAdapter):
                 errors[i] = str(e)
                 continue
             context_ids, continuation_ids = encode_pair(
-                text, req.continuation, self._encode, self._adds_special_tokens(req.context, text), [prefix]
+                text, req.continuation, self._encode, self._adds_special_tokens(req.context, text), [self._prefix_id]
             )
             room = self.max_length + 1 - len(continuation_ids)
             if room < 1:

@@ -1,0 +1,68 @@
+"""Two-way log-likelihoods: the hf adapter against lm-evaluation-harness's HFLM.
+
+The same model object (the bench Llama of hf_common), 200 prompts of mixed
+lengths ending in "Answer:", each scored with two continuations, the same
+batch size. Printed from one run, for " Yes"/" No" (" Yes" is two tokens in
+the tiny tokenizer, " No" one) and for " yes"/" no" (one token each): the
+largest difference of log-likelihoods between the two, whether `is_greedy`
+agrees everywhere, seconds of each, and the speed-up.
+
+lm-eval already shares one forward pass between continuations that are a
+single token each (its logits cache keys on context + continuation[:-1]); the
+harness shares the context's forward pass with every continuation, whatever
+their lengths.
+
+Run: python bench/hf_loglikelihood.py [--prompts 200 --batch-size 16 --repeats 2 --threads 1 --model-dir DIR]
+"""
+from __future__ import annotations
+
+import argparse
+import tempfile
+from pathlib import Path
+
+from hf_common import bench_model, interleaved_best, load_both, mixed_prompts, set_threads
+
+from harness.api import LoglikelihoodRequest
+
+PAIRS = ((" Yes", " No"), (" yes", " no"))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--prompts", type=int, default=200)
+    parser.add_argument("--batch-size", type=int, default=16)
+    parser.add_argument("--repeats", type=int, default=2)
+    parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument("--model-dir", type=Path, help="reuse (or build once into) this directory")
+    opts = parser.parse_args()
+    set_threads(opts.threads)
+    from lm_eval.api.instance import Instance
+
+    with tempfile.TemporaryDirectory() as tmp:
+        ours, theirs = load_both(bench_model(opts.model_dir or Path(tmp) / "bench_llama"), opts.batch_size)
+    contexts = [f"{text}\nQuestion: Is that right?\nAnswer:" for text in mixed_prompts(opts.prompts)]
+    lengths = [len(ours.tokenizer.encode(c)) for c in contexts]
+    print(f"model: Llama 4 layers, hidden 256, {sum(p.numel() for p in ours.model.parameters()):,} parameters; "
+          f"{len(contexts)} prompts of {min(lengths)}-{max(lengths)} tokens, two continuations each; "
+          f"batch size {opts.batch_size}; torch threads {opts.threads}; best of {opts.repeats}")
+    print(f"{'continuations':16} {'max |diff|':>11} {'is_greedy same':>15} {'harness s':>10} {'lm-eval s':>10} {'speed-up':>9}")
+    for pair in PAIRS:
+        pairs = [(c, answer) for c in contexts for answer in pair]
+        requests = [LoglikelihoodRequest(c, a) for c, a in pairs]
+        instances = [Instance("loglikelihood", {}, (c, a), i) for i, (c, a) in enumerate(pairs)]
+        results, times = interleaved_best(
+            {
+                "harness": lambda: [(r.logprob, r.is_greedy) for r in ours.loglikelihood(requests, [None] * len(requests))],
+                "lm-eval": lambda: theirs.loglikelihood(instances, disable_tqdm=True),
+            },
+            opts.repeats,
+        )
+        diff = max(abs(a[0] - b[0]) for a, b in zip(results["harness"], results["lm-eval"]))
+        greedy_same = sum(a[1] == b[1] for a, b in zip(results["harness"], results["lm-eval"]))
+        label = "/".join(repr(a) for a in pair)
+        print(f"{label:16} {diff:11.2e} {greedy_same:>9}/{len(pairs)} {times['harness']:10.2f} {times['lm-eval']:10.2f} "
+              f"{times['lm-eval'] / times['harness']:8.2f}x")
+
+
+if __name__ == "__main__":
+    main()
