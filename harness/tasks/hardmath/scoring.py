@@ -25,6 +25,7 @@ class RegimeVerdict:
     answer: str | list[str] | None
     max_error: float | None
     detail: str
+    values: list[str] | None = None  # [answer, truth] at the first point (scalar regimes)
 
     def to_json(self) -> dict:
         return asdict(self)
@@ -53,12 +54,17 @@ def _relative_error(candidate: mpmath.mpc, truth: mpmath.mpf, regime: RegimeTrut
 
 def _grade_scalar(answer: str, regime: RegimeTruth) -> RegimeVerdict:
     expr = parse(answer)
-    worst, ok_all = 0.0, True
+    worst, ok_all, first = 0.0, True, None
     for point, value in zip(regime.points, regime.values):
-        err, ok = _relative_error(evaluate(expr, point), mpmath.mpf(value), regime)
+        candidate = evaluate(expr, point)
+        err, ok = _relative_error(candidate, mpmath.mpf(value), regime)
         worst, ok_all = max(worst, err), ok_all and ok
+        shown = candidate.real if candidate.imag == 0 else candidate
+        first = first or [mpmath.nstr(shown, 8), mpmath.nstr(mpmath.mpf(value), 8)]
     status = "pass" if ok_all else "fail"
-    return RegimeVerdict(regime.name, status, answer, worst, f"max relative error {worst:.3g} (tolerance {regime.rtol:g}) at {len(regime.points)} point(s)")
+    where = ", ".join(f"{k}={v:.6g}" for k, v in regime.points[0].items()) or "the value"
+    detail = f"max relative error {worst:.3g} (tolerance {regime.rtol:g}) at {len(regime.points)} point(s); at {where}: answer {first[0]}, truth {first[1]}"
+    return RegimeVerdict(regime.name, status, answer, worst, detail, first)
 
 
 def match_roots_one_to_one(candidates: list[complex], roots: list[complex]) -> float:
