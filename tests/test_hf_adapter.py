@@ -85,6 +85,8 @@ def test_stop_strings_cut_text_even_inside_a_token(trained_qa_dir):
         GenerateRequest("What is 2 + 2?", stop=("\n",), max_tokens=8),
         GenerateRequest("What is 2 + 2?", max_tokens=8),
         GenerateRequest("What is 2 + 2?", max_tokens=1),
+        GenerateRequest("What is 2 + 2?", stop=(" ",), max_tokens=8),  # stop at the very start
+        GenerateRequest("What is 2 + 2?", stop=("", "zzz"), max_tokens=8),  # empty stop ignored
     ]
     out = a.generate(reqs, ctx(len(reqs)))
     assert [(g.text, g.finish_reason) for g in out] == [
@@ -93,6 +95,8 @@ def test_stop_strings_cut_text_even_inside_a_token(trained_qa_dir):
         (" 4", "stop"),
         (" 4\n", "stop"),  # end-of-text token: not part of the text
         (" 4", "length"),
+        ("", "stop"),
+        (" 4\n", "stop"),
     ]
 
 

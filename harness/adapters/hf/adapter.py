@@ -319,7 +319,7 @@ class HFAdapter(ModelAdapter):
         bad = [l for l in layers if not 0 <= l < n_layers]
         if bad:
             raise HarnessError(f"layer {bad[0]} does not exist; the model has layers 0-{n_layers - 1}")
-        token_rows = [self._encode(t, self._adds_special_tokens(t, t)) for t in texts]
+        token_rows = [self._encode(t, self._adds_special_tokens(t, t)) or [self._prefix_id] for t in texts]
         batch = left_pad(token_rows, self._pad_id, self.device)
         captured: dict[int, list[torch.Tensor]] = {l: [] for l in layers}
         handles = []

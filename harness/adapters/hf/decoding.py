@@ -37,7 +37,7 @@ class DecodeRow:
     temperature: float
     generator: torch.Generator | None
     tokens: list[int] = field(default_factory=list)
-    text: str = ""
+    text: str | None = None  # set when a stop string cut it, else decoded at the end
     finish_reason: str | None = None
 
 
@@ -79,19 +79,27 @@ def _first_stop(text: str, stops: Sequence[str]) -> int | None:
     return min(hits) if hits else None
 
 
+def _tail_tokens(stops: Sequence[str]) -> int:
+    """Tokens to decode to see a stop that ends in the newest token: a token adds
+    at least one byte and a character takes at most four, plus a margin so the
+    stop never starts at the decoded tail's first token (where decoders may
+    drop a leading space)."""
+    return 4 * max(len(s) for s in stops) + 8
+
+
 def _advance(row: DecodeRow, token: int, settings: DecodeSettings) -> None:
-    """Append one token and decide whether the row is finished."""
+    """Append one token and decide whether the row is finished. Stops are looked
+    for in the decoded tail (constant work per step); the first hit is cut in
+    the full text."""
     if token in settings.eos_ids:
         row.finish_reason = "stop"
         return
     row.tokens.append(token)
-    if row.stop:
-        row.text = settings.decode(row.tokens)
-        cut = _first_stop(row.text, row.stop)
-        if cut is not None:
-            row.text = row.text[:cut]
-            row.finish_reason = "stop"
-            return
+    if row.stop and _first_stop(settings.decode(row.tokens[-_tail_tokens(row.stop):]), row.stop) is not None:
+        text = settings.decode(row.tokens)
+        row.text = text[:_first_stop(text, row.stop)]
+        row.finish_reason = "stop"
+        return
     if len(row.tokens) >= row.max_tokens or len(row.prompt_ids) + len(row.tokens) >= settings.max_positions:
         row.finish_reason = "length"
 
@@ -210,5 +218,5 @@ def decode_all(rows: list[DecodeRow], settings: DecodeSettings, call_model: Call
         _keep_rows(live, keep, settings.device)
         _step(live, [picks[k] for k in keep], settings, call_model)
     for row in rows:
-        if not row.stop:
+        if row.text is None:
             row.text = settings.decode(row.tokens)
