@@ -7,7 +7,14 @@ import time
 
 import pytest
 
-from harness.adapters.openai_api import Args, OpenAIAdapter, PermanentError, continuation_loglikelihood, parse_retry_after
+from harness.adapters.openai_api import (
+    Args,
+    OpenAIAdapter,
+    PermanentError,
+    continuation_loglikelihood,
+    parse_retry_after,
+    proxy_for,
+)
 from harness.api import ChatMessage, GenerateRequest, HarnessError, LoglikelihoodRequest, RequestContext
 from harness.registry import build_args
 from harness.testing.openai_server import LoopbackOpenAIServer, echo_responder
@@ -276,6 +283,16 @@ def test_rejected_key_is_a_harness_error_without_the_key(monkeypatch):
         with pytest.raises(HarnessError, match=r"rejected the API key \(HTTP 401\); set \$OPENAI_API_KEY") as e:
             adapter(srv)
     assert "sk-wrong" not in str(e.value)
+
+
+def test_proxy_from_the_environment_with_no_proxy_exceptions(monkeypatch):
+    for name in ("HTTPS_PROXY", "https_proxy", "HTTP_PROXY", "http_proxy", "NO_PROXY", "no_proxy"):
+        monkeypatch.delenv(name, raising=False)
+    assert proxy_for("https://api.openai.com/v1") is None
+    monkeypatch.setenv("HTTPS_PROXY", "http://proxy.internal:3128")
+    monkeypatch.setenv("NO_PROXY", "localhost,127.0.0.1")
+    assert proxy_for("https://api.openai.com/v1") == "http://proxy.internal:3128"
+    assert proxy_for("http://127.0.0.1:8000/v1") is None
 
 
 def test_fingerprint_ignores_operational_settings():

@@ -39,6 +39,7 @@ from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Awaitable, Callable, Literal, TypeVar
+import urllib.request
 from urllib.parse import urlsplit, urlunsplit
 
 import aiohttp
@@ -173,6 +174,16 @@ def redact_url(url: str) -> str:
     host = parts.hostname or ""
     netloc = f"{host}:{parts.port}" if parts.port else host
     return urlunsplit((parts.scheme, netloc, parts.path, parts.query, parts.fragment))
+
+
+def proxy_for(url: str) -> str | None:
+    """The HTTP(S)_PROXY that applies to `url` (NO_PROXY respected), as the
+    openai SDK would use; looked up once, since aiohttp's trust_env repeats
+    the lookup per request and doubles the client's CPU per request."""
+    parts = urlsplit(url)
+    if urllib.request.proxy_bypass(parts.hostname or ""):
+        return None
+    return urllib.request.getproxies().get(parts.scheme)
 
 
 def cut_at_stop(text: str, stop: tuple[str, ...]) -> tuple[str, bool]:
@@ -316,6 +327,7 @@ class OpenAIAdapter(ModelAdapter):
         if not self.base_url.startswith(("http://", "https://")):
             raise HarnessError(f"OPENAI_BASE_URL '{redact_url(self.base_url)}' is not an http(s) URL; fix the variable or pass --model-arg base_url=...")
         self._api_key = os.environ.get(a.api_key_env) or None
+        self._proxy = proxy_for(self.base_url)
         self._extra_body = json.loads(a.extra_body) if a.extra_body else {}
         self.capabilities = (
             frozenset({"generate", "images"}) if a.endpoint == "chat" else frozenset({"generate", "loglikelihood", "token_logprobs"})
@@ -371,8 +383,7 @@ class OpenAIAdapter(ModelAdapter):
         if self._api_key:
             headers["Authorization"] = f"Bearer {self._api_key}"
         connector = aiohttp.TCPConnector(limit=self.args.concurrency, limit_per_host=0, ttl_dns_cache=300)
-        # trust_env: HTTP(S)_PROXY and NO_PROXY apply, as with the openai SDK
-        self._session = aiohttp.ClientSession(connector=connector, headers=headers, trust_env=True)
+        self._session = aiohttp.ClientSession(connector=connector, headers=headers)
         self._semaphore = asyncio.Semaphore(self.args.concurrency)
         self._timeout = aiohttp.ClientTimeout(total=self.args.timeout_s)
 
@@ -382,7 +393,8 @@ class OpenAIAdapter(ModelAdapter):
         url = f"{self.base_url}/models"
         shown = redact_url(self.base_url)
         try:
-            async with self._session.get(url, timeout=aiohttp.ClientTimeout(total=min(PROBE_TIMEOUT_S, self.args.timeout_s))) as resp:
+            timeout = aiohttp.ClientTimeout(total=min(PROBE_TIMEOUT_S, self.args.timeout_s))
+            async with self._session.get(url, timeout=timeout, proxy=self._proxy) as resp:
                 status = resp.status
                 body = await resp.read()
         except (aiohttp.ClientError, asyncio.TimeoutError, OSError) as e:
@@ -462,7 +474,7 @@ class OpenAIAdapter(ModelAdapter):
         try:
             async with self._semaphore:
                 async with self._session.post(
-                    self.base_url + path, data=json.dumps(body), timeout=self._timeout
+                    self.base_url + path, data=json.dumps(body), timeout=self._timeout, proxy=self._proxy
                 ) as resp:
                     raw = await resp.read()
                     status, headers = resp.status, resp.headers
