@@ -220,7 +220,7 @@ def _split_relation(text: str) -> tuple[list[str], list[str]]:
 _GREEK = (
     "alpha beta gamma delta epsilon varepsilon zeta eta theta vartheta iota kappa lambda mu nu xi omicron "
     "varpi rho varrho sigma varsigma tau upsilon phi varphi chi psi omega Gamma Delta Theta Lambda Xi Pi "
-    "Sigma Upsilon Phi Psi Omega hbar ell"
+    "Sigma Upsilon Phi Psi Omega hbar ell partial nabla"
 ).split()
 _CANONICAL_GREEK = {"varepsilon": "epsilon", "vartheta": "theta", "varphi": "phi", "varrho": "rho",
                     "varsigma": "sigma", "varpi": "pi"}
@@ -254,6 +254,7 @@ class _AtomScanner:
         self.values: dict[str, sympy.Basic] = {}
         self._names: dict[str, str] = {}
         self._pending_power = ""
+        self._group_start = 0
 
     def _placeholder(self, prefix: str, value: sympy.Basic, key: str) -> str:
         if key not in self._names:
@@ -270,6 +271,35 @@ class _AtomScanner:
         """``\\omega(n+1)`` and ``\\psi(x)`` are read as products, never as calls of
         an unknown function, identically on both sides of a comparison."""
         return r" \cdot " if text[i:].lstrip().startswith("(") else ""
+
+    @staticmethod
+    def _call_arguments(text: str, i: int) -> tuple[str, int] | None:
+        """``(x, t)`` or ``(s_y = 1/2)`` right after a name: the name labels a
+        function value (``\\psi(x, t)``, ``P(s_y = 1/2)``), kept whole as one symbol."""
+        j = i
+        while j < len(text) and text[j] == " ":
+            j += 1
+        if j >= len(text) or text[j] != "(":
+            return None
+        depth = 0
+        for k in range(j, len(text)):
+            if text[k] in "({[":
+                depth += 1
+            elif text[k] in ")}]":
+                depth -= 1
+                if depth == 0:
+                    inside = text[j + 1 : k]
+                    if "," in inside or "=" in inside:
+                        return "(" + _canonical_subscript(inside) + ")", k + 1
+                    return None
+        return None
+
+    def _named(self, name: str, text: str, i: int) -> tuple[str, int]:
+        """Placeholder for symbol `name` whose LaTeX ends at i, plus where scanning resumes."""
+        call = self._call_arguments(text, i)
+        if call is not None:
+            return self.symbol(name + call[0]) + self._take_pending_power(), call[1]
+        return self.symbol(name) + self._take_pending_power() + self._product_marker(text, i), i
 
     def unit(self, text: str) -> str:
         return self._placeholder("U", parse_unit(text), "unit:" + text)
@@ -337,6 +367,7 @@ class _AtomScanner:
             if m:
                 command = m.group(1)
                 if command in _TEXT_COMMANDS:
+                    self._group_start = m.start()
                     content, j = self._braced_or_token(text, m.end())
                     out.append(self._text_group(content, text, j))
                     i = self._after_unit_exponent
@@ -351,11 +382,22 @@ class _AtomScanner:
                     family = _DECORATIONS[command]
                     base = f"{family}({inner})" if family else inner
                     suffix, i = self._name_suffix(text, j)
-                    out.append(self.symbol(base + suffix) + self._take_pending_power() + self._product_marker(text, i))
+                    emitted, i = self._named(base + suffix, text, i)
+                    out.append(emitted)
                     continue
                 if command in _GREEK or (command == "pi" and re.match(r"\s*(?:_|\^\s*\{?\s*[0+-]\s*\}?)", text[m.end():])):
                     suffix, i = self._name_suffix(text, m.end())
-                    out.append(self.symbol(_CANONICAL_GREEK.get(command, command) + suffix) + self._take_pending_power() + self._product_marker(text, i))
+                    emitted, i = self._named(_CANONICAL_GREEK.get(command, command) + suffix, text, i)
+                    out.append(emitted)
+                    continue
+                if command == "langle":
+                    end = text.find(r"\rangle", m.end())
+                    if end == -1:
+                        raise LatexParseError("\\langle without \\rangle")
+                    inner = _canonical_subscript(text[m.end() : end])
+                    suffix, i = self._name_suffix(text, end + len(r"\rangle"))
+                    emitted, i = self._named("<" + inner + ">" + suffix, text, i)
+                    out.append(emitted)
                     continue
                 out.append(m.group(0))
                 i = m.end()
@@ -367,7 +409,8 @@ class _AtomScanner:
                 elif ch == "i" and not suffix:
                     out.append(" i")
                 else:
-                    out.append(self.symbol(ch + suffix) + self._take_pending_power() + self._product_marker(text, j))
+                    emitted, j = self._named(ch + suffix, text, j)
+                    out.append(emitted)
                 i = j
                 continue
             out.append(ch)
@@ -394,7 +437,11 @@ class _AtomScanner:
         try:
             return self.unit(stripped)
         except UnitParseError:
-            raise VerbalAnswerError(f"text that is not a unit: {stripped[:60]!r}") from None
+            pass
+        if re.fullmatch(r"[A-Za-z]{2,20}", stripped) and re.search(r"[\d}]\s*$", text[: self._group_start]):
+            # "289 \text{rulings}": a counted noun, kept as a label that must match
+            return self.symbol("text(" + stripped + ")")
+        raise VerbalAnswerError(f"text that is not a unit: {stripped[:60]!r}")
 
 
 _IMAGINARY = sympy.Symbol("i")
@@ -407,6 +454,7 @@ def _parse_expression(text: str) -> sympy.Basic:
         raise VerbalAnswerError("arrow notation (reaction or implication)")
     text = text.replace(r"\%", r"\cdot \frac{1}{100}")
     text = re.sub(r"\^\s*\{?\s*\\circ\s*\}?", r"\\text{deg}", text)
+    text = re.sub(r"\\(?:overset|mathring)\s*(?:\{\s*\\circ\s*\})?\s*\{\s*A\s*\}|\\AA(?![A-Za-z])", r"\\text{Å}", text)
     text = re.sub(r"\\mu\s*\\(?:text|mathrm)\s*\{\s*([A-Za-z]+)\s*\}", r"\\text{μ\1}", text)
     text = _BARE_FUNCTIONS.sub(r"\\\1", text)
     text = _SCIENTIFIC.sub(r"\1 \\cdot 10^{\2}", text)

@@ -36,7 +36,7 @@ UNITS: dict[str, sympy.Expr] = {
     "torr": u.torr, "Torr": u.torr, "mmHg": u.mmHg, "psi": u.psi, "lb": u.pound, "ft": u.foot, "in": u.inch,
     "mi": u.mile, "c": _c, "kWh": 1000 * u.watt * u.hour, "Wh": u.watt * u.hour, "rpm": 1 / u.minute,
     "kmh": u.kilometer / u.hour, "M": u.mole / u.liter, "D": 3.33564e-30 * u.coulomb * u.meter,
-    "Gauss": _gauss, "Tesla": u.tesla, "Joule": u.joule, "Joules": u.joule, "K^{-1}": 1 / u.kelvin,
+    "Gauss": _gauss, "Tesla": u.tesla, "kWhr": 1000 * u.watt * u.hour, "ergs": _erg, "dynes": _dyne, "Joule": u.joule, "Joules": u.joule, "K^{-1}": 1 / u.kelvin,
 }
 PREFIXES: dict[str, sympy.Expr] = {
     "Y": sympy.Integer(10) ** 24, "Z": sympy.Integer(10) ** 21, "E": sympy.Integer(10) ** 18,
