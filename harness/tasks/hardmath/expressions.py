@@ -6,6 +6,7 @@ Everything in this module may run on model text, so callers run it inside
 the checker's sandbox (time and memory limits)."""
 from __future__ import annotations
 
+import functools
 import re
 
 import mpmath
@@ -28,8 +29,10 @@ def symbol_key(symbol: sympy.Symbol) -> str:
     return re.sub(r"[{}\\\s]", "", symbol.name)
 
 
+@functools.lru_cache(maxsize=4096)
 def parse(latex: str) -> sympy.Expr:
-    """A SymPy expression for `latex` (raises the checker's LatexParseError)."""
+    """A SymPy expression for `latex` (raises the checker's LatexParseError).
+    Cached: root lists repeat the same items, and SymPy trees are immutable."""
     parsed = latex_to_sympy(clean_latex(latex))
     if isinstance(parsed, Relation):  # "y = ...", "I(x) \\approx ...": the formula is the right side
         if parsed.op != "=":
