@@ -28,10 +28,13 @@ class AssignAddModelArgs:
     batch_size: int = 4096  # sequences per forward pass
     device: Literal["auto", "cpu", "cuda"] = "auto"
     check_partition: bool = True  # refuse requests drawn from another train/held-out split
+    threads: int | None = None  # torch CPU threads (1 is much faster on a busy machine)
 
     def __post_init__(self):
         if self.batch_size < 1:
             raise HarnessError(f"model arg batch_size={self.batch_size}: use a positive number")
+        if self.threads is not None and self.threads < 1:
+            raise HarnessError(f"model arg threads={self.threads}: use 1 or more")
 
 
 def _request_tokens(request: GenerateRequest) -> list[int]:
@@ -71,6 +74,8 @@ class AssignAddAdapter(ModelAdapter):
         self.sha256 = hashlib.sha256(self.checkpoint.path.read_bytes()).hexdigest()
         self.model = load_checkpoint_file(self.checkpoint.path).to(self.device).eval()
         self._torch = torch
+        if self.args.threads is not None:
+            torch.set_num_threads(self.args.threads)
 
     def fingerprint(self) -> str:
         return f"assign-add:{self.sha256}:{self.device}:{self.args.check_partition}"
