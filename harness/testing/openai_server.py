@@ -32,6 +32,7 @@ import json
 import random
 import re
 import socket
+import sys
 import threading
 import time
 from collections import Counter
@@ -104,14 +105,16 @@ class ServerStats:
 
 
 class _QuietThreadingServer(ThreadingHTTPServer):
-    """A deep accept queue (many clients connect at once) and no tracebacks
-    when a client hangs up first (timeout tests do that on purpose)."""
+    """A deep accept queue (many clients connect at once) and no traceback
+    when a client hangs up first (timeout tests do that on purpose); other
+    handler errors (a responder bug) are still printed."""
 
     daemon_threads = True
     request_queue_size = 1024
 
     def handle_error(self, request, client_address) -> None:
-        pass
+        if not isinstance(sys.exc_info()[1], ConnectionError):
+            super().handle_error(request, client_address)
 
 
 class LoopbackOpenAIServer:
@@ -191,12 +194,12 @@ class LoopbackOpenAIServer:
     # -------------------------------------------------------------- decisions
 
     def choose_fault(self, prompt_key: str) -> str | None:
-        for marker, kind in self.always_fail.items():
-            if marker in prompt_key:
-                return kind
         with self._lock:
             attempt = self.stats.attempts_by_prompt[prompt_key]
             self.stats.attempts_by_prompt[prompt_key] += 1
+            marked = [kind for marker, kind in self.always_fail.items() if marker in prompt_key]
+            if marked:
+                return marked[0]
             if attempt < len(self.faults_per_prompt):
                 return self.faults_per_prompt[attempt]
             draw = self._rng.random()
@@ -320,7 +323,7 @@ class HFBackend:
         from transformers import AutoModelForCausalLM, AutoTokenizer
 
         self.tokenizer = AutoTokenizer.from_pretrained(model_dir)
-        self.model = AutoModelForCausalLM.from_pretrained(model_dir).eval()
+        self.model = AutoModelForCausalLM.from_pretrained(model_dir).train(False)  # inference mode
         self._lock = threading.Lock()
 
     def respond(self, call: Call) -> str:
