@@ -365,7 +365,9 @@ def test_continuation_offsets_without_text_offset():
     ll = continuation_loglikelihood(choice, "The answer is", " 4")
     assert ll.logprob == -2.0 and ll.is_greedy is None
     with pytest.raises(PermanentError, match="no logprobs"):
-        continuation_loglikelihood({"text": "x", "logprobs": None}, "a", "b")
+        continuation_loglikelihood({"text": "ab", "logprobs": None}, "a", "b")
+    with pytest.raises(PermanentError, match="does not reproduce the prompt"):
+        continuation_loglikelihood({**choice, "text": "The answer is  4"}, "The answer is", " 4")
 
 
 def test_loglikelihood_needs_completions_endpoint_and_text_contexts():

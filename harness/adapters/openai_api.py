@@ -259,6 +259,9 @@ def continuation_loglikelihood(choice: dict, context: str, continuation: str) ->
     lp = choice.get("logprobs")
     if not isinstance(lp, dict) or not isinstance(lp.get("tokens"), list) or not isinstance(lp.get("token_logprobs"), list):
         raise PermanentError("the server returned no logprobs for echo=True; it does not support prompt logprobs on /completions")
+    echoed = choice.get("text")
+    if isinstance(echoed, str) and not echoed.startswith(context + continuation):
+        raise PermanentError("the server's echo does not reproduce the prompt, so its tokens cannot be aligned with it")
     tokens, logprobs = lp["tokens"], lp["token_logprobs"]
     offsets = lp.get("text_offset")
     if not isinstance(offsets, list) or len(offsets) != len(tokens):
