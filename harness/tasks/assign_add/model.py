@@ -78,21 +78,30 @@ class Attention(nn.Module):
 
     def forward_first_layer(self, embed: torch.Tensor, pos: torch.Tensor, tokens: torch.Tensor) -> torch.Tensor:
         """Residual stream after a first attention layer (input `embed[tokens] + pos`),
-        computed from per-token and per-position tables (`embed @ W_Q` etc.):
-        the projections are linear in the input, so 74 + 16 rows are projected
-        instead of B*16. Exact; ~5x cheaper for a training step on CPU."""
+        computed from per-token and per-position tables: the projections are
+        linear in the input, so a query or key is `token row + position row`
+        and every score is a sum of four table entries (token.token,
+        token.position, position.token, position.position), looked up instead
+        of multiplied out for B*16*16 pairs. Exact; ~5x cheaper for a training
+        step on CPU than the plain layer."""
         h, d, e = self.W_Q.shape
-        w_qk = torch.cat([self.W_Q, self.W_K], 0).permute(1, 0, 2).reshape(d, 2 * h * e)
+        n_tok, p = embed.shape[0], tokens.shape[1]
+        q_tok, k_tok = (torch.einsum("vd,hde->hve", embed, w) for w in (self.W_Q, self.W_K))
+        q_pos = torch.einsum("pd,hde->hpe", pos[:p], self.W_Q) + self.b_Q[:, None]
+        k_pos = torch.einsum("pd,hde->hpe", pos[:p], self.W_K) + self.b_K[:, None]
+        t_i, j = tokens[:, :, None], torch.arange(p, device=tokens.device)
+        scores = (
+            (q_tok @ k_tok.transpose(1, 2)).flatten(1)[:, t_i * n_tok + tokens[:, None, :]]
+            + (q_tok @ k_pos.transpose(1, 2)).flatten(1)[:, t_i * p + j]
+            + (q_pos @ k_tok.transpose(1, 2)).flatten(1)[:, j[:, None] * n_tok + tokens[:, None, :]]
+            + (q_pos @ k_pos.transpose(1, 2))[:, None]
+        ).transpose(0, 1)  # (B, H, P, P)
+        scores = torch.where(self.mask[:p, :p], scores / self.scale, self.IGNORE)
         w_ov = torch.einsum("hde,hef->dhf", self.W_V, self.W_O).reshape(d, h * d)
-        w = torch.cat([w_qk, w_ov], 1)
-        bias = torch.cat([self.b_Q.reshape(-1), self.b_K.reshape(-1), torch.einsum("he,hef->hf", self.b_V, self.W_O).reshape(-1)])
-        p = tokens.shape[1]
-        projected = F.embedding(tokens, embed @ w) + (pos[:p] @ w + bias)
-        q, k, ov = projected.split([h * e, h * e, h * d], -1)
-        q, k = (t.unflatten(-1, (h, e)).transpose(1, 2) for t in (q, k))
-        scores = torch.where(self.mask[:p, :p], (q @ k.transpose(-1, -2)) / self.scale, self.IGNORE)
-        out = scores.softmax(-1) @ ov.unflatten(-1, (h, d)).transpose(1, 2)  # (B, H, P, d)
-        return F.embedding(tokens, embed) + pos[:p] + out.sum(1) + self.b_O
+        b_ov = torch.einsum("he,hef->hf", self.b_V, self.W_O).reshape(-1)
+        ov = (F.embedding(tokens, embed @ w_ov) + (pos[:p] @ w_ov + b_ov)).unflatten(-1, (h, d)).transpose(1, 2)
+        out = (scores.softmax(-1) @ ov).sum(1)  # (B, P, d)
+        return F.embedding(tokens, embed) + pos[:p] + out + self.b_O
 
 
 class MLP(nn.Module):

@@ -104,7 +104,7 @@ class _MetricsLog:
         if path.exists() and resume_step > 0:
             with path.open(newline="") as f:
                 rows = [r for r in csv.DictReader(f) if int(r["step"]) <= resume_step]
-        self.rows = [{k: float(v) for k, v in r.items()} for r in rows]
+        self.rows = [{k: int(v) if k == "step" else float(v) for k, v in r.items()} for r in rows]
         self._rewrite()
 
     def _rewrite(self) -> None:

@@ -1,0 +1,106 @@
+"""The trainer: phase-1 behaviour from scratch with the paper's settings,
+exact resume, refusing changed settings, reuse of a finished run, initial
+weights from a checkpoint, and the train/analyze CLI commands."""
+from __future__ import annotations
+
+import csv
+import json
+
+import pytest
+import torch
+from click.testing import CliRunner
+
+from harness.adapters.assign_add import AssignAddAdapter
+from harness.api import HarnessError
+from harness.tasks.assign_add.checkpoints import RELEASED_DIR
+from harness.tasks.assign_add.cli import analyze_cmd, train_cmd
+from harness.tasks.assign_add.train import TrainConfig, train
+
+TINY = dict(eval_every=1, checkpoint_every=3, eval_n=40, batch_size=64)
+
+
+@pytest.fixture(autouse=True, scope="module")
+def one_torch_thread():
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
+def _rows(run_dir):
+    with (run_dir / "metrics.csv").open(newline="") as f:
+        return list(csv.DictReader(f))
+
+
+def test_short_run_shows_phase_one_behaviour(tmp_path):
+    """Paper settings from a fresh init: by step 450 direct addition is learned
+    and generalises beyond chance to held-out pairs, while variable sequences lag."""
+    summary = train(tmp_path / "run", TrainConfig(steps=450, eval_every=450, checkpoint_every=450, eval_n=500), log=lambda _: None)
+    acc = summary.last_eval
+    assert acc["acc_0var_train"] > 0.9
+    assert acc["acc_0var_heldout_pair"] > 0.2  # chance is 1/59
+    assert acc["acc_1var_heldout_pair"] < 0.5 and acc["acc_2var_train"] < 0.5
+    assert summary.step == 450 and summary.steps_per_s > 0
+
+
+def test_resume_reproduces_an_uninterrupted_run(tmp_path):
+    straight, resumed = tmp_path / "straight", tmp_path / "resumed"
+    train(straight, TrainConfig(steps=6, **TINY), log=lambda _: None)
+    train(resumed, TrainConfig(steps=3, **TINY), log=lambda _: None)
+    with (resumed / "metrics.csv").open("a") as f:  # an evaluation logged after the last checkpoint, then a crash
+        f.write("4,9.9" + ",0.5" * 9 + ",1.0,1.0\n")
+    logs = []
+    train(resumed, TrainConfig(steps=6, **TINY), log=logs.append)
+    assert "resuming" in logs[0] and "from step 3" in logs[0]
+    a = torch.load(straight / "checkpoints" / "step_000006.pth", weights_only=True)
+    b = torch.load(resumed / "checkpoints" / "step_000006.pth", weights_only=True)
+    assert all(torch.allclose(a[k].float(), b[k].float(), atol=1e-6) for k in a)
+    strip = lambda rows: [{k: v for k, v in r.items() if not k.endswith("seconds")} for r in rows]  # noqa: E731
+    assert strip(_rows(straight)) == strip(_rows(resumed))
+    assert [int(r["step"]) for r in _rows(resumed)] == list(range(7))
+
+
+def test_changed_settings_and_finished_runs(tmp_path):
+    run = tmp_path / "run"
+    train(run, TrainConfig(steps=2, **TINY), log=lambda _: None)
+    with pytest.raises(HarnessError, match="seed=0"):
+        train(run, TrainConfig(steps=4, seed=1, **TINY), log=lambda _: None)
+    logs = []
+    again = train(run, TrainConfig(steps=2, **TINY), log=logs.append)
+    assert again.step == 2 and any("reusing" in line for line in logs)
+    with pytest.raises(HarnessError, match="batch-size"):
+        TrainConfig(steps=2, batch_size=0)
+
+
+def test_initial_weights_from_the_papers_checkpoint(tmp_path):
+    train(tmp_path / "run", TrainConfig(steps=0, init="released/ck_1", **TINY), log=lambda _: None)
+    ours = torch.load(tmp_path / "run" / "checkpoints" / "step_000000.pth", weights_only=True)
+    theirs = torch.load(RELEASED_DIR / "ck_1.pth", weights_only=True)
+    assert set(ours) == set(theirs) and all(torch.equal(ours[k], theirs[k]) for k in theirs)
+
+
+def test_cli_train_then_eval_and_analyze_the_run(tmp_path):
+    run = tmp_path / "run"
+    args = ["--steps", "4", "--output", str(run), "--eval-every", "2", "--checkpoint-every", "2", "--eval-n", "20",
+            "--batch-size", "32", "--threads", "1", "--pairs-frac", "0.5"]
+    result = CliRunner().invoke(train_cmd, args)
+    assert result.exit_code == 0, result.output
+    assert "trained to step 4" in result.output and "phase1: not reached" in result.output
+    assert (run / "phases.png").read_bytes()[:4] == b"\x89PNG"
+    summary = json.loads((run / "summary.json").read_text())
+    assert summary["step"] == 4 and summary["threads"] == 1 and set(summary["phases"]) == {"phase1", "phase2", "phase3"}
+    assert len(_rows(run)) == 3
+
+    model = AssignAddAdapter(str(run))
+    assert model.describe()["step"] == 4
+    assert model.describe()["trained_partition"] == {"pairs_frac": 0.5, "partition_seed": 42}
+
+    out = tmp_path / "measures.json"
+    result = CliRunner().invoke(analyze_cmd, ["--model", f"assign-add:{run}", "--all-checkpoints", "--n", "16", "--output", str(out)])
+    assert result.exit_code == 0, result.output
+    rows = json.loads(out.read_text())
+    assert [r["step"] for r in rows] == [0, 2, 4]
+    assert all(0 <= r["l1_eq_attends_operands"] <= 1 and len(r["mlp1_adds_heldout_pairs_ci95"]) == 2 for r in rows)
+
+    bad = CliRunner().invoke(analyze_cmd, ["--model", "assign-add:released/final", "--all-checkpoints"])
+    assert isinstance(bad.exception, HarnessError)
