@@ -22,7 +22,7 @@ from harness.fingerprint import sha256_of
 from harness.registry import register_steering
 from harness.adapters.hf import layer_hidden, with_layer_hidden
 from harness.adapters.steering.bank import model_fingerprint
-from harness.adapters.steering.method import SteeringMethod
+from harness.adapters.steering.method import SteeringMethod, prepend_guidance
 
 VECTOR_FORMAT = "harness-caa-vector/1"
 
@@ -45,19 +45,33 @@ def last_token_states(adapter, texts: Sequence[str], layer: int) -> torch.Tensor
     return adapter.hidden_states(list(texts), [layer])[layer][:, -1].float().cpu()
 
 
-def build_vector(adapter, pairs: Sequence[tuple[str, str, str]], layer: int, meta: dict | None = None) -> SteeringVector:
-    """Mean(positive - negative) at the answer letter over (question, positive
-    letter, negative letter) pairs; positives and negatives share the question,
-    so only the answer differs."""
-    if not pairs:
-        raise HarnessError("no contrastive pairs to build a CAA vector from")
+def build_vector_from_texts(adapter, positive: Sequence[str], negative: Sequence[str], layer: int, meta: dict | None = None) -> SteeringVector:
+    """Mean(positive - negative) of decoder layer `layer`'s output at the texts' last token."""
+    if not positive or len(positive) != len(negative):
+        raise HarnessError("a CAA vector needs as many negative as positive examples, at least one")
     n_layers = len(adapter.decoder_layers())
     if not 0 <= layer < n_layers:
         raise HarnessError(f"layer {layer} does not exist; the model has layers 0-{n_layers - 1}")
-    pos = last_token_states(adapter, [answer_text(adapter, q, p) for q, p, _ in pairs], layer)
-    neg = last_token_states(adapter, [answer_text(adapter, q, n) for q, _, n in pairs], layer)
-    vector = (pos - neg).mean(0)
-    return SteeringVector(vector, layer, model_fingerprint(adapter.model), {"n_pairs": len(pairs), **(meta or {})})
+    vector = (last_token_states(adapter, positive, layer) - last_token_states(adapter, negative, layer)).mean(0)
+    return SteeringVector(vector, layer, model_fingerprint(adapter.model), {"n_pairs": len(positive), **(meta or {})})
+
+
+def build_vector(adapter, pairs: Sequence[tuple[str, str, str]], layer: int, meta: dict | None = None) -> SteeringVector:
+    """CAA's recipe: (question, positive letter, negative letter) pairs read at
+    the answer letter; positives and negatives share the question, so only the
+    answer differs."""
+    positive = [answer_text(adapter, q, p) for q, p, _ in pairs]
+    negative = [answer_text(adapter, q, n) for q, _, n in pairs]
+    return build_vector_from_texts(adapter, positive, negative, layer, {"source": "ab", **(meta or {})})
+
+
+def build_prompted_vector(adapter, questions: Sequence[str], guidance: str, layer: int, meta: dict | None = None) -> SteeringVector:
+    """The persona-vector variant: the same questions with and without the
+    guidance as a system message, read at the last prompt token (where the
+    vector is later added). For models that never saw the A/B format."""
+    positive = [adapter.render(prepend_guidance((ChatMessage("user", q),), guidance)) for q in questions]
+    negative = [adapter.render((ChatMessage("user", q),)) for q in questions]
+    return build_vector_from_texts(adapter, positive, negative, layer, {"source": "prompted", "guidance": guidance, **(meta or {})})
 
 
 def save_vector(v: SteeringVector, path: str | Path) -> None:

@@ -80,22 +80,32 @@ def vector_group():
 @click.option("--layer", required=True, type=int, help="Decoder layer whose output is read and steered.")
 @click.option("--n", default=200, show_default=True, help="Contrastive pairs from the train split.")
 @click.option("--split-seed", default=0, show_default=True)
+@click.option("--source", type=click.Choice(["ab", "prompted"]), default="ab", show_default=True,
+              help="ab: A/B answer letters (CAA); prompted: questions with vs without the guidance as system message.")
+@click.option("--guidance", default=None, help="Guidance for --source prompted (default: the trait's description).")
 @click.option("--output", "-o", required=True, type=click.Path(dir_okay=False, path_type=Path))
-def vector_build(model, model_arg, task, trait, direction, layer, n, split_seed, output):
-    """Mean difference of the layer output at the answer letter over A/B pairs of the trait's train split."""
-    from harness.adapters.steering.caa import build_vector, save_vector
-    from harness.tasks.persona.data import TRAITS, contrastive_pairs
+def vector_build(model, model_arg, task, trait, direction, layer, n, split_seed, source, guidance, output):
+    """Mean difference of the layer output over contrastive prompts from the trait's train split."""
+    from harness.adapters.steering.caa import build_prompted_vector, build_vector, save_vector
+    from harness.adapters.steering.method import read_guidance
+    from harness.tasks.persona.data import TRAITS, contrastive_pairs, guidance_text, split_items
+    from harness.tasks.persona.task import ANSWER_INSTRUCTION
 
     if trait not in TRAITS:
         raise HarnessError(f"unknown trait '{trait}'; use one of {', '.join(TRAITS)}")
+    meta = {"task": task, "trait": trait, "direction": direction, "split_seed": split_seed}
     adapter = _load_model(model, model_arg)
     try:
-        pairs = contrastive_pairs(trait, direction, "train", split_seed, n)
-        vector = build_vector(adapter, pairs, layer, {"task": task, "trait": trait, "direction": direction, "split_seed": split_seed})
+        if source == "ab":
+            vector = build_vector(adapter, contrastive_pairs(trait, direction, "train", split_seed, n), layer, meta)
+        else:
+            text = read_guidance(guidance) if guidance else guidance_text(trait, direction)
+            questions = [it.question + ANSWER_INSTRUCTION for it in split_items(trait, "train", split_seed)[:n]]
+            vector = build_prompted_vector(adapter, questions, text, layer, meta)
         save_vector(vector, output)
     finally:
         adapter.close()
-    click.echo(f"{output}: layer {layer}, {len(pairs)} pairs, norm {float(vector.vector.norm()):.4g}")
+    click.echo(f"{output}: layer {layer}, {vector.meta['n_pairs']} pairs ({source}), norm {float(vector.vector.norm()):.4g}")
 
 
 @steer_group.command("layers")
