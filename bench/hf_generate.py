@@ -8,7 +8,7 @@ samples/s of each and their ratio, and how many outputs of each equal
 transformers' unbatched greedy `generate` (one prompt at a time, cut at the
 first stop sequence).
 
-Run: python bench/hf_generate.py [--prompts 64 --batch-size 16 --repeats 2 --threads 1 --model-dir DIR]
+Run: python bench/hf_generate.py [--prompts 64 --batch-size 16 --repeats 3 --threads 1 --model-dir DIR]
 """
 from __future__ import annotations
 
@@ -40,7 +40,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--prompts", type=int, default=64)
     parser.add_argument("--batch-size", type=int, default=16)
-    parser.add_argument("--repeats", type=int, default=2)
+    parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--model-dir", type=Path, help="reuse (or build once into) this directory")
     opts = parser.parse_args()

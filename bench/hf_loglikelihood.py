@@ -12,7 +12,7 @@ single token each (its logits cache keys on context + continuation[:-1]); the
 harness shares the context's forward pass with every continuation, whatever
 their lengths.
 
-Run: python bench/hf_loglikelihood.py [--prompts 200 --batch-size 16 --repeats 2 --threads 1 --model-dir DIR]
+Run: python bench/hf_loglikelihood.py [--prompts 200 --batch-size 16 --repeats 3 --threads 1 --model-dir DIR]
 """
 from __future__ import annotations
 
@@ -31,7 +31,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--prompts", type=int, default=200)
     parser.add_argument("--batch-size", type=int, default=16)
-    parser.add_argument("--repeats", type=int, default=2)
+    parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--model-dir", type=Path, help="reuse (or build once into) this directory")
     opts = parser.parse_args()

@@ -243,6 +243,8 @@ def test_max_length_truncates_prompts_from_the_left(tiny_gpt2_dir):
     ids = a.tokenizer.encode(long)[-4:]
     out = a.model.generate(torch.tensor([ids]), max_new_tokens=4, do_sample=False, pad_token_id=a.tokenizer.pad_token_id)
     assert g.text == a.tokenizer.decode(out[0, 4:], skip_special_tokens=True)
+    huge = a.generate([GenerateRequest(long, max_tokens=10_000)], ctx(1))[0]
+    assert (huge.text, huge.finish_reason) == (g.text, g.finish_reason)  # prompt kept at half the window
     too_long = a.loglikelihood([LoglikelihoodRequest("x", " the lazy dog jumps over the fox again")], ctx(1))[0]
     assert too_long.error and "max_length" in too_long.error
 

@@ -235,7 +235,8 @@ class HFAdapter(ModelAdapter):
                 errors[i] = str(e)
                 continue
             ids = self._encode(text, self._adds_special_tokens(req.prompt, text)) or [self._prefix_id]
-            budget = max(1, self.max_length - req.max_tokens)
+            # Room for the answer, but a huge max_tokens never truncates the prompt below half the window.
+            budget = max(self.max_length - req.max_tokens, self.max_length // 2)
             generator = None
             if req.temperature > 0 and req.seed is not None:
                 generator = torch.Generator(device=self.device).manual_seed(req.seed)
