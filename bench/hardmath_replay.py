@@ -8,7 +8,7 @@ Perturbations, applied to every graded regime of a problem (so a problem
 scores only if some perturbed regime still passes): `scaled` multiplies the
 answer (the first root of a root list) by 1.1, i.e. its leading coefficient
 changed by 10%; `sign` negates it; `swapped` answers each regime with
-another regime's formula (types with more than one regime only).
+another regime's formula (only where the regimes' formulas differ).
 """
 from __future__ import annotations
 
@@ -41,8 +41,8 @@ def perturb(answers: dict, how: str) -> dict | None:
         return f"1.1 \\left({item}\\right)" if how == "scaled" else f"- \\left({item}\\right)"
 
     if how == "swapped":
-        if len(answers) < 2:
-            return None
+        if len(answers) < 2 or len({json.dumps(v) for v in answers.values()}) < len(answers):
+            return None  # one regime, or two regimes share a formula (one-term P): no wrong regime to give
         names = list(answers)
         return {r: answers[names[(k + 1) % len(names)]] for k, r in enumerate(names)}
     return {r: ([change(v[0])] + v[1:] if isinstance(v, list) else change(v)) for r, v in answers.items()}

@@ -10,13 +10,19 @@ Per-type tolerances (relative error of the answer at every evaluation point):
 | nondim_numeric | ε | - | 1%, or 0.005 absolute (half a unit of the 2 decimals asked for) |
 | roots | small ε, large ε | ε = 1e-4, 1e-3 / 1e3, 1e4 | every root within 5% (one-to-one match) |
 | ode | small x | x = 0.01, 0.05 | error within 5% of |y(x) - y(0)| |
-| ode | large x | the stored point near the blow-up (0.99 x*) | 10% |
-| integral_traditional | small ε, large ε, very large ε | two ε a decade apart per regime | 10% |
+| ode | large x | the stored point near the blow-up (0.99 x*) | 5% |
+| integral_traditional | small ε, large ε, very large ε | two ε a decade apart per regime | 4% |
 | integral_laplace | large x | two x an octave apart | 5% |
 
 A regime that does not exist for a problem (a traditional integral whose
 dominant-term window is too narrow) is marked `absent` and not graded;
 one whose numerics fail is `undetermined` and not graded either.
+
+Points are chosen where the exact leading-order law of the regime matches
+the numerics within 1%, so the tolerances can sit below 5% and a formula
+whose coefficient is 10% off fails. (The paper's height-times-width keys for
+traditional integrals omit the factor π/(d sin(π/d)), 1.07 for d = 5 and
+1.05 for d = 6, so those keys fail at 4%; they are reported as disagreeing.)
 """
 from __future__ import annotations
 
@@ -37,8 +43,8 @@ ROOTS_RTOL = 0.05
 ROOTS_EPSILONS = {"small": (1e-4, 1e-3), "large": (1e3, 1e4)}
 ODE_SMALL_RTOL = 0.05
 ODE_SMALL_XS = (0.01, 0.05)
-ODE_LARGE_RTOL = 0.10
-TRADITIONAL_RTOL = 0.10
+ODE_LARGE_RTOL = 0.05
+TRADITIONAL_RTOL = 0.04
 LAPLACE_RTOL = 0.05
 # A regime's leading-order law must match the numerics this closely at the points we pick.
 LAW_CHECK_RTOL = 0.01
