@@ -190,3 +190,20 @@ def test_eval_through_the_runner(tmp_path):
     mismatched = run_eval(RunConfig(model="assign-add:released/final", tasks=["assign_add"],
                                     task_args={"n": "5", "pairs_frac": "0.5"}, output=tmp_path / "mm", use_cache=False))
     assert mismatched.n_errors == 45  # every request refused: the split is not the checkpoint's
+
+
+def test_a_language_model_reads_the_text_form(tiny_gpt2_dir, tmp_path):
+    """An hf: model gets the rendered text; replies without an integer are
+    parse failures, counted in `parse_failures` and scored wrong."""
+    from harness.runner import RunConfig, run_eval
+
+    out = tmp_path / "lm"
+    result = run_eval(RunConfig(model=f"hf:{tiny_gpt2_dir}", tasks=["assign_add"], task_args={"n": "2"},
+                                model_args={"device": "cpu"}, output=out, use_cache=False))
+    assert result.n_errors == 0
+    records = [json.loads(line) for line in (out / "samples.jsonl").read_text().splitlines()]
+    assert len(records) == 18 and all(r["output"] is not None for r in records)
+    failures = sum(not r["parsed"] for r in records)
+    metrics = result.results["tasks"]["assign_add"]["metrics"]
+    assert metrics["parse_failures"]["value"] == failures
+    assert all(r["score"] == 0.0 for r in records if not r["parsed"])
