@@ -4,6 +4,7 @@ that reads them the way a person would (bind each variable, then add)."""
 from __future__ import annotations
 
 import random
+from typing import get_args
 
 import numpy as np
 import pytest
@@ -25,7 +26,7 @@ from harness.tasks.assign_add.generator import (
     training_rows,
 )
 from harness.tasks.assign_add.render import parse_answer, render_text, tokens_from_text
-from harness.tasks.assign_add.task import AssignAddTask
+from harness.tasks.assign_add.task import AssignAddTask, PoolName
 
 A, B, K, L = 0, 1, 10, 11
 
@@ -165,6 +166,10 @@ def test_parse_answer_takes_the_first_integer(reply, expected):
 
 def _task(**kw) -> AssignAddTask:
     return AssignAddTask(build_args(AssignAddTask.Args, {k: str(v) for k, v in kw.items()}, "task arg", "assign_add"))
+
+
+def test_pool_arg_lists_every_pool():
+    assert set(get_args(PoolName)) == {"all", *POOL_NAMES} and len(POOL_NAMES) == 9
 
 
 def test_task_samples_are_deterministic_and_pool_independent():

@@ -76,8 +76,9 @@ class TrainConfig:
 
     def __post_init__(self):
         for name in ("steps", "eval_every", "checkpoint_every", "batch_size", "eval_n"):
-            if getattr(self, name) < (0 if name == "steps" else 1):
-                raise HarnessError(f"--{name.replace('_', '-')} {getattr(self, name)} must be positive")
+            lowest = 0 if name == "steps" else 1
+            if getattr(self, name) < lowest:
+                raise HarnessError(f"--{name.replace('_', '-')} {getattr(self, name)}: use {lowest} or more")
         if self.device == "cuda" and not torch.cuda.is_available():
             raise HarnessError("--device cuda but no CUDA device is visible; use --device cpu")
 
