@@ -186,10 +186,10 @@ def train(out: Path, config: TrainConfig, log: Callable[[str], None] = print) ->
         log(f"resuming {out} from step {start}")
     metrics = _MetricsLog(out / METRICS_FILE, start)
 
-    pools = {}
+    pools = {}  # kept on the CPU: `predict` moves each chunk to the model's device and returns CPU tensors
     for spec in POOLS:
         b = draw_pool(spec, partition, config.eval_n, pool_rng(EVAL_SEED, spec.name))
-        pools[spec.name] = (torch.from_numpy(b.tokens).to(device), torch.from_numpy(b.labels).to(device))
+        pools[spec.name] = (torch.from_numpy(b.tokens), torch.from_numpy(b.labels))
 
     def save(step: int) -> None:
         weights = {k: v.detach().cpu() for k, v in model.state_dict().items()}
