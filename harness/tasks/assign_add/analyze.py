@@ -24,7 +24,7 @@ import torch
 
 from harness.api import Metric
 from harness.metrics import proportion_metric
-from harness.tasks.assign_add.checkpoints import CheckpointRef
+from harness.tasks.assign_add.checkpoints import RELEASED_PARTITION, CheckpointRef
 from harness.tasks.assign_add.generator import (
     FIRST_VAR,
     MOD,
@@ -116,7 +116,7 @@ def analyze_checkpoints(refs: list[CheckpointRef], n_per_pool: int = 512, seed: 
     (the paper's default split when the checkpoint does not say)."""
     out = []
     for ref in refs:
-        split = ref.partition or {"pairs_frac": 0.7, "partition_seed": 42}
+        split = ref.partition or RELEASED_PARTITION
         partition = make_partition(split["pairs_frac"], split["partition_seed"])
         batch = probe_batch(n_per_pool, seed, partition.pairs_frac, partition.seed)
         metrics, masses = measure(load_checkpoint_file(ref.path), batch, partition.train_mask)
