@@ -70,6 +70,8 @@ def test_changed_settings_and_finished_runs(tmp_path):
     assert again.step == 2 and any("reusing" in line for line in logs)
     with pytest.raises(HarnessError, match="batch-size"):
         TrainConfig(steps=2, batch_size=0)
+    with pytest.raises(HarnessError, match="released/ck_1"):
+        TrainConfig(steps=2, init="released/nope")
 
 
 def test_initial_weights_from_the_papers_checkpoint(tmp_path):

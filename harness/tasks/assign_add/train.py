@@ -81,6 +81,8 @@ class TrainConfig:
                 raise HarnessError(f"--{name.replace('_', '-')} {getattr(self, name)}: use {lowest} or more")
         if self.device == "cuda" and not torch.cuda.is_available():
             raise HarnessError("--device cuda but no CUDA device is visible; use --device cpu")
+        if self.init is not None:
+            resolve(self.init)  # a bad --init fails before the run directory is created
 
 
 @dataclass
