@@ -115,7 +115,7 @@ def test_regime_labels_order_and_failures():
 def test_hostile_and_unreadable_answers_are_parse_failures(mini):
     p = mini["306"]
     truth = _truth(p)
-    for text in (r"\boxed{\frac{1}{, \epsilon, x}", r"\boxed{a, b, \text{no idea}}", "I give up", r"\boxed{10^{10^{10^{10}}}, 1, 1}"):
+    for text in (r"\boxed{\frac{1}{, \epsilon, x}", r"\boxed{a, b, \text{no idea}}", "I give up", r"\boxed{\epsilon^{}, 1, 1}"):
         result = grade_output(p.kind, truth, text)
         assert result.credit == 0.0
         assert result.error or all(v.status in ("parse_error", "fail") for v in result.verdicts)
@@ -143,6 +143,16 @@ def test_task_scores_replay_and_audits_keys(tmp_path, mini):
     task.close()
 
 
+def test_a_runaway_answer_is_a_counted_timeout(mini):
+    task = create_task("hardmath", {"type": "integral_traditional", "workers": "1", "timeout_s": "3"})
+    sample = next(s for s in task.samples() if s.id == "306")
+    task._ensure_truth(["306"])  # ground truth first, so the 3 s limit applies to the answer alone
+    score = task.score_batch([sample], [[Generation(r"\boxed{10^{10^{10^{10}}}, 1, 1}")]])[0]
+    assert score.value == 0.0 and score.fields["timeout"] is True and "timeout" in score.explanation
+    assert task.aggregate([{"id": "306", "score": 0.0, **score.fields}])["timeouts"].value == 1
+    task.close()
+
+
 def test_task_args_are_validated():
     with pytest.raises(HarnessError):
         create_task("hardmath", {"shots": "9"})
@@ -163,7 +173,7 @@ def test_shots_come_from_the_training_pool_not_the_evaluated_problems(mini):
     assert [s.metadata["shots"] for s in again] == [s.metadata["shots"] for s in samples]
 
 
-@pytest.mark.parametrize("kind,n", [("nondim_symbolic", 100), ("nondim_numeric", 100), ("integral_traditional", 100), ("roots", 15), ("integral_laplace", 15)])
+@pytest.mark.parametrize("kind,n", [("nondim_symbolic", 100), ("nondim_numeric", 100), ("integral_traditional", 100), ("roots", 10), ("integral_laplace", 15)])
 def test_generated_problems_have_verified_keys(kind, n):
     problems = generate(kind, n, seed=7)
     assert len(problems) == n and len({p["question"] for p in problems}) == n
@@ -188,3 +198,21 @@ def test_generate_cli_is_deterministic_and_evaluable(tmp_path):
     scores = task.score_batch(samples, [[Generation(r["solution"])] for r in rows])
     assert [s.value for s in scores] == [1.0] * 5
     task.close()
+
+
+def test_end_to_end_replay_run_writes_key_audit_and_metrics(tmp_path, mini):
+    from harness.runner import RunConfig, run_eval
+
+    replay = tmp_path / "replay.jsonl"
+    ids = ["65", "66", "67", "68"]
+    rows = [{"task": "hardmath", "id": i, "output": reference_output(mini[i])} for i in ids]
+    rows[-1]["output"] = r"$\boxed{\epsilon \approx 123.45}$"  # a wrong value
+    replay.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    out = tmp_path / "run"
+    result = run_eval(RunConfig(model=f"replay:{replay}", tasks=["hardmath"], task_args={"type": "nondim_numeric", "workers": "1"}, output=out, limit=4, use_cache=False))
+    metrics = result.results["tasks"]["hardmath"]["metrics"]
+    assert metrics["accuracy"]["value"] == pytest.approx(0.75) and metrics["accuracy"]["ci95"]
+    assert metrics["key_disagreements"]["value"] == 0
+    records = [json.loads(line) for line in (out / "samples.jsonl").read_text().splitlines()]
+    assert [r["id"] for r in records] == ids and all(r["key_verified"] for r in records)
+    assert (out / "hardmath_key_audit.jsonl").exists()
