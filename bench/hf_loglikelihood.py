@@ -3,9 +3,11 @@
 The same model object (the bench Llama of hf_common), 200 prompts of mixed
 lengths ending in "Answer:", each scored with two continuations, the same
 batch size. Printed from one run, for " Yes"/" No" (" Yes" is two tokens in
-the tiny tokenizer, " No" one) and for " yes"/" no" (one token each): the
-largest difference of log-likelihoods between the two, whether `is_greedy`
-agrees everywhere, seconds of each, and the speed-up.
+the tiny tokenizer, " No" one), for " yes"/" no" (one token each), and for
+"Yes"/"No" after a context ending in "Answer: " (lm-eval moves the space into
+the continuation; so does the harness): the largest difference of
+log-likelihoods between the two, whether `is_greedy` agrees everywhere,
+seconds of each, and the speed-up.
 
 lm-eval already shares one forward pass between continuations that are a
 single token each (its logits cache keys on context + continuation[:-1]); the
@@ -24,7 +26,7 @@ from hf_common import bench_model, interleaved_best, load_both, mixed_prompts, s
 
 from harness.api import LoglikelihoodRequest
 
-PAIRS = ((" Yes", " No"), (" yes", " no"))
+CASES = (("Answer:", (" Yes", " No")), ("Answer:", (" yes", " no")), ("Answer: ", ("Yes", "No")))
 
 
 def main() -> None:
@@ -40,14 +42,14 @@ def main() -> None:
 
     with tempfile.TemporaryDirectory() as tmp:
         ours, theirs = load_both(bench_model(opts.model_dir or Path(tmp) / "bench_llama"), opts.batch_size)
-    contexts = [f"{text}\nQuestion: Is that right?\nAnswer:" for text in mixed_prompts(opts.prompts)]
-    lengths = [len(ours.tokenizer.encode(c)) for c in contexts]
+    texts = [f"{text}\nQuestion: Is that right?\n" for text in mixed_prompts(opts.prompts)]
+    lengths = [len(ours.tokenizer.encode(t + "Answer:")) for t in texts]
     print(f"model: Llama 4 layers, hidden 256, {sum(p.numel() for p in ours.model.parameters()):,} parameters; "
-          f"{len(contexts)} prompts of {min(lengths)}-{max(lengths)} tokens, two continuations each; "
+          f"{len(texts)} prompts of {min(lengths)}-{max(lengths)} tokens, two continuations each; "
           f"batch size {opts.batch_size}; torch threads {opts.threads}; best of {opts.repeats}")
-    print(f"{'continuations':16} {'max |diff|':>11} {'is_greedy same':>15} {'harness s':>10} {'lm-eval s':>10} {'speed-up':>9}")
-    for pair in PAIRS:
-        pairs = [(c, answer) for c in contexts for answer in pair]
+    print(f"{'context end + continuations':30} {'max |diff|':>11} {'is_greedy same':>15} {'harness s':>10} {'lm-eval s':>10} {'speed-up':>9}")
+    for ending, pair in CASES:
+        pairs = [(t + ending, answer) for t in texts for answer in pair]
         requests = [LoglikelihoodRequest(c, a) for c, a in pairs]
         instances = [Instance("loglikelihood", {}, (c, a), i) for i, (c, a) in enumerate(pairs)]
         results, times = interleaved_best(
@@ -59,8 +61,8 @@ def main() -> None:
         )
         diff = max(abs(a[0] - b[0]) for a, b in zip(results["harness"], results["lm-eval"]))
         greedy_same = sum(a[1] == b[1] for a, b in zip(results["harness"], results["lm-eval"]))
-        label = "/".join(repr(a) for a in pair)
-        print(f"{label:16} {diff:11.2e} {greedy_same:>9}/{len(pairs)} {times['harness']:10.2f} {times['lm-eval']:10.2f} "
+        label = f"{ending!r} + " + "/".join(repr(a) for a in pair)
+        print(f"{label:30} {diff:11.2e} {greedy_same:>9}/{len(pairs)} {times['harness']:10.2f} {times['lm-eval']:10.2f} "
               f"{times['lm-eval'] / times['harness']:8.2f}x")
 
 

@@ -197,7 +197,7 @@ def fine_tune(directory: str | Path, texts: list[str], steps: int, lr: float = 3
             optimizer.zero_grad()
     finally:
         torch.set_num_threads(threads)
-    model.eval()
+    model.train(False)
     return _save(model, tokenizer, directory)
 
 

@@ -123,7 +123,7 @@ class HFAdapter(ModelAdapter):
             raise HarnessError(
                 f"cannot load hf model '{target}': {_first_line(e)}; pass a local model directory or a hub id in the local cache"
             ) from None
-        self.model.eval()
+        self.model.train(False)  # no dropout
         self.forward_info: ForwardInfo | None = None
         self._pad_id = self.tokenizer.pad_token_id if self.tokenizer.pad_token_id is not None else self.tokenizer.eos_token_id
         if self._pad_id is None:
