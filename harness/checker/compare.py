@@ -22,6 +22,7 @@ from harness.checker.units import UnitParseError, has_units, to_si
 DEFAULT_REL_TOL = 0.01
 _NON_FINITE = (sympy.nan, sympy.zoo, sympy.oo, -sympy.oo)
 _ZERO_ABS_TOL = 1e-12
+_EXACT_REL_TOL = 1e-9
 
 
 @dataclass(frozen=True)
@@ -77,24 +78,36 @@ def _evaluate(expr: sympy.Expr) -> sympy.Expr | None:
 
 
 def _points(symbols: list[sympy.Symbol], settings: _Settings, salt: str) -> list[dict]:
-    """Random positive values for the free symbols (physical quantities are
-    mostly positive, which keeps square roots and logs real). Seeded by the
-    expression text so a verdict is reproducible."""
+    """Random positive values for the free symbols, log-uniform over 0.05..20:
+    positive keeps square roots and logs real; the wide range separates power
+    laws (A^{2/3} vs A^{1/3}) that agree near 1. Seeded by the expression text
+    so a verdict is reproducible."""
     rng = random.Random(settings.seed * 1_000_003 + zlib.crc32(salt.encode()))
-    return [{s: sympy.Float(rng.uniform(0.5, 2.5), 20) for s in symbols} for _ in range(settings.n_points)]
+    return [{s: sympy.Float(10 ** rng.uniform(-1.3, 1.3), 20) for s in symbols} for _ in range(settings.n_points)]
+
+
+def _tolerance(gold, cand, settings: _Settings) -> float:
+    """The relative tolerance is for rounded numbers. Two exact expressions
+    (no decimals on either side) that are equal agree to many digits, so they
+    get a tight tolerance: a wrong term that is small at the sampled points
+    cannot hide inside 1%."""
+    if gold.atoms(sympy.Float) or cand.atoms(sympy.Float):
+        return settings.rel_tol
+    return _EXACT_REL_TOL
 
 
 def _compare_at_points(gold, cand, settings: _Settings) -> bool | None:
     """True if equal at every random point, False if clearly different at one,
     None if the expressions did not evaluate to numbers."""
     symbols = sorted(gold.free_symbols | cand.free_symbols, key=lambda s: s.name)
+    tol = _tolerance(gold, cand, settings)
     evaluated = 0
     for point in _points(symbols, settings, str(gold)):
         g, c = _evaluate(gold.xreplace(point)), _evaluate(cand.xreplace(point))
         if g is None or c is None:
             continue
         evaluated += 1
-        if not _close(g, c, settings.rel_tol):
+        if not _close(g, c, tol):
             return False
     return True if evaluated else None
 
@@ -104,6 +117,7 @@ def _compare_expressions(gold: sympy.Expr, cand: sympy.Expr, settings: _Settings
         g, c = _evaluate(gold), _evaluate(cand)
         if g is None or c is None:
             return Verdict(None, "undecided", "a value did not evaluate to a finite number")
+        # a bare number is a rounded result even when written as an integer ("145 MeV")
         ok = _close(g, c, settings.rel_tol)
         return Verdict(ok, "numeric", f"{sympy.N(c, 6)} vs {sympy.N(g, 6)} (rel_tol {settings.rel_tol:g})")
     if sympy.expand(gold - cand) == 0:
@@ -174,7 +188,18 @@ def _proportional(gold: sympy.Expr, cand: sympy.Expr, settings: _Settings) -> bo
         ratios.append(g / c)
     if not ratios:
         return None
-    return all(_close(r, ratios[0], settings.rel_tol) for r in ratios)
+    tol = _tolerance(gold, cand, settings)
+    return all(_close(r, ratios[0], tol) for r in ratios)
+
+
+def _match_any_side(gold: Relation, value, settings: _Settings) -> Verdict:
+    """`value` against the right-hand sides of a gold chain ``a = b = c``, last first."""
+    last = Verdict(False, "relation", "no side matched")
+    for side in reversed(gold.parts[1:]):
+        last = _compare_values(side, value, settings)
+        if last.equal:
+            break
+    return last
 
 
 def _free_symbols(rel: Relation) -> set:
@@ -214,10 +239,11 @@ def _compare_relations(gold: Relation, cand: Relation, settings: _Settings) -> V
         return Verdict(bool(same) and lhs.equal is True, "proportional", "right-hand sides differ by a constant factor" if same else "not proportional")
     lhs = _compare_values(gold.lhs, cand.lhs, settings)
     if gold.op == "=" and lhs.equal:
+        # every side the candidate states must equal some side of the gold chain
         last = Verdict(False, "relation", "no side matched")
-        for side in reversed(gold.parts[1:]):
-            last = _compare_values(side, cand.rhs, settings)
-            if last.equal:
+        for cand_side in cand.parts[1:]:
+            last = _match_any_side(gold, cand_side, settings)
+            if not last.equal:
                 break
         return Verdict(last.equal, last.method, "same left-hand side; right-hand sides: " + last.detail)
     if gold.op == "=":
@@ -245,11 +271,7 @@ def _compare_parsed(gold, cand, settings: _Settings) -> Verdict:
     if isinstance(gold, Relation):
         if gold.op != "=":
             return Verdict(False, "relation", f"gold is a relation ({gold.op}), candidate a value")
-        last = Verdict(False, "relation", "no side matched")
-        for side in reversed(gold.parts[1:]):
-            last = _compare_values(side, cand, settings)
-            if last.equal:
-                break
+        last = _match_any_side(gold, cand, settings)
         return Verdict(last.equal, last.method, "candidate compared with the gold right-hand side; " + last.detail)
     if isinstance(cand, Relation):
         if cand.op != "=":

@@ -233,6 +233,10 @@ _DECORATIONS = {
 _TEXT_COMMANDS = ("text", "mathrm", "textrm", "rm", "textit", "textbf", "mathsf", "textnormal", "operatorname", "mbox")
 _COMMAND = re.compile(r"\\([A-Za-z]+)")
 _NAME_SUPERSCRIPT = re.compile(r"\^\s*(?:\{\s*(\\prime(?:\s*\\prime)*|\*|\\ast|\\star|\([^{}()]*\)|[+-]|\\dagger)\s*\}|(\\prime|\*|\\ast|\\dagger|[+-](?![\w{\\(])))")
+# ``f(0)``, ``\psi(x)``, ``\psi_1(r_2)``, ``E(\mathbf{r})``: a number or one symbol in parentheses after a name.
+_SINGLE_ARGUMENT = re.compile(
+    r"\s*(?:-?\d+(?:\.\d+)?|(?:\\[A-Za-z]+\s*\{\s*[A-Za-z]\s*\}|\\[A-Za-z]+|[A-Za-z])(?:_(?:\{[^{}]*\}|\\?[A-Za-z0-9]))?'*)\s*"
+)
 _VERBAL_SEPARATORS = re.compile(r"\\text\s*\{\s*(?:and|or|,|;)\s*\}")
 
 
@@ -274,8 +278,11 @@ class _AtomScanner:
 
     @staticmethod
     def _call_arguments(text: str, i: int) -> tuple[str, int] | None:
-        """``(x, t)`` or ``(s_y = 1/2)`` right after a name: the name labels a
-        function value (``\\psi(x, t)``, ``P(s_y = 1/2)``), kept whole as one symbol."""
+        """``(x, t)``, ``(s_y = 1/2)``, ``(0)`` or ``(x)`` right after a name: the name
+        labels a function value (``\\psi(x, t)``, ``I(0)``, ``\\psi_1(r_2)``), kept
+        whole as one symbol. Read as a product, ``I(0)`` would be 0 and
+        ``\\psi_1(r_1)\\psi_2(r_2) - \\psi_1(r_2)\\psi_2(r_1)`` would vanish.
+        Anything longer (``\\omega(n + 1/2)``) is a product."""
         j = i
         while j < len(text) and text[j] == " ":
             j += 1
@@ -289,7 +296,7 @@ class _AtomScanner:
                 depth -= 1
                 if depth == 0:
                     inside = text[j + 1 : k]
-                    if "," in inside or "=" in inside:
+                    if "," in inside or "=" in inside or _SINGLE_ARGUMENT.fullmatch(inside):
                         return "(" + _canonical_subscript(inside) + ")", k + 1
                     return None
         return None
@@ -450,6 +457,8 @@ _IMAGINARY = sympy.Symbol("i")
 def _parse_expression(text: str) -> sympy.Basic:
     if not text:
         raise LatexParseError("empty expression")
+    if ":" in text:
+        raise LatexParseError("a ':' inside an expression (ratio or mapping) is not supported")
     if _ARROWS.search(text):
         raise VerbalAnswerError("arrow notation (reaction or implication)")
     text = text.replace(r"\%", r"\cdot \frac{1}{100}")
@@ -490,6 +499,9 @@ def _parse_item(text: str) -> Parsed:
         if ops[0] in (">", ">="):
             parts.reverse()
         return Relation(flipped[0], tuple(parts))
+    ratio = split_top_level(text, ":")
+    if len(ratio) > 1:
+        return tuple(_parse_item(p) for p in ratio)
     if len(text) > 1 and text[0] in "([" and text[-1] in ")]" and len(split_top_level(text[1:-1], ",")) > 1:
         inner_depths = [d for _, d in _top_level_scan(text)][:-1]
         if min(inner_depths) >= 1:
