@@ -255,7 +255,7 @@ def test_end_to_end_through_the_runner(trained_qa_dir, tmp_path):
     result = run_eval(
         RunConfig(
             model=f"hf:{trained_qa_dir}",
-            tasks=["smoke-gen"],
+            tasks=["smoke-gen", "smoke-choice"],
             model_args={"device": "cpu"},
             limit=2,
             batch_size=2,
@@ -265,6 +265,11 @@ def test_end_to_end_through_the_runner(trained_qa_dir, tmp_path):
     )
     results = json.loads((tmp_path / "run" / "results.json").read_text())
     assert results["tasks"]["smoke-gen"]["metrics"]["accuracy"]["value"] == 1.0
+    choice = results["tasks"]["smoke-choice"]
+    assert choice["n"] == 2 and choice["metrics"]["accuracy"]["ci95"] is not None
+    records = [json.loads(line) for line in (tmp_path / "run" / "samples.jsonl").read_text().splitlines()]
+    logprobs = [r["logprobs"] for r in records if r["task"] == "smoke-choice"]
+    assert all(len(lp) == 2 and all(x < 0 for x in lp) for lp in logprobs)
     config = json.loads((tmp_path / "run" / "config.json").read_text())
     assert config["model"]["architecture"] == "GPT2LMHeadModel"
     assert result.n_errors == 0
