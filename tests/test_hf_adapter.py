@@ -228,7 +228,10 @@ def test_dtype_and_device_args(tiny_llama_dir):
 
 
 def test_load_failures_are_one_line_harness_errors(tmp_path):
-    for target in (tmp_path / "missing", "no-such-org/no-such-model-xyz"):
+    with pytest.raises(HarnessError, match="hf model directory .* does not exist"):
+        adapter(tmp_path / "missing", device="cpu")
+    (tmp_path / "empty").mkdir()
+    for target in (tmp_path / "empty", "no-such-org/no-such-model-xyz"):
         with pytest.raises(HarnessError) as err:
             adapter(target, device="cpu")
         assert "cannot load hf model" in str(err.value) and "\n" not in str(err.value)

@@ -111,6 +111,10 @@ class HFAdapter(ModelAdapter):
             raise HarnessError("hf needs a model: --model hf:PATH_OR_HUB_ID")
         from transformers import AutoModelForCausalLM, AutoTokenizer
 
+        looks_like_path = target.startswith(("/", ".", "~")) or target.count("/") > 1
+        if looks_like_path and not Path(target).expanduser().exists():
+            raise HarnessError(f"hf model directory '{target}' does not exist; pass a local model directory or a hub id in the local cache")
+        target = str(Path(target).expanduser()) if looks_like_path else target
         self.device = _resolve_device(self.args.device)
         common = {"revision": self.args.revision, "trust_remote_code": self.args.trust_remote_code}
         load = {"dtype": _resolve_dtype(self.args.dtype, self.device), **common}
@@ -149,7 +153,7 @@ class HFAdapter(ModelAdapter):
     def fingerprint(self) -> str:
         """Model identity for the response cache: the checkpoint's content, not just its path."""
         h = hashlib.sha256()
-        local = Path(self.target)
+        local = Path(self.target).expanduser()
         if local.is_dir():
             for f in sorted(local.iterdir()):
                 if f.is_file():
