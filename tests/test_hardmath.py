@@ -216,3 +216,23 @@ def test_end_to_end_replay_run_writes_key_audit_and_metrics(tmp_path, mini):
     records = [json.loads(line) for line in (out / "samples.jsonl").read_text().splitlines()]
     assert [r["id"] for r in records] == ids and all(r["key_verified"] for r in records)
     assert (out / "hardmath_key_audit.jsonl").exists()
+
+
+def test_paper_scoring_sympy_for_nondim_and_judge_for_the_rest(tmp_path):
+    task = create_task("hardmath", {"scoring": "paper", "type": "nondim_symbolic", "workers": "1"})
+    sample = next(iter(task.samples()))
+    equivalent = r"\boxed{\frac{a_1 a_3^{5/2}}{a_2^{7/2}}}"  # the official parse_latex scored this 0
+    assert task.score_batch([sample], [[Generation(equivalent)]])[0].value == 1.0
+    assert task.score_batch([sample], [[Generation(r"\boxed{a_1}")]])[0].value == 0.0
+    task.close()
+    unjudged = create_task("hardmath", {"scoring": "paper", "type": "roots", "workers": "1"})
+    sample = next(iter(unjudged.samples()))
+    score = unjudged.score_batch([sample], [[Generation(r"\boxed{[1]}")]])[0]
+    assert score.fields["unjudged"] is True and unjudged.aggregate([{"id": sample.id, "score": 0.0, **score.fields}])["unjudged"].value == 1
+    unjudged.close()
+    judge_file = tmp_path / "judge.jsonl"
+    judge_file.write_text(json.dumps({"id": sample.id, "output": "Half of the roots match. \\boxed{0.5}"}) + "\n")
+    judged = create_task("hardmath", {"scoring": "paper", "type": "roots", "workers": "1", "judge": f"replay:{judge_file}"})
+    score = judged.score_batch([sample], [[Generation(r"\boxed{[1]}")]])[0]
+    assert score.value == 0.5 and score.fields["judged"] is True
+    judged.close()

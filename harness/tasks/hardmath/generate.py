@@ -141,11 +141,14 @@ def draft_traditional(rng: random.Random) -> Draft:
     return Draft(q, sol, "integral", "list", joined)
 
 
+_LAPLACE_BASIS = ("t", "t^{2}", "t^{3}", "t^{4}", "t^{5}", "\\sin{\\left(t \\right)}", "\\cos{\\left(t \\right)}", "\\operatorname{atan}{\\left(t \\right)}")
+
+
 def _random_function(rng: random.Random, n_terms: int) -> str:
+    """A sum of n_terms distinct basis functions with one-decimal coefficients in [-3, 3] (0 → 1)."""
     pieces = []
-    for _ in range(n_terms):
+    for basis in rng.sample(_LAPLACE_BASIS, n_terms):
         c = round(rng.uniform(-3, 3), 1) or 1.0
-        basis = rng.choice(["t", "t^{2}", "t^{3}", "t^{4}", "t^{5}", "\\sin{\\left(t \\right)}", "\\cos{\\left(t \\right)}", "\\operatorname{atan}{\\left(t \\right)}"])
         pieces.append(f"{'-' if c < 0 else '+'} {abs(c):.1f} {basis}")
     s = " ".join(pieces)
     return s[2:] if s.startswith("+ ") else s
@@ -187,7 +190,7 @@ DRAFTERS = {
 
 
 def distinct_problems(kind: str) -> int:
-    """How many distinct questions a generator can produce."""
+    """How many distinct questions a generator can draw (before the key check rejects some)."""
     pairs = MAX_POWER * (MAX_POWER - 1) // 2  # 1 <= n2 < n1 <= MAX_POWER
     if kind == "nondim_symbolic":
         return pairs * len(_NAME_STYLES)
@@ -196,8 +199,11 @@ def distinct_problems(kind: str) -> int:
     if kind == "roots":
         return pairs * 4
     if kind == "integral_traditional":
-        return 10**12  # powers, 20 integer and ~196 one-decimal coefficients per term, 100 upper limits: effectively unbounded
-    return 10**12  # Laplace: random g, f, limits
+        coefficients = len({float(k) for k in range(1, 21)} | {k / 10 for k in range(5, 201)})
+        return sum(math.comb(MAX_POWER - 1, k) * coefficients**k for k in range(1, 6)) * 100
+    coefficients = len({round(k / 10, 1) or 1.0 for k in range(-30, 31)})
+    functions = sum(math.perm(len(_LAPLACE_BASIS), k) * coefficients**k for k in range(1, 4))
+    return functions**2 * 16 * 5 * 2  # g, f; lower limit -1.0..0.5; 5 widths; sign of the exponent
 
 
 def verify_draft(draft: Draft, pid: str) -> tuple[bool, dict]:
