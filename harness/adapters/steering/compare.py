@@ -136,13 +136,14 @@ def plot_tradeoff(rows: list[dict], x: str, y: str, path: Path, title: str) -> N
     import matplotlib.pyplot as plt
 
     fig, ax = plt.subplots(figsize=(6, 4.5))
-    for method in METHODS:
+    markers = {"caa": ("o-", 6), "mi": ("s-", 6), "none": ("X", 11), "prompt": ("*", 15)}  # points drawn over curves
+    for method in ("caa", "mi", "none", "prompt"):
         pts = [r for r in rows if r["method"] == method and r.get(x) is not None and r.get(y) is not None]
         if not pts:
             continue
         xs, ys = [r[x] for r in pts], [r[y] for r in pts]
-        style = "o" if method in ("none", "prompt") else "o-"
-        ax.plot(xs, ys, style, label=method, markersize=7)
+        style, size = markers[method]
+        ax.plot(xs, ys, style, label=method, markersize=size, alpha=0.85)
         for r in pts:
             if method in ("caa", "mi"):
                 ax.annotate(r["label"].removeprefix(method + "_"), (r[x], r[y]), fontsize=6, xytext=(3, 3), textcoords="offset points")
