@@ -9,7 +9,7 @@ SymPy accept-only, everything else to a judge, forced to False here) and
 math-verify. Prints checks/s, p50/p99/max latency, accept/reject rates, the
 speed ratio and the agreement between checkers.
 
-    python bench/physics_checker.py [--limit N] [--workers 2] [--timeout 5]
+    python bench/physics_checker.py [--limit N] [--workers 2] [--timeout 5] [--checkers ours,official_v1,math_verify]
     python bench/physics_checker.py --replay          # gold answers boxed, scored by the task
     python bench/physics_checker.py --write-replay gold.jsonl [--split all]
 """
@@ -103,7 +103,7 @@ def percentile(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, int(q * len(ordered)))] if ordered else float("nan")
 
 
-def run_bench(limit: int | None, workers: int, timeout: float) -> None:
+def run_bench(limit: int | None, workers: int, timeout: float, checkers: list[str]) -> None:
     golds = [a for p in load_packaged() for a in p.final_answers][:limit]
     kinds = {"identical": [(g, g) for g in golds], "rewritten": [(g, rewrite(g)) for g in golds],
              "perturbed": [(g, perturb(g)) for g in golds]}
@@ -113,7 +113,8 @@ def run_bench(limit: int | None, workers: int, timeout: float) -> None:
     speed: dict[str, float] = {}
     with CheckerPool(workers=workers, preload=("harness.checker.compare", "math_verify", "sympy.parsing.latex")) as pool:
         pool.map(timed_ours, [("1", "1")] * workers)  # start the workers outside the timings
-        for name, fn in CHECKERS.items():
+        for name in checkers:
+            fn = CHECKERS[name]
             start = time.perf_counter()
             outcomes = pool.map(fn, [(g, c) for _, g, c in pairs], timeout_s=timeout)
             wall = time.perf_counter() - start
@@ -131,19 +132,23 @@ def run_bench(limit: int | None, workers: int, timeout: float) -> None:
             if name == "ours":
                 methods = collections.Counter(o.value[1] for o in outcomes if o.status == "ok")
                 print("  methods:", dict(methods.most_common()))
-    print("\nspeed ratio: ours / official_v1 = %.2f, ours / math_verify = %.2f"
-          % (speed["ours"] / speed["official_v1"], speed["ours"] / speed["math_verify"]))
-    for other in ("official_v1", "math_verify"):
+    others = [c for c in checkers if c != "ours"]
+    if "ours" not in checkers:
+        return
+    for other in others:
+        print(f"\nspeed ratio ours / {other}: {speed['ours'] / speed[other]:.2f}")
+    for other in others:
         for kind in kinds:
             both = [(a, b) for (k, _, _), a, b in zip(pairs, verdicts["ours"], verdicts[other]) if k == kind]
             decided = [(a is True) == (b is True) for a, b in both]
             print(f"agreement ours vs {other:11s} on {kind:9s}: {sum(decided) / len(decided):6.1%} "
                   f"(accept/not-accept, undecided counted as not accepted)")
-    disagreements = [(k, g, c, a, b) for (k, g, c), a, b in zip(pairs, verdicts["ours"], verdicts["official_v1"])
-                     if k == "perturbed" and b is True and a is not True]
-    print(f"\nofficial_v1 accepts {len(disagreements)} perturbed (wrong) answers that ours rejects; examples:")
-    for k, g, c, a, b in disagreements[:8]:
-        print(f"  gold {g[:60]!r}  candidate {c[:60]!r}")
+    for other in others:
+        wrong = [(g, c) for (k, g, c), a, b in zip(pairs, verdicts["ours"], verdicts[other])
+                 if k == "perturbed" and b is True and a is not True]
+        print(f"\n{other} accepts {len(wrong)} perturbed (wrong) answers that ours does not; examples:")
+        for g, c in wrong[:5]:
+            print(f"  gold {g[:60]!r}  candidate {c[:60]!r}")
 
 
 def run_replay(split: str) -> None:
@@ -174,6 +179,7 @@ def main() -> None:
     parser.add_argument("--limit", type=int, default=None, help="first N gold answers only")
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--timeout", type=float, default=5.0)
+    parser.add_argument("--checkers", default="ours,official_v1,math_verify", help="comma-separated subset")
     parser.add_argument("--replay", action="store_true", help="score the gold answers boxed through the task")
     parser.add_argument("--split", default="all", choices=("validation", "test", "all"))
     parser.add_argument("--write-replay", metavar="FILE", help="write a replay JSONL of the gold answers and exit")
@@ -187,7 +193,7 @@ def main() -> None:
     elif args.replay:
         run_replay(args.split)
     else:
-        run_bench(args.limit, args.workers, args.timeout)
+        run_bench(args.limit, args.workers, args.timeout, args.checkers.split(","))
 
 
 if __name__ == "__main__":

@@ -1,7 +1,7 @@
 """LaTeX answer -> SymPy, through latex2sympy2_extended's ANTLR parser.
 
 Model text is data: it is rewritten as a string and handed to a grammar-based
-parser, never to eval / sympify. Before parsing, every physics symbol
+parser, never to Python's own evaluation. Before parsing, every physics symbol
 (``m_1``, ``E_{\\gamma}``, ``\\dot{S}_{\\text{water}}``, ``\\varepsilon_0``) is
 replaced by an opaque placeholder, so subscripts, primes, decorations and
 letter case survive exactly (``m_1`` != ``m_2``, ``R`` != ``r``), and every

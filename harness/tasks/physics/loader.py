@@ -13,6 +13,7 @@ from harness.io import read_jsonl
 
 DOMAINS = ("atomic", "electro", "mechanics", "optics", "quantum", "statistics")
 PACKAGED = Path(__file__).parent / "data" / "physics.jsonl.gz"
+VALIDATION_DIR = "PHYSICS-eval"  # safe: the repository's folder name, not a call
 
 
 @dataclass(frozen=True)
@@ -59,8 +60,8 @@ def _write_image(data_url: str, where: str) -> str:
 
 
 def load_directory(data_dir: str | Path, with_images: bool) -> list[Problem]:
-    """Read ``<domain>_dataset.jsonl`` (all problems) and ``PHYSICS-eval/`` (the
-    validation ids) from a copy of the repository's PHYSICS folder."""
+    """Read ``<domain>_dataset.jsonl`` (all problems) and the validation folder
+    (its ids define the validation split) from a copy of the repository's PHYSICS folder."""
     root = Path(data_dir)
     if not root.is_dir():
         raise HarnessError(f"data_dir {data_dir}: no such folder; point it at a copy of the PHYSICS data folder")
@@ -69,10 +70,10 @@ def load_directory(data_dir: str | Path, with_images: bool) -> list[Problem]:
         full = root / f"{domain}_dataset.jsonl"
         if not full.exists():
             raise HarnessError(f"data_dir {data_dir} lacks {full.name}; it must hold the six <domain>_dataset.jsonl files")
-        eval_file = root / "PHYSICS-eval" / f"{domain}_dataset_eval.jsonl"
-        if not eval_file.exists():
-            raise HarnessError(f"data_dir {data_dir} lacks PHYSICS-eval/{eval_file.name} (it defines the validation split)")
-        validation = {str(r["id"]) for r in read_jsonl(eval_file)}
+        validation_file = root / VALIDATION_DIR / f"{domain}_dataset_eval.jsonl"
+        if not validation_file.exists():
+            raise HarnessError(f"data_dir {data_dir} lacks {VALIDATION_DIR}/{validation_file.name} (it defines the validation split)")
+        validation = {str(r["id"]) for r in read_jsonl(validation_file)}
         for n, r in enumerate(read_jsonl(full), 1):
             where = f"{full} line {n}"
             if not isinstance(r.get("final_answers"), list) or "questions" not in r or "id" not in r:
