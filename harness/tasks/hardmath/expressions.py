@@ -43,13 +43,30 @@ def parse(latex: str) -> sympy.Expr:
     return parsed
 
 
+_FUNCTIONS = {"Gamma": sympy.gamma, "erf": sympy.erf, "erfc": sympy.erfc, "Ai": sympy.airyai, "Bi": sympy.airybi}
+
+
+def _known_functions(expr: sympy.Expr) -> sympy.Expr:
+    """Undefined functions the parser leaves by name (Γ, erf, Airy) → SymPy's."""
+    from sympy.core.function import AppliedUndef
+
+    return expr.replace(
+        lambda f: isinstance(f, AppliedUndef) and f.func.__name__ in _FUNCTIONS,
+        lambda f: _FUNCTIONS[f.func.__name__](*f.args),
+    )
+
+
 def evaluate(expr: sympy.Expr, values: dict[str, float]) -> mpmath.mpc:
     """`expr` at `values` (keyed by `symbol_key`) to 30 digits, in mpmath so
     that e^{±1000} neither overflows nor underflows. Raises ValueError for
     a free symbol without a value or a non-finite result."""
+    expr = _known_functions(expr)
     subs = {}
     for s in expr.free_symbols:
         key = symbol_key(s)
+        if key in ("e", "E") and key not in values:  # Euler's number written as a letter
+            subs[s] = sympy.E
+            continue
         if key not in values:
             raise ValueError(f"unexpected symbol '{s}' (expected {', '.join(sorted(values)) or 'a number'})")
         subs[s] = sympy.Float(values[key], 30)
