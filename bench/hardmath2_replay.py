@@ -21,7 +21,8 @@ def main() -> None:
         if ref == "correct":
             box = extract_boxed(p.solution)[-1]
             scaled = ";".join(f"1.1 \\left({item.split('=')[-1]}\\right)" for item in box.split(";"))
-            stats[p.type][f"scaled_{grade_hardmath2(p.solution, f'$\\boxed{{{scaled}}}$', p.parameters)['status']}"] += 1
+            verdict = grade_hardmath2(p.solution, "$\\boxed{" + scaled + "}$", p.parameters)
+            stats[p.type]["scaled_" + verdict["status"]] += 1
     print(f"HARDMath2 dev, {time.time() - started:.0f} s")
     print("| type | problems | reference evaluable | reference correct | scaled x1.1 correct |")
     print("|---|---|---|---|---|")
