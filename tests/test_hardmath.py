@@ -110,6 +110,8 @@ def test_regime_labels_order_and_failures():
     assert regime_answers(r"\boxed{[y = 1 + x, y = 2]}", "ode", ("small", "large")) == {"small": "y = 1 + x", "large": "y = 2"}
     with pytest.raises(AnswerError):
         regime_answers("no box here", "ode", ("small", "large"))
+    pm = regime_answers(r"\boxed{[\pm \frac{1}{\sqrt{\epsilon}}, \pm 1]}", "roots", ("large",))
+    assert pm == {"large": [r"+ \frac{1}{\sqrt{\epsilon}}", r"- \frac{1}{\sqrt{\epsilon}}", "+ 1", "- 1"]}
 
 
 def test_hostile_and_unreadable_answers_are_parse_failures(mini):

@@ -37,7 +37,16 @@ def split_items(box: str) -> list[str]:
     inner = _strip_brackets(box)
     inner = re.sub(r"\\(?:quad|qquad|text\{\s*and\s*\})", ",", inner)
     inner = re.sub(r"\\\s", " ", inner)
-    return [p for p in split_top_level(inner, ",;") if p]
+    return [q for p in split_top_level(inner, ",;") if p for q in _expand_plus_minus(p)]
+
+
+def _expand_plus_minus(item: str) -> list[str]:
+    """'\\pm a' stands for two roots: '+a' and '-a' (each further ± doubles again)."""
+    m = re.search(r"\\(pm|mp)(?![A-Za-z])", item)
+    if m is None:
+        return [item]
+    first, second = ("+", "-") if m.group(1) == "pm" else ("-", "+")
+    return [x for sign in (first, second) for x in _expand_plus_minus(item[: m.start()] + sign + item[m.end():])]
 
 
 def _box_spans(text: str) -> list[tuple[int, int, str]]:

@@ -77,8 +77,12 @@ class HardMathTask(Task):
         return self._problems
 
     def _hint(self, p: Problem) -> str:
-        if p.kind == "ode" and "small" not in p.question.split("Find")[-1] and self.args.subset == "word":
-            return WORD_ODE_HINT
+        if p.kind == "ode":
+            try:
+                if parse_spec(p).regimes == ("large",):  # word problems ask for large x only
+                    return WORD_ODE_HINT
+            except SpecError:
+                pass
         return HINTS[p.kind]
 
     def samples(self):
