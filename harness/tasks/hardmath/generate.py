@@ -16,7 +16,7 @@ from harness.api import HarnessError
 from harness.tasks.hardmath.loader import Problem, normalise_question, problem_kind
 from harness.tasks.hardmath.scoring import grade_output
 from harness.tasks.hardmath.specs import Laplace, NondimNumeric, parse_spec
-from harness.tasks.hardmath.truth import compute_truth, laplace_functions, laplace_leading_order, _argmax, nondim_numeric_value
+from harness.tasks.hardmath.truth import compute_truth, laplace_functions, laplace_leading_order, argmax_on_interval, nondim_numeric_value
 
 GENERATED_KINDS = ("nondim_symbolic", "nondim_numeric", "roots", "integral_traditional", "integral_laplace")
 MAX_POWER = 20
@@ -166,7 +166,7 @@ def draft_laplace(rng: random.Random) -> Draft:
     )
     spec = Laplace(a, b, g, f, sign)
     fns = laplace_functions(spec)
-    t0 = _argmax(fns.h, a, b)
+    t0 = argmax_on_interval(fns.h, a, b)
     g0, h0, dh0, d2h0 = fns.g(t0), fns.h(t0), fns.dh(t0), fns.d2h(t0)
     law = laplace_leading_order(fns, a, b, t0)
     if law is None:

@@ -226,7 +226,7 @@ def laplace_functions(spec: Laplace) -> LaplaceFunctions:
     return LaplaceFunctions(as_fn(g_expr), as_fn(h_expr), as_fn(sympy.diff(h_expr, t)), as_fn(sympy.diff(h_expr, t, 2)), spec.g_latex, spec.f_latex)
 
 
-def _argmax(fn, a: float, b: float) -> float:
+def argmax_on_interval(fn, a: float, b: float) -> float:
     grid = np.linspace(a, b, 2001)
     vals = np.array([fn(float(t)) for t in grid])
     i = int(np.argmax(vals))
@@ -267,7 +267,7 @@ def laplace_leading_order(fns: LaplaceFunctions, a: float, b: float, t0: float):
 
 def laplace_truth(spec: Laplace) -> GroundTruth:
     fns = laplace_functions(spec)
-    t0 = _argmax(fns.h, spec.a, spec.b)
+    t0 = argmax_on_interval(fns.h, spec.a, spec.b)
     law = laplace_leading_order(fns, spec.a, spec.b, t0)
     if law is None:
         return GroundTruth("integral_laplace", (RegimeTruth("large", "undetermined", note="leading Laplace term vanishes"),))
