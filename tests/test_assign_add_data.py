@@ -159,6 +159,7 @@ def test_render_and_read_back():
 
 @pytest.mark.parametrize("reply,expected", [
     ("51", 51), (" 51\n", 51), ("The answer is 51.", 51), ("-3", -3), ("", None), ("fifty-one", None), (None, None),
+    ("7" * 5000, None), ("9" * 18, 999_999_999_999_999_999),
 ])
 def test_parse_answer_takes_the_first_integer(reply, expected):
     assert parse_answer(reply) == expected
@@ -206,6 +207,8 @@ def test_scoring_counts_parse_failures_and_reports_every_pool():
     assert set(metrics) == {f"acc_{p}" for p in POOL_NAMES} | {"parse_failures"}
     assert all(m.value == 0.5 and m.ci95[0] < 0.5 < m.ci95[1] for k, m in metrics.items() if k.startswith("acc_"))
     assert metrics["parse_failures"].value == 9
+    partial = task.aggregate([r for r in records if r["pool"] == "0var_train"])
+    assert set(partial) == {"acc_0var_train", "parse_failures"}
     request = task.requests(samples[0])[0]
     assert request.metadata["tokens"] == samples[0].metadata["tokens"]
     assert request.metadata["partition"] == {"pairs_frac": 0.7, "partition_seed": 42}

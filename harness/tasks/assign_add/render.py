@@ -62,9 +62,16 @@ def tokens_from_text(text: str) -> list[int]:
     return [PAD] * (PREFIX_LEN - len(prefix)) + prefix + core
 
 
+MAX_ANSWER_DIGITS = 18
+
+
 def parse_answer(text: str | None) -> int | None:
-    """The first integer in a model's reply, or None when there is none."""
+    """The first integer in a model's reply, or None when there is none (or it
+    runs past 18 digits: no such reply is an answer, and int() of thousands of
+    digits raises)."""
     if not text:
         return None
     match = _INTEGER.search(text)
-    return int(match.group()) if match else None
+    if match is None or len(match.group().lstrip("-")) > MAX_ANSWER_DIGITS:
+        return None
+    return int(match.group())

@@ -117,7 +117,8 @@ class AssignAddTask(Task):
         n1, n2 = sample.metadata["operands"]
         fields = {"pool": sample.metadata["pool"], "seq_type": sample.metadata["seq_type"], "parsed": answer is not None}
         if answer is None:
-            return Score(0.0, None, f"no integer in the reply {text!r}: parse failure, scored wrong", fields)
+            shown = text if text is None or len(text) <= 200 else text[:200] + "..."
+            return Score(0.0, None, f"no integer (of at most 18 digits) in the reply {shown!r}: parse failure, scored wrong", fields)
         verdict = "correct" if answer == sample.target else "wrong"
         return Score(
             float(answer == sample.target),
@@ -131,7 +132,8 @@ class AssignAddTask(Task):
         metrics: dict[str, Metric] = {}
         for pool in self.pools():
             scores = [r["score"] for r in records if r.get("pool") == pool]
-            metrics[f"acc_{pool}"] = proportion_metric(int(sum(s == 1.0 for s in scores)), len(scores))
+            if scores:  # a pool cut by --limit, or whose every request errored, has no accuracy to report
+                metrics[f"acc_{pool}"] = proportion_metric(int(sum(s == 1.0 for s in scores)), len(scores))
         failures = sum(1 for r in records if r.get("parsed") is False)
         metrics["parse_failures"] = count_metric(failures, len(records))
         return metrics
