@@ -55,6 +55,12 @@ class KVBank:
             self.source_length, self.model_fingerprint, self.position_scheme, self.guidance, dict(self.meta),
         )
 
+    def to(self, device, dtype) -> "KVBank":
+        """The bank on the model's device and dtype (a loaded bank starts on the CPU)."""
+        move = lambda t: t.to(device=device, dtype=dtype)  # noqa: E731
+        return KVBank({l: move(k) for l, k in self.keys.items()}, {l: move(v) for l, v in self.values.items()},
+                      self.source_length, self.model_fingerprint, self.position_scheme, self.guidance, dict(self.meta))
+
 
 def model_fingerprint(model: torch.nn.Module) -> str:
     """Identifies a model's weights independently of dtype and attention backend:

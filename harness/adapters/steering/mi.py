@@ -58,7 +58,7 @@ class MemoryInception(SteeringMethod):
             expected = model_fingerprint(adapter.model)
             if self.bank.model_fingerprint != expected:
                 raise HarnessError(f"bank {args.bank} was built for another model (fingerprint {self.bank.model_fingerprint[:12]}, this model {expected[:12]}); rebuild it with `harness steer bank build`")
-            self.bank = self.bank.select(self.layers)
+            self.bank = self.bank.select(self.layers).to(adapter.model.device, adapter.model.dtype)
             self.guidance = self.bank.guidance
         elif self.guidance:
             self.bank = self.bank_for(self.guidance)
