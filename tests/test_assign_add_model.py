@@ -187,6 +187,20 @@ def test_eval_through_the_runner(tmp_path):
     assert result.n_errors == 0
     lines = (out / "samples.jsonl").read_text().splitlines()
     assert len(lines) == 900 and {"pool", "parsed", "explanation"} <= set(json.loads(lines[0]))
+    # Replayed outputs, rewritten as a chatty model would write them, or unreadable.
+    replay = tmp_path / "replay.jsonl"
+    with replay.open("w") as f:
+        for i, line in enumerate(lines):
+            rec = json.loads(line)
+            output = [f"The sum is {rec['output']}.", "I am not sure.", rec["output"]][i % 3]
+            f.write(json.dumps({"task": "assign_add", "id": rec["id"], "output": output}) + "\n")
+    replayed = run_eval(RunConfig(model=f"replay:{replay}", tasks=["assign_add"], task_args={"n": "100"},
+                                  output=tmp_path / "replayed", use_cache=False))
+    replayed_metrics = replayed.results["tasks"]["assign_add"]["metrics"]
+    assert replayed_metrics["parse_failures"]["value"] == 300
+    records = [json.loads(x) for x in (tmp_path / "replayed" / "samples.jsonl").read_text().splitlines()]
+    original = {json.loads(x)["id"]: json.loads(x)["score"] for x in lines}
+    assert all(r["score"] == (0.0 if i % 3 == 1 else original[r["id"]]) for i, r in enumerate(records))
     mismatched = run_eval(RunConfig(model="assign-add:released/final", tasks=["assign_add"],
                                     task_args={"n": "5", "pairs_frac": "0.5"}, output=tmp_path / "mm", use_cache=False))
     assert mismatched.n_errors == 45  # every request refused: the split is not the checkpoint's
