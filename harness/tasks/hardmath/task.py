@@ -44,12 +44,17 @@ class HardMathArgs:
             raise HarnessError("timeout_s must be positive and workers, max_tokens at least 1")
 
 
-def _truth_or_error(problem: Problem) -> tuple[GroundTruth | None, str]:
-    """Ground truth of our own data (trusted text), or why there is none."""
+TRUTH_TIMEOUT_S = 120.0
+
+
+def truth_and_key_check(problem: Problem) -> tuple[GroundTruth | None, str, GradeResult | None]:
+    """Ground truth of a problem (or why there is none) and its answer key graded
+    against it. Run in the sandbox: a `data=FILE` question is user input."""
     try:
-        return compute_truth(problem.kind, parse_spec(problem), problem.stored_large_eval_point), ""
-    except (SpecError, ValueError, ArithmeticError) as e:
-        return None, f"no ground truth: {type(e).__name__}: {e}"
+        truth = compute_truth(problem.kind, parse_spec(problem), problem.stored_large_eval_point)
+    except (SpecError, ValueError, ArithmeticError, TypeError) as e:
+        return None, f"no ground truth: {type(e).__name__}: {e}", None
+    return truth, "", grade_output(problem.kind, truth, reference_output(problem))
 
 
 @register_task
@@ -103,24 +108,20 @@ class HardMathTask(Task):
 
     def _pool_(self) -> CheckerPool:
         if self._pool is None:
-            self._pool = CheckerPool(workers=self.args.workers, preload=("harness.tasks.hardmath.scoring",))
+            self._pool = CheckerPool(workers=self.args.workers, preload=("harness.tasks.hardmath.task",))
         return self._pool
 
     def _ensure_truth(self, ids: Sequence[str]) -> None:
         """Numerical truth for `ids`, and the answer key graded against it (key verification)."""
-        todo = [i for i in ids if i not in self._truth]
-        for i in todo:
-            self._truth[i] = _truth_or_error(self.problems()[i])
-        jobs = [i for i in todo if self._truth[i][0] is not None]
-        outcomes = self._pool_().map(
-            grade_output,
-            [(self.problems()[i].kind, self._truth[i][0], reference_output(self.problems()[i])) for i in jobs],
-            timeout_s=self.args.timeout_s,
-        )
-        for i, outcome in zip(jobs, outcomes):
-            self._key_checks[i] = outcome.value if outcome.status == "ok" else None
-        for i in todo:
-            self._key_checks.setdefault(i, None)
+        todo = list(dict.fromkeys(i for i in ids if i not in self._truth))
+        outcomes = self._pool_().map(truth_and_key_check, [(self.problems()[i],) for i in todo], timeout_s=TRUTH_TIMEOUT_S)
+        for i, outcome in zip(todo, outcomes):
+            if outcome.status == "ok":
+                truth, why, key_check = outcome.value
+            else:
+                truth, why, key_check = None, f"no ground truth: computing it hit the checker's {outcome.status} limit", None
+            self._truth[i] = (truth, why)
+            self._key_checks[i] = key_check
 
     def key_verified(self, pid: str) -> bool | None:
         check = self._key_checks.get(pid)
