@@ -1,7 +1,7 @@
 """Speed and agreement of the PHYSICS answer checker, side by side in one run.
 
 Every gold answer (3,366) is checked against itself, against a rewritten
-equivalent (``+ 0`` appended) and against a perturbed copy (one number doubled,
+equivalent (``0 +`` prepended) and against a perturbed copy (one number doubled,
 or a sign flipped) by three checkers, each in the same sandboxed worker pool:
 ours (harness.checker.verify), the official PHYSICS v1 algorithm (reimplemented
 here only, from the task notes: subscripts deleted, text after the last "=",
@@ -95,7 +95,7 @@ def perturb(answer: str) -> str:
 
 def rewrite(answer: str) -> str:
     """An equivalent copy the exact-string check cannot see through."""
-    return answer + " + 0"
+    return "0 + " + answer
 
 
 def percentile(values: list[float], q: float) -> float:

@@ -469,17 +469,29 @@ def _parse_expression(text: str) -> sympy.Basic:
     text = _SCIENTIFIC.sub(r"\1 \\cdot 10^{\2}", text)
     scanner = _AtomScanner()
     rewritten = scanner.rewrite(text)
-    try:
-        expr = latex2sympy(rewritten, normalization_config=None, conversion_config=_CONVERSION)
-    except RecursionError:
-        raise LatexParseError("expression nested too deeply") from None
-    except Exception as e:  # the parser signals every syntax problem with a bare Exception
-        raise LatexParseError(f"cannot parse {text[:80]!r}: {str(e).splitlines()[0][:80]}") from None
+    # A trailing unit applies to the whole value: "5000 - 5x \text{N}" is (5000 - 5x) N.
+    trailing = _TRAILING_UNITS.search(rewritten)
+    if trailing and trailing.start() > 0 and rewritten[: trailing.start()].strip():
+        expr = _run_parser(rewritten[: trailing.start()], text) * _run_parser(trailing.group(0).replace(r"\cdot", " "), text)
+    else:
+        expr = _run_parser(rewritten, text)
     if not isinstance(expr, sympy.Expr) and not isinstance(expr, (sympy.FiniteSet, sympy.MatrixBase)):
         raise LatexParseError(f"not a value: {type(expr).__name__}")
     replacements = {sympy.Symbol(k): v for k, v in scanner.values.items()}
     replacements[_IMAGINARY] = sympy.I
     return expr.xreplace(replacements)
+
+
+_TRAILING_UNITS = re.compile(r"(?:\s*(?:\\cdot)?\s*\\text\{U\d+\}(?:\s*\^\s*(?:\{[^{}]*\}|-?\d))?)+\s*$")
+
+
+def _run_parser(rewritten: str, original: str):
+    try:
+        return latex2sympy(rewritten, normalization_config=None, conversion_config=_CONVERSION)
+    except RecursionError:
+        raise LatexParseError("expression nested too deeply") from None
+    except Exception as e:  # the parser signals every syntax problem with a bare Exception
+        raise LatexParseError(f"cannot parse {original[:80]!r}: {str(e).splitlines()[0][:80]}") from None
 
 
 def _parse_item(text: str) -> Parsed:

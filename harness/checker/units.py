@@ -121,7 +121,7 @@ def to_si(expr: sympy.Expr) -> tuple[sympy.Expr, sympy.Expr]:
     magnitude = plain.xreplace({s: sympy.Integer(1) for s in base_symbols.values()})
     if magnitude == 0:
         return magnitude, sympy.Integer(1)
-    unit = sympy.powsimp(sympy.expand_power_base(plain / magnitude, force=True), force=True)
+    unit = sympy.powsimp(sympy.expand_power_base(sympy.cancel(plain / magnitude), force=True), force=True)
     coeff, unit = unit.as_coeff_Mul()
     magnitude = magnitude * coeff
     leftover = unit.free_symbols - set(base_symbols.values())
