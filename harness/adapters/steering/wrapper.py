@@ -36,6 +36,7 @@ class SteeredAdapter(ModelAdapter):
         self.name = inner.name
         self.capabilities = inner.capabilities
         self._latency: tuple[float, float] | None = None
+        self._fingerprint: str | None = None
 
     # ------------------------------------------------------------ identity
 
@@ -43,7 +44,9 @@ class SteeredAdapter(ModelAdapter):
         return {"method": self.method.name, "settings": self.method.settings(), "content": self.method.content_hash()}
 
     def fingerprint(self) -> str:
-        return f"{self.inner.fingerprint()}|steer:{sha256_of(self.steering_config())[:16]}"
+        if self._fingerprint is None:  # hashing a large bank once, not per batch
+            self._fingerprint = f"{self.inner.fingerprint()}|steer:{sha256_of(self.steering_config())[:16]}"
+        return self._fingerprint
 
     def describe(self) -> dict:
         steered_ms, unsteered_ms = self.measure_latency()
