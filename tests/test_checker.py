@@ -95,6 +95,8 @@ EQUIVALENT = [
     (r"E = \frac{p^2}{2m}", r"2mE = p^2", "relation"),
     (r"30^\circ", r"\frac{\pi}{6}", "units"),
     (r"a = 1, b = 2", r"b = 2, a = 1", "list"),
+    (r"5000 - 5x \, \text{N}", r"5 - 0.005x \, \text{kN}", "units"),  # a trailing unit covers the whole value
+    (r"\int_0^\infty e^{-x^2} dx", r"0 + \int_0^\infty e^{-x^2} dx", None),  # an infinite bound is not a value
 ]
 
 NOT_EQUIVALENT = [
