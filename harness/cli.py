@@ -14,7 +14,9 @@ from harness.api import HarnessError
 
 # Task families contribute subcommands: each module exposes COMMANDS, a list of
 # (parent group, click command) with "" for a top-level command.
-FAMILY_COMMAND_MODULES: list[str] = []
+FAMILY_COMMAND_MODULES: list[str] = [
+    "harness.adapters.steering.cli",
+]
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 110})
