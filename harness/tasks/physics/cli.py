@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import click
 
-from harness.registry import create_task
+from harness.registry import create_task, parse_kv
 from harness.tasks.physics.replay import write_gold_replay
 
 
@@ -12,8 +12,6 @@ from harness.tasks.physics.replay import write_gold_replay
 @click.option("--task-arg", "task_args", multiple=True, help="physics task args (split=all, domain=optics, ...).")
 def physics_gold_replay(output: str, task_args: tuple[str, ...]) -> None:
     """Box every problem's gold answers into a replay file for `--model replay:FILE`."""
-    from harness.registry import parse_kv
-
     task = create_task("physics", parse_kv(task_args, "--task-arg"))
     n = write_gold_replay(task.problems(), output)
     click.echo(f"wrote {n} problems to {output}")
