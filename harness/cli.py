@@ -16,6 +16,7 @@ from harness.api import HarnessError
 # (parent group, click command) with "" for a top-level command.
 FAMILY_COMMAND_MODULES: list[str] = [
     "harness.adapters.steering.cli",
+    "harness.tasks.assign_add.cli",
 ]
 
 
