@@ -17,6 +17,7 @@ from harness.api import HarnessError
 FAMILY_COMMAND_MODULES: list[str] = [
     "harness.adapters.steering.cli",
     "harness.tasks.assign_add.cli",
+    "harness.tasks.hardmath.cli",
 ]
 
 
