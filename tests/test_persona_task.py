@@ -117,3 +117,87 @@ def test_guidance_shift_runs_prompting_and_mi(tmp_path, tiny_llama_dir):
         assert all(r["score"] == r["p_aligned"] for r in records)
         outcomes[steer] = [r["p_aligned"] for r in records]
     assert outcomes["prompt"] != outcomes["mi"]
+
+
+JUDGE_PLUGIN = '''
+import json
+from harness import Generation, ModelAdapter, register_model
+
+
+@register_model
+class ScriptedCoherenceJudge(ModelAdapter):
+    """Rates a continuation by its distinct words mod 11; refuses in prose on the
+    prompt that contains FAIL_ON, and errors on a request not at temperature 0."""
+
+    name = "scripted_coherence_judge"
+    capabilities = frozenset({"generate"})
+
+    def generate(self, requests, contexts):
+        out = []
+        for r in requests:
+            user = r.prompt[-1].content
+            continuation = user.split("<<<\\n", 1)[1].rsplit("\\n>>>", 1)[0]
+            if r.temperature != 0.0 or "response_format" not in r.metadata:
+                out.append(Generation(text=None, error="judge must run at temperature 0 with a schema"))
+            elif FAIL_ON in user:
+                out.append(Generation(text="The coherence is 7 out of 10."))
+            else:
+                out.append(Generation(text=json.dumps({"coherence": len(set(continuation.split())) % 11, "reason": "words"})))
+        return out
+'''
+
+
+def judge_rating(text: str) -> int:
+    return len(set(text.split())) % 11
+
+
+@pytest.fixture(scope="module")
+def judge_plugin(tmp_path_factory):
+    from harness.tasks.persona.data import neutral_prompts
+
+    path = tmp_path_factory.mktemp("judge") / "coherence_judge.py"
+    path.write_text(f"FAIL_ON = {neutral_prompts()[1]!r}\n" + JUDGE_PLUGIN)
+    return str(path)
+
+
+def test_coherence_reply_parsing_is_strict():
+    from harness.tasks.persona.coherence import parse_coherence_reply
+
+    assert parse_coherence_reply('ok {"coherence": 7, "reason": "fluent"}') == (7.0, "fluent")
+    assert parse_coherence_reply('{"x": 1} {"coherence": 0}')[0] == 0.0
+    for bad in (None, "", "coherence: 7", '{"coherence": "7"}', '{"coherence": true}', '{"coherence": 11}', '{"coherence": -1}'):
+        assert parse_coherence_reply(bad)[0] is None, bad
+
+
+def test_judge_needs_neutral_prompts():
+    with pytest.raises(HarnessError, match="n_neutral"):
+        create_task("persona", {"judge": "openai:gpt-4o-mini", "n_neutral": "0"})
+
+
+@pytest.mark.parametrize("steer", [None, "mi"])
+def test_coherence_drift_is_judged_steered_minus_unsteered_and_parse_failures_counted(tmp_path, tiny_llama_dir, judge_plugin, steer):
+    args = {**PERSONA_ARGS, "n_drift": "0", "n_neutral": "3", "coherence_tokens": "8", "judge": "scripted_coherence_judge:"}
+    config = RunConfig(model=f"hf:{tiny_llama_dir}", tasks=["persona"], task_args=args, model_args={"dtype": "float32"},
+                       output=tmp_path / "run", includes=[judge_plugin], steer=steer,
+                       steer_args={"guidance": "You are curious.", "layers": "0"} if steer else {})
+    result = run_eval(config)
+    records = [json.loads(l) for l in (result.output / "samples.jsonl").read_text().splitlines()]
+    metrics = result.results["tasks"]["persona"]["metrics"]
+    rated = [r for r in records if "coherence_unjudged" in r]
+    assert len(rated) == 3 and sum(r["coherence_unjudged"] for r in rated) == 1  # the prose reply is unjudged, not scored
+    assert metrics["coherence_unjudged"]["value"] == 1.0
+    deltas = []
+    for r in rated:
+        texts = r["coherence_texts"]
+        if r["coherence_unjudged"]:
+            assert r["coherence_delta"] is None and "unjudged" in r["explanation"] and "no JSON verdict" in r["explanation"]
+            continue
+        assert r["coherence_steered"] == judge_rating(texts["steered"]) and r["coherence_unsteered"] == judge_rating(texts["unsteered"])
+        deltas.append(r["coherence_delta"])
+    assert metrics["drift_coherence"]["value"] == pytest.approx(sum(deltas) / len(deltas))
+    assert metrics["drift_coherence"]["ci95"] is not None
+    if steer is None:
+        assert all(r["coherence_texts"]["steered"] == r["coherence_texts"]["unsteered"] for r in rated)
+        assert metrics["drift_coherence"]["value"] == 0.0
+    else:
+        assert any(r["coherence_texts"]["steered"] != r["coherence_texts"]["unsteered"] for r in rated)

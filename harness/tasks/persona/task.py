@@ -9,22 +9,28 @@ are then exactly 0). Control samples are the trait's test statements; drift
 samples are other traits' test statements. The first `n_neutral` control
 samples also carry a neutral prompt: a continuation is sampled from the
 unsteered model and scored under both, giving a KL(base || steered) estimate.
+With `judge=<model spec>` those samples also generate greedily from the neutral
+prompt, steered and unsteered, and the judge rates both continuations' coherence.
 """
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Literal, Sequence
 
 from harness.api import (
-    ChatMessage, GenerateRequest, HarnessError, Loglikelihood, LoglikelihoodRequest, Metric, Response, Sample, Score, Task,
+    ChatMessage, GenerateRequest, HarnessError, Loglikelihood, LoglikelihoodRequest, Metric, RequestContext, Response, Sample,
+    Score, Task,
 )
 from harness.metrics import count_metric, mean_metric
-from harness.registry import register_task
+from harness.registry import create_model, register_task
+from harness.tasks.persona.coherence import coherence_request, parse_coherence_reply
 from harness.tasks.persona.data import TRAITS, neutral_prompts, split_items
 from harness.tasks.persona.scoring import YES_NO, kl_per_token, p_match
 
 UNSTEERED = {"steering": "off"}
+# Positions of the coherence generations (steered, unsteered) among a neutral sample's responses.
+COHERENCE_SIDES = (5, 6)
 ANSWER_INSTRUCTION = "\nAnswer Yes or No."
 
 
@@ -63,13 +69,21 @@ class PersonaTask(Task):
         n_neutral: int = 16
         neutral_tokens: int = 16
         answer_space: bool = False
+        judge: str | None = None
+        coherence_tokens: int = 48
 
         def __post_init__(self):
-            for name in ("n", "n_drift", "n_neutral", "neutral_tokens"):
+            for name in ("n", "n_drift", "n_neutral", "neutral_tokens", "coherence_tokens"):
                 if getattr(self, name) < 0:
                     raise HarnessError(f"persona {name} must be 0 or more, got {getattr(self, name)}")
             if self.n == 0:
                 raise HarnessError("persona n must be at least 1")
+            if self.judge is not None and (self.n_neutral == 0 or self.coherence_tokens == 0):
+                raise HarnessError("persona judge= rates generations from the neutral prompts: set n_neutral and coherence_tokens to 1 or more")
+
+    def __init__(self, args=None):
+        super().__init__(args)
+        self._judge = None
 
     def steered_traits(self) -> tuple[str, ...]:
         return TRAITS if self.args.trait == "all" else (self.args.trait,)
@@ -93,16 +107,25 @@ class PersonaTask(Task):
                     meta = {"kind": "drift", "trait": trait, "statement_index": item.index, "matching": item.matching}
                     yield Sample(f"drift/{trait}/{item.index}", question_prompt(item.question), item.matching, meta)
 
+    def _first_round(self, sample: Sample) -> int:
+        """Responses of the first round: 4 Yes/No; + the KL continuation; + steered
+        and unsteered coherence generations (with a judge). The 2 KL scores follow."""
+        if "neutral_prompt" not in sample.metadata:
+            return 4
+        return 7 if self.args.judge else 5
+
     def requests(self, sample: Sample):
         reqs: list = yes_no_requests(sample.input, self.args.answer_space)
         if "neutral_prompt" in sample.metadata:
             seed = int(hashlib.sha256(sample.metadata["neutral_prompt"].encode()).hexdigest()[:8], 16)
             prompt = (ChatMessage("user", sample.metadata["neutral_prompt"]),)
             reqs.append(GenerateRequest(prompt, max_tokens=self.args.neutral_tokens, temperature=1.0, seed=seed, metadata=UNSTEERED))
+            if self.args.judge:
+                reqs += [GenerateRequest(prompt, max_tokens=self.args.coherence_tokens, temperature=0.0, metadata=m) for m in ({}, UNSTEERED)]
         return reqs
 
     def followup(self, sample: Sample, responses: Sequence[Response]):
-        if "neutral_prompt" not in sample.metadata or len(responses) != 5:
+        if "neutral_prompt" not in sample.metadata or len(responses) != self._first_round(sample):
             return []
         continuation = responses[4].text or ""
         if not continuation:
@@ -124,14 +147,61 @@ class PersonaTask(Task):
             "unscored": False,
         }
         explanation = f"p({matching}) / (p(Yes) + p(No)) = {steered:.4f} steered, {unsteered:.4f} unsteered"
-        if len(responses) == 7:
-            kl, n_tokens = kl_per_token(responses[5], responses[6])
+        first = self._first_round(sample)
+        if len(responses) == first + 2:
+            kl, n_tokens = kl_per_token(responses[first], responses[first + 1])
             fields.update(kl_per_token=kl, kl_tokens=n_tokens)
             explanation += f"; neutral prompt {sample.metadata['neutral_id']}: KL estimate {kl:.4f} nats/token over {n_tokens} tokens"
         elif "neutral_prompt" in sample.metadata:
             fields.update(kl_per_token=None, kl_tokens=0)
             explanation += "; neutral continuation was empty, no KL"
         return Score(steered, "Yes" if (steered > 0.5) == (matching == "Yes") else "No", explanation, fields)
+
+    def score_batch(self, samples: Sequence[Sample], responses: Sequence[Sequence[Response]]) -> list[Score]:
+        scores = [self.score(s, r) for s, r in zip(samples, responses)]
+        if self.args.judge:
+            scores = self._judge_coherence(samples, responses, scores)
+        return scores
+
+    def _judge_coherence(self, samples, responses, scores: list[Score]) -> list[Score]:
+        """One judge round for every sample's steered and unsteered neutral generations."""
+        todo = [i for i, s in enumerate(samples) if "neutral_prompt" in s.metadata]
+        if not todo:
+            return scores
+        requests, contexts = [], []
+        for i in todo:
+            for k, side in enumerate(COHERENCE_SIDES):
+                requests.append(coherence_request(samples[i].metadata["neutral_prompt"], responses[i][side].text or ""))
+                contexts.append(RequestContext("persona-judge", samples[i].id, k))
+        if self._judge is None:
+            self._judge = create_model(self.args.judge, {})
+        replies = self._judge.generate(requests, contexts)
+        out = list(scores)
+        for n, i in enumerate(todo):
+            ratings, reasons = [], []
+            for reply in replies[2 * n : 2 * n + 2]:
+                rating, reason = parse_coherence_reply(reply.text if reply.error is None else None)
+                ratings.append(rating)
+                reasons.append(f"judge error: {reply.error}" if reply.error is not None else reason)
+            steered, unsteered = ratings
+            unjudged = steered is None or unsteered is None
+            fields = {
+                "coherence_steered": steered,
+                "coherence_unsteered": unsteered,
+                "coherence_delta": None if unjudged else steered - unsteered,
+                "coherence_unjudged": unjudged,
+                "coherence_reasons": {"steered": reasons[0], "unsteered": reasons[1]},
+                "coherence_texts": {name: responses[i][side].text or "" for name, side in zip(("steered", "unsteered"), COHERENCE_SIDES)},
+            }
+            verdict = ("unjudged: " + "; ".join(r for r, v in zip(reasons, ratings) if v is None)) if unjudged else f"{steered:g} steered vs {unsteered:g} unsteered"
+            s = scores[i]
+            out[i] = replace(s, explanation=f"{s.explanation}; coherence by {self.args.judge}: {verdict}", fields={**s.fields, **fields})
+        return out
+
+    def close(self) -> None:
+        if self._judge is not None:
+            self._judge.close()
+            self._judge = None
 
     @staticmethod
     def _fields(sample: Sample) -> dict:
@@ -153,6 +223,14 @@ class PersonaTask(Task):
             "drift_kl": mean_metric(kls),
             "unscored": count_metric(len(records) - len(scored), len(records)),
         }
+        if self.args.judge:
+            rated = [r for r in records if "coherence_unjudged" in r]
+            judged = [r for r in rated if not r["coherence_unjudged"]]
+            # Negative when steering made free generations less coherent.
+            metrics["drift_coherence"] = mean_metric([r["coherence_delta"] for r in judged])
+            metrics["coherence_steered"] = mean_metric([r["coherence_steered"] for r in judged])
+            metrics["coherence_unsteered"] = mean_metric([r["coherence_unsteered"] for r in judged])
+            metrics["coherence_unjudged"] = count_metric(len(rated) - len(judged), len(rated))
         for trait in sorted({r["trait"] for r in control}) if self.args.trait == "all" else ():
             metrics[f"control_{trait}"] = mean_metric([sign * r["delta"] for r in control if r["trait"] == trait])
         return metrics

@@ -3,9 +3,8 @@ unparseable text). Unlike the official judge it sees the question, runs at
 temperature 0, and must answer with a JSON object; anything else is "unjudged"."""
 from __future__ import annotations
 
-import json
-
-from harness.api import ChatMessage, GenerateRequest
+from harness.api import GenerateRequest
+from harness.judge import json_judge_request, parse_json_reply, reply_reason
 
 JUDGE_SYSTEM = (
     "You grade final answers to university physics problems. Decide whether the candidate answer states the "
@@ -29,29 +28,13 @@ def judge_request(question: str, reference: str, candidate: str) -> GenerateRequ
         f"Candidate answer:\n{candidate}\n\n"
         "Is the candidate answer equivalent to the reference answer? Answer with the JSON object only."
     )
-    return GenerateRequest(
-        prompt=(ChatMessage("system", JUDGE_SYSTEM), ChatMessage("user", user)),
-        max_tokens=256,
-        temperature=0.0,
-        seed=0,
-        metadata={"response_format": {"type": "json_schema", "json_schema": {"name": "verdict", "schema": JUDGE_SCHEMA}}},
-    )
+    return json_judge_request(JUDGE_SYSTEM, user, JUDGE_SCHEMA, "verdict")
 
 
 def parse_judge_reply(text: str | None) -> tuple[bool | None, str]:
     """(verdict, reason) from the first JSON object in the reply with a boolean
     "equivalent"; (None, why) when there is none. Never a substring test for "true"."""
-    if not text:
-        return None, "empty judge reply"
-    decoder = json.JSONDecoder()
-    start = text.find("{")
-    while start != -1:
-        try:
-            obj, _ = decoder.raw_decode(text, start)
-        except json.JSONDecodeError:
-            start = text.find("{", start + 1)
-            continue
-        if isinstance(obj, dict) and isinstance(obj.get("equivalent"), bool):
-            return obj["equivalent"], str(obj.get("reason", ""))[:300]
-        start = text.find("{", start + 1)
-    return None, f"judge reply has no JSON verdict: {text[:120]!r}"
+    obj, why = parse_json_reply(text, lambda o: isinstance(o.get("equivalent"), bool))
+    if obj is None:
+        return None, why
+    return obj["equivalent"], reply_reason(obj)
