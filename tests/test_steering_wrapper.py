@@ -11,6 +11,15 @@ from harness.adapters.steering.mi import build_bank_for
 from harness.api import ChatMessage, GenerateRequest, HarnessError, LoglikelihoodRequest, RequestContext
 from harness.registry import create_model
 
+
+@pytest.fixture(autouse=True, scope="module")
+def one_torch_thread():
+    """Tiny models run faster on one thread than on two contended ones (about 10x on a shared 2-core box)."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
 GUIDANCE = "You are very kind and warm."
 CHATS = [(ChatMessage("user", "What is 2 + 2?"),), (ChatMessage("user", "Hello there, how are you today?"),)]
 
