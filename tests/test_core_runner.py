@@ -107,6 +107,17 @@ def _cli(args, env=None, **kw):
     return subprocess.run([sys.executable, "-m", "harness.cli", *args], capture_output=True, text=True, env=e, **kw)
 
 
+def _main(args, capsys):
+    """The CLI in-process: (exit status, stdout, stderr)."""
+    from harness.cli import main
+
+    with pytest.raises(SystemExit) as exit_info:
+        main(list(args))
+        raise SystemExit(0)
+    out = capsys.readouterr()
+    return exit_info.value.code, out.out, out.err
+
+
 def test_sigkill_then_resume_matches_uninterrupted_run(tmp_path):
     common = ["eval", "--model", "slow4:x", "--task", "smoke-gen", "--include", PLUGIN, "--chunk-size", "2", "-q", "--no-cache"]
     env = {"SLOW_MODEL_DELAY": "0.05"}
@@ -148,15 +159,15 @@ def test_replay_scores_recorded_outputs_and_flags_missing_ids(tmp_path):
     ('{"output": "x"}\n', "lacks 'id' or 'output'"),
     ('{"id": 1, "output": 3}\n', "must be a string"),
 ])
-def test_malformed_replay_file_is_one_line_exit_2(tmp_path, content, message):
+def test_malformed_replay_file_is_one_line_exit_2(tmp_path, content, message, capsys):
     replay = tmp_path / "bad.jsonl"
     replay.write_text(content)
-    r = _cli(["eval", "--model", f"replay:{replay}", "--task", "smoke-gen", "--output", str(tmp_path / "o")])
-    assert r.returncode == 2
-    assert message in r.stderr and len(r.stderr.strip().splitlines()) == 1 and "Traceback" not in r.stderr
+    code, _, err = _main(["eval", "--model", f"replay:{replay}", "--task", "smoke-gen", "--output", str(tmp_path / "o")], capsys)
+    assert code == 2
+    assert message in err and len(err.strip().splitlines()) == 1 and "Traceback" not in err
 
 
-def test_cli_errors_are_one_line_with_exit_2(tmp_path):
+def test_cli_errors_are_one_line_with_exit_2(tmp_path, capsys):
     cases = [
         (["eval", "--model", "nope:x", "--task", "smoke-gen"], "unknown model spec"),
         (["eval", "--model", "replay:x.jsonl", "--task", "nope"], "unknown task 'nope'"),
@@ -165,9 +176,10 @@ def test_cli_errors_are_one_line_with_exit_2(tmp_path):
         (["eval", "--model", "slow4:x", "--include", "/no/such.py", "--task", "smoke-gen"], "no such file"),
     ]
     for args, message in cases:
-        r = _cli([*args, "--output", str(tmp_path / "o")])
-        assert r.returncode == 2, (args, r.stderr)
-        assert message in r.stderr and len(r.stderr.strip().splitlines()) == 1, r.stderr
+        code, _, err = _main([*args, "--output", str(tmp_path / "o")], capsys)
+        assert code == 2, (args, err)
+        assert message in err and len(err.strip().splitlines()) == 1, err
+    # the real console entry point, once, with --debug showing the traceback
     r = _cli(["--debug", "eval", "--model", "nope:x", "--task", "smoke-gen"])
     assert r.returncode == 2 and "Traceback" in r.stderr
 
