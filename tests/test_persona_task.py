@@ -154,6 +154,15 @@ class ScriptedCoherenceJudge(ModelAdapter):
             else:
                 out.append(Generation(text=json.dumps({"coherence": len(set(continuation.split())) % 11, "reason": "words"})))
         return out
+
+
+@register_model
+class UnreachableJudge(ModelAdapter):
+    name = "unreachable_judge"
+    capabilities = frozenset({"generate"})
+
+    def generate(self, requests, contexts):
+        raise ConnectionError("judge unreachable")
 '''
 
 
@@ -182,6 +191,22 @@ def test_coherence_reply_parsing_is_strict():
 def test_judge_needs_neutral_prompts():
     with pytest.raises(HarnessError, match="n_neutral"):
         create_task("persona", {"judge": "openai:gpt-4o-mini", "n_neutral": "0"})
+    with pytest.raises(HarnessError, match="unknown model spec"):
+        create_task("persona", {"judge": "gpt4:judge"})
+
+
+def test_a_failing_judge_leaves_samples_unjudged_not_scored(judge_plugin):
+    from harness.registry import include
+
+    include(judge_plugin)
+    task = create_task("persona", {"trait": "openness", "n": "1", "n_drift": "0", "n_neutral": "1", "judge": "unreachable_judge:"})
+    sample = next(iter(task.samples()))
+    responses = [_ll(-0.7)] * 4 + [Generation("")] + [Generation(" a b c"), Generation(" a b")]
+    score = task.score_batch([sample], [responses])[0]
+    assert score.fields["coherence_unjudged"] and score.fields["coherence_delta"] is None
+    assert "judge unreachable" in score.explanation
+    metrics = task.aggregate([dict(score.fields, score=score.value)])
+    assert metrics["coherence_unjudged"].value == 1.0
 
 
 @pytest.mark.parametrize("steer", [None, "mi"])

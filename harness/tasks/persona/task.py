@@ -19,11 +19,11 @@ from dataclasses import dataclass, replace
 from typing import Literal, Sequence
 
 from harness.api import (
-    ChatMessage, GenerateRequest, HarnessError, Loglikelihood, LoglikelihoodRequest, Metric, RequestContext, Response, Sample,
+    ChatMessage, GenerateRequest, Generation, HarnessError, Loglikelihood, LoglikelihoodRequest, Metric, RequestContext, Response, Sample,
     Score, Task,
 )
 from harness.metrics import count_metric, mean_metric
-from harness.registry import create_model, register_task
+from harness.registry import create_model, parse_model_spec, register_task
 from harness.tasks.persona.coherence import coherence_request, parse_coherence_reply
 from harness.tasks.persona.data import TRAITS, neutral_prompts, split_items
 from harness.tasks.persona.scoring import YES_NO, kl_per_token, p_match
@@ -83,6 +83,8 @@ class PersonaTask(Task):
 
     def __init__(self, args=None):
         super().__init__(args)
+        if self.args.judge is not None:
+            parse_model_spec(self.args.judge)  # an unknown judge fails now, not after every generation
         self._judge = None
 
     def steered_traits(self) -> tuple[str, ...]:
@@ -175,7 +177,10 @@ class PersonaTask(Task):
                 contexts.append(RequestContext("persona-judge", samples[i].id, k))
         if self._judge is None:
             self._judge = create_model(self.args.judge, {})
-        replies = self._judge.generate(requests, contexts)
+        try:
+            replies = self._judge.generate(requests, contexts)
+        except Exception as e:  # a failing judge leaves these samples unjudged (counted), the run goes on
+            replies = [Generation(text=None, error=f"{type(e).__name__}: {e}") for _ in requests]
         out = list(scores)
         for n, i in enumerate(todo):
             ratings, reasons = [], []
