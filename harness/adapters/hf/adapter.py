@@ -7,6 +7,7 @@ from __future__ import annotations
 import hashlib
 import inspect
 import json
+import logging
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -33,6 +34,13 @@ _DTYPES = {"float32": torch.float32, "float16": torch.float16, "bfloat16": torch
 _DEVICE_PATTERN = re.compile(r"^(cpu|auto|mps|cuda(:\d+)?)$")
 # Where transformers keeps the decoder blocks, by architecture family.
 _LAYER_PATHS = ("model.layers", "transformer.h", "gpt_neox.layers", "model.decoder.layers", "transformer.layers")
+# Config fields that give the context window, in lm-eval's order, then two used by remote code.
+_WINDOW_FIELDS = ("n_positions", "max_position_embeddings", "n_ctx", "max_sequence_length", "seq_length")
+_DEFAULT_WINDOW = 2048  # lm-eval's default when neither the config nor the tokenizer says
+# TruncationCounts field -> the input it counts, for the log.
+_TRUNCATED_INPUTS = {"prompts": "generation prompt", "contexts": "log-likelihood context", "texts": "hidden-states text"}
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -41,7 +49,7 @@ class HFArgs:
     dtype: Literal["auto", "float32", "float16", "bfloat16"] = "auto"  # auto: float32 on CPU, the checkpoint's on GPU
     chat_template: bool = True  # render chat prompts with the tokenizer's template
     batch_size: int = 16
-    max_length: int | None = None  # prompt + generation limit in tokens; default: the model's
+    max_length: int | None = None  # context window in tokens (prompt + generation); default: the model's
     trust_remote_code: bool = False
     revision: str | None = None
     attn_implementation: str | None = None  # eager, sdpa, ...; default: transformers' choice
@@ -84,6 +92,20 @@ def layer_hidden(output) -> torch.Tensor:
 def with_layer_hidden(output, hidden: torch.Tensor):
     """`output` with its hidden states replaced, in the same structure (for forward hooks)."""
     return (hidden,) + tuple(output[1:]) if isinstance(output, tuple) else hidden
+
+
+@dataclass
+class TruncationCounts:
+    """Inputs longer than the window that lost tokens on the left, since the model loaded."""
+
+    prompts: int = 0  # generation prompts
+    contexts: int = 0  # log-likelihood contexts
+    texts: int = 0  # hidden_states texts
+    tokens_dropped: int = 0
+
+    @property
+    def total(self) -> int:
+        return self.prompts + self.contexts + self.texts
 
 
 class HiddenStates(dict):
@@ -136,19 +158,50 @@ class HFAdapter(ModelAdapter):
         specials = (self.tokenizer.bos_token_id, self.tokenizer.eos_token_id, self._pad_id)
         self._prefix_id = next(i for i in specials if i is not None)
         self.uses_chat_template = self.args.chat_template and bool(getattr(self.tokenizer, "chat_template", None))
-        self.max_length = self.args.max_length or self._model_max_length()
+        self.max_length, self.max_length_source = self._context_window()
+        self.truncations = TruncationCounts()
         self._keeps_logits = "logits_to_keep" in inspect.signature(self.model.forward).parameters
 
     # ------------------------------------------------------------ description
 
-    def _model_max_length(self) -> int:
+    def _context_window(self) -> tuple[int, str]:
+        """(tokens, where that number came from): the `max_length` model arg, else
+        the config's n_positions / max_position_embeddings / n_ctx (then
+        max_sequence_length / seq_length), else the tokenizer's model_max_length
+        unless it is transformers' "unset" huge value, else 2048 (lm-eval's rule)."""
         config = self.model.config.get_text_config()
-        for key in ("max_position_embeddings", "n_positions", "max_sequence_length", "seq_length"):
-            value = getattr(config, key, None)
-            if isinstance(value, int) and value > 0:
-                return value
+        from_config = next(
+            ((key, v) for key in _WINDOW_FIELDS if isinstance(v := getattr(config, key, None), int) and v > 0), None
+        )
+        if self.args.max_length:
+            if from_config and self.args.max_length > from_config[1]:
+                log.warning(
+                    "hf: max_length=%d exceeds the model's %s=%d; positions past it may fail (learned position "
+                    "tables) or degrade (rotary)", self.args.max_length, from_config[0], from_config[1],
+                )
+            return self.args.max_length, "model arg max_length"
+        if from_config:
+            return from_config[1], f"config.{from_config[0]}"
         tokenizer_limit = getattr(self.tokenizer, "model_max_length", None)
-        return tokenizer_limit if isinstance(tokenizer_limit, int) and tokenizer_limit < 10**7 else 2048
+        if isinstance(tokenizer_limit, int) and 0 < tokenizer_limit < 10**7:
+            return tokenizer_limit, "tokenizer.model_max_length"
+        return _DEFAULT_WINDOW, "default"
+
+    def _left_truncate(self, ids: list[int], keep: int, counter: Literal["prompts", "contexts", "texts"]) -> list[int]:
+        """The last `keep` tokens of `ids` (lm-eval keeps the end of a long input).
+        The first truncation is logged; later ones are counted in `truncations`
+        and summed up when the adapter closes."""
+        if len(ids) <= keep:
+            return ids
+        if not self.truncations.total:
+            log.warning(
+                "hf: a %s of %d tokens does not fit max_length %d (%s); keeping its last %d tokens, as lm-eval does "
+                "(further truncations are counted and reported when the run ends)",
+                _TRUNCATED_INPUTS[counter], len(ids), self.max_length, self.max_length_source, keep,
+            )
+        setattr(self.truncations, counter, getattr(self.truncations, counter) + 1)
+        self.truncations.tokens_dropped += len(ids) - keep
+        return ids[-keep:]
 
     def fingerprint(self) -> str:
         """Model identity for the response cache: the checkpoint's content, not just its path."""
@@ -174,6 +227,7 @@ class HFAdapter(ModelAdapter):
             "revision": getattr(self.model.config, "_commit_hash", None) or self.args.revision,
             "chat_template": self.uses_chat_template,
             "max_length": self.max_length,
+            "max_length_source": self.max_length_source,
             "attn_implementation": self.attention_implementation,
         }
 
@@ -244,7 +298,8 @@ class HFAdapter(ModelAdapter):
             generator = None
             if req.temperature > 0 and req.seed is not None:
                 generator = torch.Generator(device=self.device).manual_seed(req.seed)
-            rows.append(DecodeRow(i, ids[-budget:], req.max_tokens, tuple(req.stop), req.temperature, generator))
+            prompt_ids = self._left_truncate(ids, budget, "prompts")
+            rows.append(DecodeRow(i, prompt_ids, req.max_tokens, tuple(req.stop), req.temperature, generator))
         settings = DecodeSettings(
             self._pad_id, self._eos_ids(), self.device, self.args.batch_size, self.max_length, self._decode, self.model.config
         )
@@ -265,11 +320,16 @@ class HFAdapter(ModelAdapter):
             context_ids, continuation_ids = encode_pair(
                 text, req.continuation, self._encode, self._adds_special_tokens(req.context, text), [self._prefix_id]
             )
+            # lm-eval keeps the last max_length + 1 tokens of context + continuation
+            # (the last one is only predicted), so at least one context token stays.
             room = self.max_length + 1 - len(continuation_ids)
             if room < 1:
-                errors[i] = f"the continuation ({len(continuation_ids)} tokens) does not fit in max_length {self.max_length}"
+                errors[i] = (
+                    f"the continuation alone is {len(continuation_ids)} tokens, more than the model's window of "
+                    f"{self.max_length} ({self.max_length_source}); shorten it or raise --model-arg max_length"
+                )
                 continue
-            rows.append(ScoreRow(i, context_ids[-room:], continuation_ids))
+            rows.append(ScoreRow(i, self._left_truncate(context_ids, room, "contexts"), continuation_ids))
         score_all(rows, ScoreSettings(self._pad_id, self.device, self.args.batch_size, self.model.config), self._call_model)
         out = [Loglikelihood(logprob=None, error=errors[i]) if i in errors else None for i in range(len(requests))]
         for row in rows:
@@ -325,6 +385,7 @@ class HFAdapter(ModelAdapter):
         if bad:
             raise HarnessError(f"layer {bad[0]} does not exist; the model has layers 0-{n_layers - 1}")
         token_rows = [self._encode(t, self._adds_special_tokens(t, t)) or [self._prefix_id] for t in texts]
+        token_rows = [self._left_truncate(ids, self.max_length, "texts") for ids in token_rows]
         batch = left_pad(token_rows, self._pad_id, self.device)
         captured: dict[int, list[torch.Tensor]] = {l: [] for l in layers}
         handles = []
@@ -358,6 +419,13 @@ class HFAdapter(ModelAdapter):
         return config.num_hidden_layers * kv_heads * head_dim * 2 * self.model.dtype.itemsize
 
     def close(self) -> None:
+        if self.truncations.total:
+            t = self.truncations
+            log.warning(
+                "hf: left-truncated to fit max_length %d: %d generation prompts, %d log-likelihood contexts, "
+                "%d hidden-states texts (%d tokens dropped in all)",
+                self.max_length, t.prompts, t.contexts, t.texts, t.tokens_dropped,
+            )
         self.model = None
         if torch.cuda.is_available():
             torch.cuda.empty_cache()

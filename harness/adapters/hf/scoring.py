@@ -71,6 +71,16 @@ def _select_rows(cache: DynamicCache, rows: torch.Tensor, config) -> DynamicCach
     return selected
 
 
+def _continuation_positions(ctx_lengths: torch.Tensor, fed: list[int], width: int) -> torch.Tensor:
+    """[B, width] positions of the continuation tokens fed after each cached
+    context. Right padding repeats the row's last position: a shorter row in
+    the batch never reaches past its own context + continuation, so positions
+    stay inside the model's window (a learned position table would fail)."""
+    steps = torch.arange(width, device=ctx_lengths.device).unsqueeze(0)
+    last = torch.tensor([max(n - 1, 0) for n in fed], device=ctx_lengths.device).unsqueeze(1)
+    return ctx_lengths.unsqueeze(1) + torch.minimum(steps, last)
+
+
 def _score_long_continuations(
     pending: list[tuple[int, ScoreRow]],
     contexts: PaddedBatch,
@@ -105,7 +115,7 @@ def _score_long_continuations(
             last_only=False,
             input_ids=ids.to(settings.device),
             attention_mask=torch.cat([contexts.attention_mask[ctx_rows], cont_mask.to(settings.device)], dim=1),
-            position_ids=ctx_lengths.unsqueeze(1) + torch.arange(width, device=settings.device).unsqueeze(0),
+            position_ids=_continuation_positions(ctx_lengths, [len(r.continuation_ids) - 1 for _, r in part], width),
             past_key_values=_select_rows(cache, ctx_rows, settings.model_config),
         )
         logprobs = torch.log_softmax(logits.float(), dim=-1)
