@@ -31,16 +31,6 @@ PUBLISHED = {
 }
 
 
-@pytest.fixture(autouse=True, scope="module")
-def one_torch_thread():
-    """These small matmuls gain nothing from a second thread, and on a shared
-    CPU two threads spin-wait on each other (measured: 6x slower under load)."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
-
-
 @pytest.fixture(scope="module")
 def released():
     return {name: load_checkpoint_file(RELEASED_DIR / f"{name}.pth").eval() for name in ("ck_1", *PUBLISHED)}

@@ -19,14 +19,6 @@ from harness.tasks.assign_add.train import TrainConfig, train
 TINY = dict(eval_every=1, checkpoint_every=3, eval_n=40, batch_size=64)
 
 
-@pytest.fixture(autouse=True, scope="module")
-def one_torch_thread():
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
-
-
 def _rows(run_dir):
     with (run_dir / "metrics.csv").open(newline="") as f:
         return list(csv.DictReader(f))

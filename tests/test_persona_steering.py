@@ -14,14 +14,6 @@ from harness.tasks.persona.data import load_items, split_items
 from harness.tasks.persona.task import ANSWER_INSTRUCTION
 
 
-@pytest.fixture(autouse=True, scope="module")
-def one_torch_thread():
-    """Tiny models run faster on one thread than on two contended ones (about 10x on a shared 2-core box)."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
 TRAIT = "agreeableness"
 GUIDANCE = "You are agreeable."
 

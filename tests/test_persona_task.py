@@ -6,22 +6,12 @@ import math
 from pathlib import Path
 
 import pytest
-import torch
 
 from harness.api import Generation, HarnessError, Loglikelihood
 from harness.registry import create_task
 from harness.runner import RunConfig, run_eval
 from harness.tasks.persona.data import DATA, TRAITS, contrastive_pairs, load_items, split_items
 from harness.tasks.persona.scoring import p_match
-
-
-@pytest.fixture(autouse=True, scope="module")
-def one_torch_thread():
-    """Tiny models run faster on one thread than on two contended ones (about 10x on a shared 2-core box)."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
 
 
 def test_data_is_shipped_with_licence_and_splits_are_disjoint_and_balanced():

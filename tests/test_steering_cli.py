@@ -3,22 +3,11 @@ from __future__ import annotations
 
 import csv
 
-import pytest
-import torch
 from click.testing import CliRunner
 
 from harness.adapters.steering.bank import load_bank
 from harness.adapters.steering.caa import load_vector
 from harness.adapters.steering.cli import COMMANDS, steer_group
-
-
-@pytest.fixture(autouse=True, scope="module")
-def one_torch_thread():
-    """Tiny models run faster on one thread than on two contended ones (about 10x on a shared 2-core box)."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
 
 
 def invoke(*args):

@@ -12,14 +12,6 @@ from harness.api import HarnessError
 from harness.testing.tiny_models import build_tiny_gpt2, build_tiny_llama, build_tiny_qwen3
 
 
-@pytest.fixture(autouse=True, scope="module")
-def one_torch_thread():
-    """Tiny models run faster on one thread than on two contended ones (about 10x on a shared 2-core box)."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
 BUILDERS = {
     "llama": lambda d: build_tiny_llama(d, num_hidden_layers=4, rope_scaling={"rope_type": "llama3", "factor": 8.0, "low_freq_factor": 1.0, "high_freq_factor": 4.0, "original_max_position_embeddings": 64}),
     "qwen3": lambda d: build_tiny_qwen3(d, num_hidden_layers=4),

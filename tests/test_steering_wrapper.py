@@ -12,14 +12,6 @@ from harness.api import ChatMessage, GenerateRequest, HarnessError, Loglikelihoo
 from harness.registry import create_model
 
 
-@pytest.fixture(autouse=True, scope="module")
-def one_torch_thread():
-    """Tiny models run faster on one thread than on two contended ones (about 10x on a shared 2-core box)."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
 GUIDANCE = "You are very kind and warm."
 CHATS = [(ChatMessage("user", "What is 2 + 2?"),), (ChatMessage("user", "Hello there, how are you today?"),)]
 

@@ -20,7 +20,7 @@ from harness.checker import CheckerPool, LatexParseError, extract_boxed, final_s
 from harness.checker.latex import split_top_level
 from harness.metrics import count_metric, mean_metric
 from harness.registry import register_task
-from harness.tasks.hardmath.expressions import evaluate, parse, symbol_key
+from harness.tasks.hardmath.expressions import evaluate, parse
 from harness.tasks.hardmath.loader import DATA_DIR
 
 TYPES = ("boundary_layers", "nonlinear_pde", "wkb", "integrals", "nonlinear_ode", "asympytotic_series", "other")
