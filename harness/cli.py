@@ -18,6 +18,7 @@ FAMILY_COMMAND_MODULES: list[str] = [
     "harness.adapters.steering.cli",
     "harness.tasks.assign_add.cli",
     "harness.tasks.hardmath.cli",
+    "harness.tasks.physics.cli",
 ]
 
 
