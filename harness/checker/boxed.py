@@ -24,7 +24,7 @@ def final_section(text: str) -> str:
     return text
 
 
-def _braced_group(text: str, open_at: int) -> int | None:
+def braced_group_end(text: str, open_at: int) -> int | None:
     """Index just past the brace group opening at `open_at`, or None if unbalanced.
     Escaped braces (``\\{``, ``\\}``) do not count."""
     depth = 0
@@ -59,7 +59,7 @@ def extract_boxed(text: str) -> list[str]:
         while i < len(text) and text[i] in " \t":
             i += 1
         if i < len(text) and text[i] == "{":
-            end = _braced_group(text, i)
+            end = braced_group_end(text, i)
             if end is None:
                 pos = m.end()
                 continue

@@ -21,6 +21,7 @@ import sympy
 from latex2sympy2_extended import latex2sympy
 from latex2sympy2_extended.latex2sympy2 import ConversionConfig
 
+from harness.checker.boxed import braced_group_end
 from harness.checker.units import UnitParseError, parse_unit
 
 MAX_LATEX_CHARS = 5000
@@ -89,31 +90,12 @@ def _unwrap_command(text: str, command: str) -> str:
         if m is None:
             out.append(text[pos:])
             return "".join(out)
-        end = _group_end(text, m.end() - 1)
+        end = braced_group_end(text, m.end() - 1)
         if end is None:
             raise LatexParseError(f"unbalanced braces after {command}")
         out.append(text[pos : m.start()])
         out.append(text[m.end() : end - 1])
         pos = end
-
-
-def _group_end(text: str, open_at: int) -> int | None:
-    """Index past the brace group that opens at `open_at`, or None if unbalanced."""
-    depth = 0
-    i = open_at
-    while i < len(text):
-        ch = text[i]
-        if ch == "\\":
-            i += 2
-            continue
-        if ch == "{":
-            depth += 1
-        elif ch == "}":
-            depth -= 1
-            if depth == 0:
-                return i + 1
-        i += 1
-    return None
 
 
 def normalize_latex(latex: str) -> str:
@@ -318,7 +300,7 @@ class _AtomScanner:
         if i >= len(text):
             raise LatexParseError("missing argument at end of input")
         if text[i] == "{":
-            end = _group_end(text, i)
+            end = braced_group_end(text, i)
             if end is None:
                 raise LatexParseError("unbalanced braces")
             return text[i + 1 : end - 1], end
