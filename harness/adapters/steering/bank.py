@@ -156,18 +156,24 @@ def save_bank(bank: KVBank, path: str | Path) -> None:
     save_file(tensors, str(path), metadata=metadata)
 
 
-def load_bank(path: str | Path) -> KVBank:
+def read_safetensors(path: str | Path, what: str, build_command: str) -> tuple[dict, dict]:
+    """Tensors and metadata of a steering file, with one-line errors naming the fix."""
     from safetensors import safe_open
 
     p = Path(path)
     if not p.is_file():
-        raise HarnessError(f"bank file {path} does not exist; build one with `harness steer bank build`")
+        raise HarnessError(f"{what} file {path} does not exist; build one with `{build_command}`")
     try:
         with safe_open(str(p), framework="pt") as f:
             metadata = f.metadata() or {}
         tensors = load_file(str(p))
     except Exception as e:  # noqa: BLE001 - any unreadable file is the user's input problem
-        raise HarnessError(f"bank file {path} is not a readable safetensors file ({e}); rebuild it") from None
+        raise HarnessError(f"{what} file {path} is not a readable safetensors file ({e}); rebuild it") from None
+    return tensors, metadata
+
+
+def load_bank(path: str | Path) -> KVBank:
+    tensors, metadata = read_safetensors(path, "bank", "harness steer bank build")
     if metadata.get("format") != BANK_FORMAT:
         raise HarnessError(f"{path} is not a harness KV bank (format {metadata.get('format')!r}); rebuild it")
     layers = [int(x) for x in metadata["layers"].split(",") if x]

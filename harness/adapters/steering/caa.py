@@ -15,13 +15,13 @@ from pathlib import Path
 from typing import Iterator, Sequence
 
 import torch
-from safetensors.torch import load_file, save_file
+from safetensors.torch import save_file
 
 from harness.api import ChatMessage, HarnessError
 from harness.fingerprint import sha256_of
 from harness.registry import register_steering
 from harness.adapters.hf import layer_hidden, with_layer_hidden
-from harness.adapters.steering.bank import model_fingerprint
+from harness.adapters.steering.bank import model_fingerprint, read_safetensors
 from harness.adapters.steering.method import SteeringMethod, prepend_guidance
 
 VECTOR_FORMAT = "harness-caa-vector/1"
@@ -82,17 +82,7 @@ def save_vector(v: SteeringVector, path: str | Path) -> None:
 
 
 def load_vector(path: str | Path) -> SteeringVector:
-    from safetensors import safe_open
-
-    p = Path(path)
-    if not p.is_file():
-        raise HarnessError(f"vector file {path} does not exist; build one with `harness steer vector build`")
-    try:
-        with safe_open(str(p), framework="pt") as f:
-            metadata = f.metadata() or {}
-        tensors = load_file(str(p))
-    except Exception as e:  # noqa: BLE001 - an unreadable file is the user's input problem
-        raise HarnessError(f"vector file {path} is not a readable safetensors file ({e}); rebuild it") from None
+    tensors, metadata = read_safetensors(path, "vector", "harness steer vector build")
     if metadata.get("format") != VECTOR_FORMAT:
         raise HarnessError(f"{path} is not a harness CAA vector; rebuild it with `harness steer vector build`")
     return SteeringVector(tensors["vector"], int(metadata["layer"]), metadata["model_fingerprint"], json.loads(metadata.get("meta", "{}")))

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from harness.api import HarnessError
+from harness.io import read_jsonl
 
 DATA_DIR = Path(__file__).parent / "data"
 
@@ -86,16 +87,7 @@ def load_jsonl(path: str | Path) -> list[Problem]:
     p = Path(path)
     if not p.is_file():
         raise HarnessError(f"task arg data={path}: no such file; pass a JSONL file written by `harness generate hardmath`")
-    problems = []
-    with p.open(encoding="utf-8") as f:
-        for n, line in enumerate(f, 1):
-            if not line.strip():
-                continue
-            try:
-                rec = json.loads(line)
-            except json.JSONDecodeError as e:
-                raise HarnessError(f"{path}:{n}: not valid JSON ({e.msg}); write one JSON object per line") from None
-            problems.append(_record_to_problem(str(rec.get("id", n - 1)), rec, f"{path}:{n}"))
+    problems = [_record_to_problem(str(rec.get("id", n)), rec, f"{path}:{n + 1}") for n, rec in enumerate(read_jsonl(p))]
     ids = [pr.id for pr in problems]
     if len(set(ids)) != len(ids):
         raise HarnessError(f"{path}: duplicate problem ids; give every line a distinct 'id'")
