@@ -221,7 +221,7 @@ def model_from_state_dict(sd: dict, source: str) -> AssignAddTransformer:
     unknown = sorted(set(sd) - known)
     if unknown:
         raise HarnessError(
-            f"{source}: unexpected parameters {', '.join(unknown[:3])}; this model has no LayerNorm or extra heads (see the README, "Assign-and-Add")"
+            f"{source}: unexpected parameters {', '.join(unknown[:3])}; this model has no LayerNorm or extra heads (see the README, section Assign-and-Add)"
         )
     missing = [f"blocks.{i}.{n}" for i in range(n_layers) for n in _REQUIRED_PER_BLOCK if f"blocks.{i}.{n}" not in sd]
     if n_layers == 0 or missing:
