@@ -25,7 +25,9 @@ FAMILY_COMMAND_MODULES: list[str] = [
 @click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 110})
 @click.version_option(package_name="harness")
 def cli():
-    """harness: evaluate models on tasks, steer them, publish leaderboards."""
+    """harness: evaluate models on tasks, steer them, publish leaderboards.
+
+    Add --debug to any command to see the traceback of an error."""
 
 
 @cli.command("eval")
