@@ -111,55 +111,33 @@ def _save(model: torch.nn.Module, tokenizer: PreTrainedTokenizerFast, directory:
     return directory
 
 
-def build_tiny_gpt2(directory: str | Path, seed: int = 0, **config: Any) -> Path:
-    """GPT-2 (default 2 layers, width 64, 2 heads); `config` overrides GPT2Config fields."""
+def _build(directory: str | Path, seed: int, model_cls, config_cls, defaults: dict, overrides: dict) -> Path:
+    """A seeded random model of `model_cls` with the shared tokenizer, saved to `directory`."""
     directory = Path(directory)
     tokenizer = build_tokenizer(directory)
-    settings = dict(n_embd=64, n_layer=2, n_head=2, n_positions=512, vocab_size=len(tokenizer))
-    settings.update(config)
+    settings = {**defaults, "vocab_size": len(tokenizer), **overrides}
     torch.manual_seed(seed)
-    model = GPT2LMHeadModel(GPT2Config(**settings, **_special_ids(tokenizer)))
+    model = model_cls(config_cls(**settings, **_special_ids(tokenizer)))
     return _save(model, tokenizer, directory)
+
+
+_GQA = dict(hidden_size=64, intermediate_size=128, num_hidden_layers=2, num_attention_heads=4, num_key_value_heads=2,
+            max_position_embeddings=512)
+
+
+def build_tiny_gpt2(directory: str | Path, seed: int = 0, **config: Any) -> Path:
+    """GPT-2 (default 2 layers, width 64, 2 heads); `config` overrides GPT2Config fields."""
+    return _build(directory, seed, GPT2LMHeadModel, GPT2Config, dict(n_embd=64, n_layer=2, n_head=2, n_positions=512), config)
 
 
 def build_tiny_llama(directory: str | Path, seed: int = 0, **config: Any) -> Path:
     """Llama with grouped-query attention (4 heads, 2 KV heads, head_dim 16, 2 layers)."""
-    directory = Path(directory)
-    tokenizer = build_tokenizer(directory)
-    settings = dict(
-        hidden_size=64,
-        intermediate_size=128,
-        num_hidden_layers=2,
-        num_attention_heads=4,
-        num_key_value_heads=2,
-        max_position_embeddings=512,
-        vocab_size=len(tokenizer),
-        tie_word_embeddings=False,
-    )
-    settings.update(config)
-    torch.manual_seed(seed)
-    model = LlamaForCausalLM(LlamaConfig(**settings, **_special_ids(tokenizer)))
-    return _save(model, tokenizer, directory)
+    return _build(directory, seed, LlamaForCausalLM, LlamaConfig, {**_GQA, "tie_word_embeddings": False}, config)
 
 
 def build_tiny_qwen3(directory: str | Path, seed: int = 0, **config: Any) -> Path:
     """Qwen3 (q/k norms; 4 heads, 2 KV heads, head_dim 16, 2 layers)."""
-    directory = Path(directory)
-    tokenizer = build_tokenizer(directory)
-    settings = dict(
-        hidden_size=64,
-        intermediate_size=128,
-        num_hidden_layers=2,
-        num_attention_heads=4,
-        num_key_value_heads=2,
-        head_dim=16,
-        max_position_embeddings=512,
-        vocab_size=len(tokenizer),
-    )
-    settings.update(config)
-    torch.manual_seed(seed)
-    model = Qwen3ForCausalLM(Qwen3Config(**settings, **_special_ids(tokenizer)))
-    return _save(model, tokenizer, directory)
+    return _build(directory, seed, Qwen3ForCausalLM, Qwen3Config, {**_GQA, "head_dim": 16}, config)
 
 
 def qa_training_texts(tokenizer: PreTrainedTokenizerFast) -> list[str]:
