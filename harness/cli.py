@@ -79,34 +79,29 @@ def eval_command(model, tasks, task_arg, model_arg, output, overwrite, limit, se
         sys.exit(1)
 
 
-def _first_line(text: str) -> str:
-    return (text or "").strip().splitlines()[0] if (text or "").strip() else ""
+def _list_registered(kind: dict, includes) -> None:
+    """One line per registered class: its name and description."""
+    for path in includes:
+        registry.include(path)
+    registry.load_builtins()
+    for name in sorted(kind):
+        doc = (kind[name].__doc__ or "").strip()
+        click.echo(f"{name:<18} {kind[name].description or (doc.splitlines()[0] if doc else '')}")
 
 
 @cli.command("tasks")
 @click.option("--include", "includes", multiple=True, type=click.Path())
 def tasks_command(includes):
     """List the available tasks."""
-    for path in includes:
-        registry.include(path)
-    registry.load_builtins()
-    for name in sorted(registry.TASKS):
-        cls = registry.TASKS[name]
-        click.echo(f"{name:<18} {cls.description or _first_line(cls.__doc__)}")
+    _list_registered(registry.TASKS, includes)
 
 
 @cli.command("models")
 @click.option("--include", "includes", multiple=True, type=click.Path())
 def models_command(includes):
     """List the model adapters (use as --model NAME:TARGET)."""
-    for path in includes:
-        registry.include(path)
-    registry.load_builtins()
-    for name in sorted(registry.MODELS):
-        cls = registry.MODELS[name]
-        click.echo(f"{name:<18} {cls.description or _first_line(cls.__doc__)}")
-    if registry.STEERING:
-        click.echo("\nsteering methods (--steer): " + ", ".join(sorted(registry.STEERING)))
+    _list_registered(registry.MODELS, includes)
+    click.echo("\nsteering methods (--steer): " + ", ".join(sorted(registry.STEERING)))
 
 
 @cli.command("leaderboard")
