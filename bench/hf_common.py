@@ -1,6 +1,7 @@
 """Shared set-up of the hf benchmarks: the bench model, prompts, lm-eval's HFLM, timing."""
 from __future__ import annotations
 
+import argparse
 import logging
 import os
 import random
@@ -68,5 +69,14 @@ def interleaved_best(runs: dict[str, Callable[[], object]], repeats: int) -> tup
     return results, times
 
 
-def set_threads(threads: int) -> None:
-    torch.set_num_threads(threads)
+def parse_options(description: str, prompts: int) -> argparse.Namespace:
+    """The options both HF benches share; sets the torch thread count."""
+    parser = argparse.ArgumentParser(description=description)
+    parser.add_argument("--prompts", type=int, default=prompts)
+    parser.add_argument("--batch-size", type=int, default=16)
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument("--model-dir", type=Path, help="reuse (or build once into) this directory")
+    opts = parser.parse_args()
+    torch.set_num_threads(opts.threads)
+    return opts

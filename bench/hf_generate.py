@@ -12,13 +12,12 @@ Run: python bench/hf_generate.py [--prompts 64 --batch-size 16 --repeats 3 --thr
 """
 from __future__ import annotations
 
-import argparse
 import tempfile
 from pathlib import Path
 
 import torch
 
-from hf_common import bench_model, interleaved_best, load_both, mixed_prompts, set_threads
+from hf_common import bench_model, interleaved_best, load_both, mixed_prompts, parse_options
 from harness.api import GenerateRequest
 
 STOPS = (".\n", "Question:")
@@ -37,14 +36,7 @@ def unbatched_greedy(adapter, prompt: str, max_tokens: int) -> str:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--prompts", type=int, default=64)
-    parser.add_argument("--batch-size", type=int, default=16)
-    parser.add_argument("--repeats", type=int, default=3)
-    parser.add_argument("--threads", type=int, default=1)
-    parser.add_argument("--model-dir", type=Path, help="reuse (or build once into) this directory")
-    opts = parser.parse_args()
-    set_threads(opts.threads)
+    opts = parse_options(__doc__.splitlines()[0], prompts=64)
     from lm_eval.api.instance import Instance
 
     with tempfile.TemporaryDirectory() as tmp:

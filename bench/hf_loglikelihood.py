@@ -18,11 +18,10 @@ Run: python bench/hf_loglikelihood.py [--prompts 200 --batch-size 16 --repeats 3
 """
 from __future__ import annotations
 
-import argparse
 import tempfile
 from pathlib import Path
 
-from hf_common import bench_model, interleaved_best, load_both, mixed_prompts, set_threads
+from hf_common import bench_model, interleaved_best, load_both, mixed_prompts, parse_options
 
 from harness.api import LoglikelihoodRequest
 
@@ -30,14 +29,7 @@ CASES = (("Answer:", (" Yes", " No")), ("Answer:", (" yes", " no")), ("Answer: "
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--prompts", type=int, default=200)
-    parser.add_argument("--batch-size", type=int, default=16)
-    parser.add_argument("--repeats", type=int, default=3)
-    parser.add_argument("--threads", type=int, default=1)
-    parser.add_argument("--model-dir", type=Path, help="reuse (or build once into) this directory")
-    opts = parser.parse_args()
-    set_threads(opts.threads)
+    opts = parse_options(__doc__.splitlines()[0], prompts=200)
     from lm_eval.api.instance import Instance
 
     with tempfile.TemporaryDirectory() as tmp:

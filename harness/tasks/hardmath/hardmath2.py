@@ -6,8 +6,6 @@ except that an answer that cannot be parsed or evaluated counts as wrong (the
 authors leave it out of the denominator)."""
 from __future__ import annotations
 
-import gzip
-import json
 import re
 from dataclasses import dataclass
 from typing import Literal, Sequence
@@ -18,6 +16,7 @@ import numpy as np
 from harness.api import ChatMessage, GenerateRequest, HarnessError, Metric, Response, Sample, Score, Task
 from harness.checker import CheckerPool, LatexParseError, extract_boxed, final_section
 from harness.checker.latex import split_top_level
+from harness.io import read_jsonl
 from harness.metrics import count_metric, mean_metric
 from harness.registry import register_task
 from harness.tasks.hardmath.expressions import evaluate, parse
@@ -41,8 +40,7 @@ class Hardmath2Problem:
 
 
 def load_hardmath2() -> list[Hardmath2Problem]:
-    with gzip.open(DATA_DIR / "hardmath2_dev.jsonl.gz", "rt", encoding="utf-8") as f:
-        rows = [json.loads(line) for line in f]
+    rows = read_jsonl(DATA_DIR / "hardmath2_dev.jsonl.gz")
     return [
         Hardmath2Problem(r["id"], r["type"], r["prompt"], r["solution"], tuple(p.strip() for p in r["parameters"].strip("$ ").split(";") if p.strip()))
         for r in rows

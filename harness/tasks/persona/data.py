@@ -2,13 +2,14 @@
 content-matched guidance texts and the neutral prompts used for drift."""
 from __future__ import annotations
 
-import gzip
 import json
 import random
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 from typing import Literal
+
+from harness.io import read_jsonl
 
 DATA = Path(__file__).parent / "data"
 TRAITS = (
@@ -55,13 +56,10 @@ def guidance_text(trait: str, direction: Direction) -> str:
 
 @lru_cache(maxsize=None)
 def load_items(trait: str) -> tuple[PersonaItem, ...]:
-    items = []
-    with gzip.open(DATA / f"{trait}.jsonl.gz", "rt", encoding="utf-8") as f:
-        for index, line in enumerate(f):
-            row = json.loads(line)
-            items.append(PersonaItem(trait, index, row["question"], row["statement"],
-                                     row["answer_matching_behavior"].strip(), float(row["label_confidence"])))
-    return tuple(items)
+    return tuple(
+        PersonaItem(trait, index, row["question"], row["statement"], row["answer_matching_behavior"].strip(), float(row["label_confidence"]))
+        for index, row in enumerate(read_jsonl(DATA / f"{trait}.jsonl.gz"))
+    )
 
 
 def split_items(trait: str, split: Literal["train", "test"], seed: int = 0, test_fraction: float = 0.5) -> list[PersonaItem]:
