@@ -96,7 +96,6 @@ class Generation:
     text: str | None
     finish_reason: str | None = None  # "stop" | "length" | ...
     error: str | None = None
-    cached: bool = False
 
 
 @dataclass
@@ -105,7 +104,6 @@ class Loglikelihood:
     is_greedy: bool | None = None
     token_logprobs: list[float] | None = None
     error: str | None = None
-    cached: bool = False
 
 
 Response = Union[Generation, Loglikelihood]
@@ -113,7 +111,6 @@ Response = Union[Generation, Loglikelihood]
 
 def response_to_json(r: Response) -> dict:
     d = dataclasses.asdict(r)
-    d.pop("cached", None)
     d["type"] = "generation" if isinstance(r, Generation) else "loglikelihood"
     return d
 

@@ -38,9 +38,7 @@ class ResponseCache:
         row = self.db.execute("SELECT value FROM responses WHERE key = ?", (key,)).fetchone()
         if row is None:
             return None
-        resp = response_from_json(json.loads(row[0]))
-        resp.cached = True
-        return resp
+        return response_from_json(json.loads(row[0]))
 
     def put_many(self, items: list[tuple[str, Response]]) -> None:
         rows = [(k, json.dumps(response_to_json(r))) for k, r in items if r.error is None]

@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import math
-from typing import Sequence
 
 from harness.api import Loglikelihood
 
@@ -21,9 +20,3 @@ def kl_per_token(base: Loglikelihood, steered: Loglikelihood) -> tuple[float, in
     Unbiased for the sequence KL in expectation over samples."""
     n_tokens = len(base.token_logprobs) if base.token_logprobs else 1
     return (base.logprob - steered.logprob) / max(n_tokens, 1), n_tokens
-
-
-def require_logprobs(responses: Sequence[Loglikelihood]) -> None:
-    missing = [i for i, r in enumerate(responses) if r.logprob is None]
-    if missing:
-        raise ValueError(f"log-likelihood response {missing[0]} has no logprob")
