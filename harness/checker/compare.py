@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import functools
 import random
+import re
 import zlib
 from dataclasses import dataclass
 
@@ -17,7 +18,7 @@ import sympy
 
 from harness.checker.latex import LatexParseError, Relation, VerbalAnswerError, latex_to_sympy, normalize_latex
 from harness.checker.matching import max_bipartite_matching
-from harness.checker.units import UnitParseError, has_units, to_si
+from harness.checker.units import CONSTANTS, UnitParseError, has_units, to_si
 
 DEFAULT_REL_TOL = 0.01
 _NON_FINITE = (sympy.nan, sympy.zoo, sympy.oo, -sympy.oo)
@@ -47,6 +48,35 @@ class _Settings:
     rel_tol: float
     n_points: int
     seed: int
+    stated_tol: float = 0.0  # half a unit in the last digit the gold answer states, relative
+
+
+_DECIMAL = re.compile(r"(?<![\w.])\d+\.(\d+)(?![\d.])|(?<![\w.])\d+(?![\d.])")
+_POWER_OF_TEN = re.compile(r"(?:\\times|\\cdot)?\s*10\s*\^\s*(?:\{[^{}]*\}|-?\d)")
+
+
+def stated_precision(gold_latex: str) -> float:
+    """The relative precision a gold number states: ``0.3 \\times 10^{-2}`` is
+    known to half a unit in its last digit (17%), ``3.59 \\times 10^4`` to 0.14%.
+    0 when the final value is not one decimal number (integers, formulas,
+    several numbers): those are compared at the relative tolerance only."""
+    try:
+        text = normalize_latex(gold_latex)
+    except LatexParseError:
+        return 0.0
+    value = re.split(r"=|\\approx|\\simeq|\\sim(?![A-Za-z])", text)[-1]
+    value = _POWER_OF_TEN.sub(" ", value)
+    value = re.sub(r"\\(?:text|mathrm)\s*\{[^{}]*\}", " ", value)
+    numbers = _DECIMAL.findall(value)
+    if len(numbers) != 1 or not numbers[0]:
+        return 0.0
+    if re.search(r"[A-Za-z]", re.sub(r"\\[A-Za-z]+", "", value)):
+        return 0.0  # a formula with a decimal coefficient
+    literal = _DECIMAL.search(value).group(0)
+    mantissa = float(literal)
+    if mantissa == 0:
+        return 0.0
+    return 0.5 * 10 ** -len(numbers[0]) / mantissa
 
 
 # ------------------------------------------------------------------ values
@@ -124,8 +154,11 @@ def _compare_expressions(gold: sympy.Expr, cand: sympy.Expr, settings: _Settings
         if g is None or c is None:
             return Verdict(None, "undecided", "a value did not evaluate to a finite number")
         # a bare number is a rounded result even when written as an integer ("145 MeV")
-        ok = _close(g, c, settings.rel_tol)
-        return Verdict(ok, "numeric", f"{sympy.N(c, 6)} vs {sympy.N(g, 6)} (rel_tol {settings.rel_tol:g})")
+        if _close(g, c, settings.rel_tol):
+            return Verdict(True, "numeric", f"{sympy.N(c, 6)} vs {sympy.N(g, 6)} (rel_tol {settings.rel_tol:g})")
+        if settings.stated_tol > settings.rel_tol and abs(c - g) < settings.stated_tol * abs(g):
+            return Verdict(True, "numeric_precision", f"{sympy.N(c, 6)} vs {sympy.N(g, 6)}: equal at the gold's stated precision (±{settings.stated_tol:.2g})")
+        return Verdict(False, "numeric", f"{sympy.N(c, 6)} vs {sympy.N(g, 6)} (rel_tol {settings.rel_tol:g})")
     if sympy.expand(gold - cand) == 0:
         return Verdict(True, "symbolic", "difference expands to 0")
     at_points = _compare_at_points(gold, cand, settings)
@@ -151,6 +184,24 @@ def _compare_sets(gold: sympy.FiniteSet, cand: sympy.FiniteSet, settings: _Setti
 
 
 def _compare_values(gold, cand, settings: _Settings) -> Verdict:
+    """Two parsed values; when they differ and every symbol left is a named
+    physical constant (``\\frac{hc}{\\lambda}`` with λ given, against a number),
+    again with the constants' CODATA values."""
+    verdict = _compare_plain_values(gold, cand, settings)
+    if verdict.equal is True or not isinstance(gold, sympy.Expr) or not isinstance(cand, sympy.Expr):
+        return verdict
+    symbols = gold.free_symbols | cand.free_symbols
+    if not symbols or gold.free_symbols == cand.free_symbols or any(s.name not in CONSTANTS for s in symbols):
+        return verdict
+    values = {s: CONSTANTS[s.name][0] for s in symbols}
+    inner = _compare_plain_values(gold.xreplace(values), cand.xreplace(values), settings)
+    if inner.equal is not True:
+        return verdict
+    used = ", ".join(f"{s.name} = {CONSTANTS[s.name][1]}" for s in sorted(symbols, key=lambda s: s.name))
+    return Verdict(True, "constants", f"with named constants ({used}); {inner.method}: {inner.detail}")
+
+
+def _compare_plain_values(gold, cand, settings: _Settings) -> Verdict:
     """Two parsed values (expressions, possibly with units, or ± sets)."""
     if _is_non_finite(gold) or _is_non_finite(cand):
         return Verdict(False, "non_finite", "NaN, infinity or zoo never counts as equal")
@@ -173,7 +224,10 @@ def _compare_values(gold, cand, settings: _Settings) -> Verdict:
         inner = _compare_expressions(gold, stripped, settings)
         return Verdict(inner.equal, inner.method, inner.detail + "; candidate unit ignored (gold has none)")
     if g_unit != 1 and not cand_units:
-        return Verdict(False, "unit_mismatch", "the candidate has no unit; the gold answer has one")
+        # "12.25" for "12.2 m/s": a bare number is read in the gold's own unit, as a careful grader reads it
+        stripped = gold.xreplace({q: sympy.Integer(1) for q in gold.atoms(sympy.physics.units.Quantity)})
+        inner = _compare_expressions(stripped, cand, settings)
+        return Verdict(inner.equal, inner.method, inner.detail + "; the candidate has no unit: read in the gold's unit")
     if g_mag != 0 and c_mag != 0 and sympy.powsimp(g_unit / c_unit, force=True) != 1:
         return Verdict(False, "unit_mismatch", f"{c_unit} vs {g_unit}".replace("__si_", ""))
     inner = _compare_expressions(g_mag, c_mag, settings)
@@ -212,19 +266,40 @@ def _free_symbols(rel: Relation) -> set:
     return set().union(*(p.free_symbols for p in rel.parts))
 
 
+def _another_name(gold_lhs, cand_lhs) -> bool:
+    """Two left-hand sides that may name one quantity: both single names, and not
+    names that differ only in an index number (``v_1`` and ``v_2`` are two quantities)."""
+    if not (isinstance(gold_lhs, sympy.Symbol) and isinstance(cand_lhs, sympy.Symbol)):
+        return False
+    return re.sub(r"\d", "", gold_lhs.name) != re.sub(r"\d", "", cand_lhs.name)
+
+
+def _match_right_hand_sides(gold: Relation, cand: Relation, settings: _Settings) -> Verdict | None:
+    """The first verdict showing a right-hand side of `cand` equal to one of `gold`, or None."""
+    for cand_side in reversed(cand.parts[1:]):
+        verdict = _match_any_side(gold, cand_side, settings)
+        if verdict.equal is True:
+            return verdict
+    return None
+
+
 def _compare_equations(gold: Relation, cand: Relation, settings: _Settings) -> Verdict:
     """Equations whose left-hand sides differ: equivalent when one is a constant
     multiple of the other (``E = p^2/2m`` and ``2E = p^2/m``), or when solving
     the candidate for the gold's left-hand symbol gives the gold's right side
     (``2mE = p^2``)."""
-    if has_units(gold.rhs) or has_units(cand.rhs):
-        return Verdict(False, "relation", "left-hand sides differ")
     g_lhs, c_lhs = gold.lhs, cand.lhs
+    same_sides = _match_right_hand_sides(gold, cand, settings) if _another_name(g_lhs, c_lhs) else None
+    if same_sides is not None:
+        # the same value under another name (E_{K^-} for E_K, \lambda' for \lambda_f)
+        return Verdict(True, "relation_lhs_differs", f"left-hand side differs ({c_lhs} vs {g_lhs}); right-hand sides: {same_sides.method}: {same_sides.detail}")
+    if has_units(gold.rhs) or has_units(cand.rhs):
+        return Verdict(False, "relation", "left-hand sides differ; right-hand sides differ")
     if (
         isinstance(g_lhs, sympy.Symbol) and isinstance(c_lhs, sympy.Symbol)
         and g_lhs not in _free_symbols(cand) and c_lhs not in _free_symbols(gold)
     ):
-        return Verdict(False, "relation", f"the equations define different quantities ({c_lhs} vs {g_lhs})")
+        return Verdict(False, "relation", f"the equations define different quantities ({c_lhs} vs {g_lhs}) and their right-hand sides differ")
     g_diff, c_diff = gold.lhs - gold.rhs, cand.lhs - cand.rhs
     if _proportional(g_diff, c_diff, settings):
         return Verdict(True, "relation", "left-hand sides differ; the equations are constant multiples")
@@ -343,7 +418,7 @@ def verify(
     cand, failed = parse_or_verdict(candidate_latex, "candidate")
     if failed is not None:
         return failed
-    settings = _Settings(rel_tol=rel_tol, n_points=n_points, seed=seed)
+    settings = _Settings(rel_tol=rel_tol, n_points=n_points, seed=seed, stated_tol=stated_precision(gold_latex))
     try:
         return _compare_parsed(gold, cand, settings)
     except RecursionError:

@@ -433,6 +433,8 @@ class _AtomScanner:
         raise VerbalAnswerError(f"text that is not a unit: {stripped[:60]!r}")
 
 
+# "\text{MeV}/c", "\mathrm{GeV}/c^2": the speed of light belongs to the unit, as in "\text{MeV/c}".
+_UNIT_OVER_C = re.compile(r"\\(?:text|mathrm|rm)\s*\{\s*([A-Za-zμ]{1,4})\s*\}\s*/\s*c(?:\s*\^\s*\{?\s*(\d)\s*\}?)?(?![A-Za-z_{])")
 _IMAGINARY = sympy.Symbol("i")
 
 
@@ -444,6 +446,7 @@ def _parse_expression(text: str) -> sympy.Basic:
     if _ARROWS.search(text):
         raise VerbalAnswerError("arrow notation (reaction or implication)")
     text = text.replace(r"\%", r"\cdot \frac{1}{100}")
+    text = _UNIT_OVER_C.sub(lambda m: r"\text{" + m.group(1) + "/c" + ("^" + m.group(2) if m.group(2) else "") + "}", text)
     text = re.sub(r"\^\s*\{?\s*\\circ\s*\}?", r"\\text{deg}", text)
     text = re.sub(r"\\(?:overset|mathring)\s*(?:\{\s*\\circ\s*\})?\s*\{\s*A\s*\}|\\AA(?![A-Za-z])", r"\\text{Å}", text)
     text = re.sub(r"\\mu\s*\\(?:text|mathrm)\s*\{\s*([A-Za-z]+)\s*\}", r"\\text{μ\1}", text)

@@ -38,6 +38,18 @@ UNITS: dict[str, sympy.Expr] = {
     "kmh": u.kilometer / u.hour, "M": u.mole / u.liter, "D": 3.33564e-30 * u.coulomb * u.meter,
     "Gauss": _gauss, "Tesla": u.tesla, "kWhr": 1000 * u.watt * u.hour, "ergs": _erg, "dynes": _dyne, "Joule": u.joule, "Joules": u.joule, "K^{-1}": 1 / u.kelvin,
 }
+# Units spelled out in words ("51.5 \\text{ kilometers}"), singular and plural.
+_WORDS = {
+    "meter": u.meter, "metre": u.meter, "kilometer": u.kilometer, "kilometre": u.kilometer,
+    "centimeter": u.centimeter, "centimetre": u.centimeter, "millimeter": u.millimeter, "millimetre": u.millimeter,
+    "nanometer": u.nanometer, "nanometre": u.nanometer, "second": u.second, "gram": u.gram, "kilogram": u.kilogram,
+    "joule": u.joule, "watt": u.watt, "volt": u.volt, "newton": u.newton, "ampere": u.ampere, "kelvin": u.kelvin,
+    "hertz": u.hertz, "ohm": u.ohm, "coulomb": u.coulomb, "tesla": u.tesla, "pascal": u.pascal, "minute": u.minute,
+    "radian": u.radian, "degree": u.degree, "electronvolt": u.electronvolt, "liter": u.liter, "litre": u.liter,
+}
+UNITS.update({w: v for word, v in _WORDS.items() for w in (word, word + "s", word.capitalize(), word.capitalize() + "s")})
+UNITS.update({"hertz": u.hertz, "kelvins": u.kelvin})
+
 PREFIXES: dict[str, sympy.Expr] = {
     "Y": sympy.Integer(10) ** 24, "Z": sympy.Integer(10) ** 21, "E": sympy.Integer(10) ** 18,
     "P": sympy.Integer(10) ** 15, "T": sympy.Integer(10) ** 12, "G": sympy.Integer(10) ** 9,
@@ -57,6 +69,32 @@ _SUPERSCRIPT = {"²": 2, "³": 3}
 
 class UnitParseError(ValueError):
     pass
+
+
+def _constants() -> dict[str, tuple[sympy.Expr, str]]:
+    """Symbol name -> (CODATA value in SI units, what it is), from scipy.constants."""
+    from scipy import constants as k
+
+    J, s, m, kg, C, K = u.joule, u.second, u.meter, u.kilogram, u.coulomb, u.kelvin
+    table = {
+        "c": (k.c * m / s, "speed of light"), "h": (k.h * J * s, "Planck constant"),
+        "hbar": (k.hbar * J * s, "reduced Planck constant"), "e": (k.e * C, "elementary charge"),
+        "k_B": (k.k * J / K, "Boltzmann constant"), "G": (k.G * m**3 / (kg * s**2), "gravitational constant"),
+        "m_e": (k.m_e * kg, "electron mass"), "m_p": (k.m_p * kg, "proton mass"), "m_n": (k.m_n * kg, "neutron mass"),
+        "epsilon_0": (k.epsilon_0 * u.farad / m, "vacuum permittivity"),
+        "mu_0": (k.mu_0 * u.newton / u.ampere**2, "vacuum permeability"),
+        "N_A": (k.N_A / u.mole, "Avogadro constant"),
+        "sigma_B": (k.sigma * u.watt / (m**2 * K**4), "Stefan-Boltzmann constant"),
+        "a_0": (k.physical_constants["Bohr radius"][0] * m, "Bohr radius"),
+        "g": (k.g * m / s**2, "standard gravity"),
+    }
+    table["k"] = table["k_B"]
+    table["sigma_SB"] = table["sigma_B"]
+    return {name: (sympy.Float(value.as_coeff_Mul()[0], 15) * value.as_coeff_Mul()[1], what) for name, (value, what) in table.items()}
+
+
+# Named physical constants a numeric answer may be written with (``\frac{hc}{\lambda}`` with λ given).
+CONSTANTS: dict[str, tuple[sympy.Expr, str]] = _constants()
 
 
 def _unit_word(word: str) -> sympy.Expr:

@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import re
 
-from harness.checker.boxed import extract_boxed, final_section
 from harness.checker.latex import split_top_level
+from harness.checker.reading import AnswerPart, clean_part, read_answers
 
 # Regimes whose answer is a list of values (roots) rather than one formula.
 LIST_REGIMES = {"roots"}
@@ -32,12 +32,19 @@ def _strip_brackets(item: str) -> str:
     return s.strip()
 
 
+_CONDITION = re.compile(r"\\(?:to|ll|gg|rightarrow)(?![A-Za-z])|\\text\s*\{\s*(?:for|as|when|where)\b")
+
+
 def split_items(box: str) -> list[str]:
-    """Top-level comma/semicolon items of a box, outer list brackets removed."""
+    """Top-level comma/semicolon items of a box, outer list brackets removed, each
+    with its label and described words taken off; conditions ("x \\to \\infty",
+    "\\epsilon \\ll 1") that stand as items of their own are dropped."""
     inner = _strip_brackets(box)
     inner = re.sub(r"\\(?:quad|qquad|text\{\s*and\s*\})", ",", inner)
     inner = re.sub(r"\\\s", " ", inner)
-    return [q for p in split_top_level(inner, ",;") if p for q in _expand_plus_minus(p)]
+    items = [clean_part(p)[1] for p in split_top_level(inner, ",;") if p]
+    kept = [i for i in items if i and not (_CONDITION.search(i) and not re.search(r"(?<![<>\\])=", i))]
+    return [q for p in kept for q in _expand_plus_minus(p)]
 
 
 def _expand_plus_minus(item: str) -> list[str]:
@@ -47,19 +54,6 @@ def _expand_plus_minus(item: str) -> list[str]:
         return [item]
     first, second = ("+", "-") if m.group(1) == "pm" else ("-", "+")
     return [x for sign in (first, second) for x in _expand_plus_minus(item[: m.start()] + sign + item[m.end():])]
-
-
-def _box_spans(text: str) -> list[tuple[int, int, str]]:
-    """(start, end, content) of each final box, found in order in `text`."""
-    spans, pos = [], 0
-    for content in extract_boxed(text):
-        start = text.find(content, pos)
-        if start < 0:
-            start = pos
-        end = start + len(content)
-        spans.append((start, end, content))
-        pos = end
-    return spans
 
 
 def _label(context: str, allowed: tuple[str, ...]) -> str | None:
@@ -77,38 +71,72 @@ def _label(context: str, allowed: tuple[str, ...]) -> str | None:
     return best
 
 
+def _nested_lists(box: str) -> list[str]:
+    """The inner lists of ``[[...], [...]]`` (``\\left[ \\left[...\\right], ... \\right]``), else []."""
+    outer = _strip_brackets(box)
+    if outer == box.strip():
+        return []
+    items = [i for i in split_top_level(outer, ",;") if i]
+    return items if len(items) > 1 and all(_LIST_OPEN.match(i) for i in items) else []
+
+
+def _regime_of_part(part: AnswerPart, allowed: tuple[str, ...]) -> str | None:
+    return _label(part.prefix, allowed) if part.prefix else None
+
+
 def regime_answers(text: str, kind: str, regimes: tuple[str, ...]) -> dict[str, str | list[str]]:
     """Map each regime to its answer: one LaTeX formula, or a list for roots.
     Raises AnswerError when no box holds an answer for the regimes."""
-    section = final_section(text or "")
-    spans = _box_spans(section)
-    if not spans:
+    boxes = read_answers(text or "")
+    if not boxes:
         raise AnswerError("no \\boxed{} answer")
     is_list = kind in LIST_REGIMES
-    # 1. The last box alone holds every regime.
-    last = spans[-1][2]
+    # 1. The last box alone holds every regime: a list per regime, labelled parts, or one item per regime.
+    last = boxes[-1].content
     items = split_items(last)
     if is_list:
-        lists = [i for i in split_top_level(re.sub(r"\\(?:quad|qquad)", ",", last), ",;") if _LIST_OPEN.match(i)]
+        lists = _nested_lists(last) or [
+            i for i in split_top_level(re.sub(r"\\(?:quad|qquad)", ",", last), ",;") if _LIST_OPEN.match(i)
+        ]
         if len(regimes) > 1 and len(lists) == len(regimes):
             return {r: split_items(lst) for r, lst in zip(regimes, lists)}
         if len(regimes) == 1:
             return {regimes[0]: items}
-    elif len(items) == len(regimes):
-        return dict(zip(regimes, items))
-    # 2. One box per regime: the last len(regimes) boxes, labelled by the words before them.
-    if len(spans) < len(regimes):
-        raise AnswerError(f"expected answers for {len(regimes)} regimes ({', '.join(regimes)}), found {len(items)} in the last box")
-    chosen = spans[-len(regimes):]
-    labels = []
-    for k, (start, _, _) in enumerate(chosen):
-        previous_end = spans[len(spans) - len(regimes) + k - 1][1] if len(spans) - len(regimes) + k > 0 else 0
-        labels.append(_label(section[max(previous_end, start - 300):start], regimes))
+    else:
+        labelled = {}
+        for part in boxes[-1].readings.get("split", ()):
+            regime = _regime_of_part(part, regimes)
+            if regime is not None and regime not in labelled:
+                labelled[regime] = part.latex
+        if sorted(labelled) == sorted(regimes):
+            return labelled
+        if len(items) == len(regimes):
+            return dict(zip(regimes, items))
+        stated = [i for i in items if re.match(r"^\s*\\(?:epsilon|varepsilon)\s*(?:=|\\approx)", i)]
+        if len(regimes) == 1 and len(stated) == 1:  # "\\epsilon = ..., y = ...": the formula for ε
+            return {regimes[0]: stated[0]}
+    # 2. One box per regime: the last len(regimes) boxes, labelled by the words before or inside them.
+    if len(boxes) < len(regimes):
+        # fewer boxes than regimes: those labelled are graded, the others have no answer
+        named = {_label(b.context, regimes) or _regime_of_part(b.readings["whole"][0], regimes): b for b in boxes}
+        named.pop(None, None)
+        if not named or is_list:
+            raise AnswerError(f"expected answers for {len(regimes)} regimes ({', '.join(regimes)}), found {len(items)} in the last box")
+        partial: dict[str, str | list[str]] = {}
+        for regime, box in named.items():
+            box_items = split_items(box.readings["whole"][0].latex)
+            if len(box_items) == 1:
+                partial[str(regime)] = box_items[0]
+        if not partial:
+            raise AnswerError(f"expected answers for {len(regimes)} regimes ({', '.join(regimes)}), found {len(items)} in the last box")
+        return partial
+    chosen = boxes[-len(regimes):]
+    labels = [_label(b.context, regimes) or _regime_of_part(b.readings["whole"][0], regimes) for b in chosen]
     if sorted(filter(None, labels)) != sorted(regimes) or None in labels:
         labels = list(regimes)  # unlabelled or ambiguous: the order the question asks for
     out: dict[str, str | list[str]] = {}
-    for label, (_, _, content) in zip(labels, chosen):
-        box_items = split_items(content)
+    for label, box in zip(labels, chosen):
+        box_items = split_items(box.readings["whole"][0].latex if not is_list else box.content)
         if not is_list and len(box_items) != 1:
             raise AnswerError(f"the box for the {label} regime holds {len(box_items)} formulas")
         out[label] = box_items if is_list else box_items[0]

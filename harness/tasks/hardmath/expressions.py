@@ -17,10 +17,20 @@ from harness.checker.latex import LatexParseError, Relation, latex_to_sympy
 _OPERATORNAMES = {"atan": r"\arctan", "asin": r"\arcsin", "acos": r"\arccos"}
 
 
+class UnexpectedSymbolError(ValueError):
+    """The answer depends on a variable the quantity does not (``x`` in a formula for ε):
+    a decided mismatch, not a reading failure."""
+
+
+_ORDER_TERM = re.compile(r"\s*[+-]\s*(?:\\mathcal\s*\{\s*O\s*\}|O)\s*\\?(?:left)?\s*\(.*$|\s*[+-]\s*\\(?:cdots|ldots|dots)\s*$")
+
+
 def clean_latex(latex: str) -> str:
     """HARDMath spellings the parser does not know, and text that is no part of the formula."""
     s = latex.replace("\\\\", "\\")
+    s = re.sub(r"\\(?:mathrm|text|rm|mathit)\s*\{\s*[iI]\s*\}", " i ", s)  # the imaginary unit
     s = re.sub(r"\\operatorname\{(a(?:tan|sin|cos))\}", lambda m: _OPERATORNAMES[m.group(1)], s)
+    s = _ORDER_TERM.sub("", s)  # "1 + x + O(x^2)", "... + \\cdots": the stated terms are the answer
     return s.strip().rstrip(".,;").strip()
 
 
@@ -67,8 +77,11 @@ def evaluate(expr: sympy.Expr, values: dict[str, float]) -> mpmath.mpc:
         if key in ("e", "E") and key not in values:  # Euler's number written as a letter
             subs[s] = sympy.E
             continue
+        if key == "I" and key not in values:  # SymPy's spelling of the imaginary unit
+            subs[s] = sympy.I
+            continue
         if key not in values:
-            raise ValueError(f"unexpected symbol '{s}' (expected {', '.join(sorted(values)) or 'a number'})")
+            raise UnexpectedSymbolError(f"the answer depends on '{s}', the quantity only on {', '.join(sorted(values)) or 'nothing (a number)'}")
         subs[s] = sympy.Float(values[key], 30)
     v = expr.evalf(30, subs=subs)
     re_part, im_part = v.as_real_imag()

@@ -12,7 +12,7 @@ from scipy.optimize import linear_sum_assignment
 
 from harness.checker.latex import LatexParseError
 from harness.tasks.hardmath.answers import AnswerError, regime_answers
-from harness.tasks.hardmath.expressions import evaluate, parse
+from harness.tasks.hardmath.expressions import UnexpectedSymbolError, evaluate, parse
 from harness.tasks.hardmath.truth import GroundTruth, RegimeTruth
 
 
@@ -89,11 +89,15 @@ def _grade_roots(answers: list[str], regime: RegimeTruth) -> RegimeVerdict:
     return RegimeVerdict(regime.name, status, answers, worst, f"{degree} roots matched one-to-one, max relative error {worst:.3g} (tolerance {regime.rtol:g})")
 
 
-def grade_regime(answer: str | list[str], regime: RegimeTruth) -> RegimeVerdict:
+def grade_regime(answer: str | list[str] | None, regime: RegimeTruth) -> RegimeVerdict:
+    if answer is None:
+        return RegimeVerdict(regime.name, "fail", None, None, "no answer given for this regime")
     try:
         if isinstance(answer, list):
             return _grade_roots(answer, regime)
         return _grade_scalar(answer, regime)
+    except UnexpectedSymbolError as e:
+        return RegimeVerdict(regime.name, "fail", answer, None, str(e))
     except (LatexParseError, ValueError, TypeError, ZeroDivisionError, OverflowError) as e:
         return RegimeVerdict(regime.name, "parse_error", answer, None, f"{type(e).__name__}: {str(e)[:200]}")
 
@@ -107,4 +111,4 @@ def grade_output(kind: str, truth: GroundTruth, output: str) -> GradeResult:
         answers = regime_answers(output, kind, tuple(r.name for r in truth.regimes))
     except AnswerError as e:
         return GradeResult([], str(e))
-    return GradeResult([grade_regime(answers[r.name], r) for r in graded])
+    return GradeResult([grade_regime(answers.get(r.name), r) for r in graded])

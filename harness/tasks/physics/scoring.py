@@ -1,23 +1,23 @@
-"""From per-pair verdicts (box i vs gold answer j) to problem scores.
+"""From per-pair verdicts (answer part vs gold answer) to problem scores.
 
-`strict` (ours): a maximum one-to-one matching between boxes and gold answers;
-the score is matched gold answers / gold answers. `paper`: the official
-formula: each box counts if it matches any gold answer (first match, answers
-reusable), score = matched boxes / boxes.
+`strict` (ours): the maximum one-to-one matching between the answer parts the
+reader found (harness.checker.reading) and the gold answers; the score is
+matched gold answers / gold answers. `paper`: the official formula over whole
+boxes: each box counts if it matches any gold answer (answers reusable),
+score = matched boxes / boxes.
 """
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
-
-from harness.checker import max_bipartite_matching
 
 UNDECIDED_METHODS = ("verbal", "parse_failure", "undecided", "timeout", "memory_limit", "checker_error")
 
 
 @dataclass
 class PairCheck:
-    """How box `box` compared with gold answer `gold`."""
+    """How answer part `part` (from box `box`) compared with gold answer `gold`."""
 
+    part: int
     box: int
     gold: int
     equal: bool | None
@@ -28,29 +28,13 @@ class PairCheck:
         return asdict(self)
 
 
-@dataclass(frozen=True)
-class ProblemScore:
-    matches: dict[int, int]  # gold index -> box index
-    answer_fraction: float  # matched gold answers / gold answers
-    paper_score: float  # matched boxes / boxes, first match, answers reusable
-    paper_matched_boxes: int
+def paper_matched_boxes(whole_part_of_box: dict[int, int], n_gold: int, checks: list[PairCheck]) -> int:
+    """Boxes whose whole reading equals some gold answer (the official formula's numerator)."""
+    equal = {(c.part, c.gold) for c in checks if c.equal is True}
+    return sum(1 for part in whole_part_of_box.values() if any((part, g) in equal for g in range(n_gold)))
 
 
-def score_problem(n_boxes: int, n_gold: int, checks: list[PairCheck]) -> ProblemScore:
-    equal = [[False] * n_boxes for _ in range(n_gold)]
-    for c in checks:
-        equal[c.gold][c.box] = c.equal is True
-    matches = max_bipartite_matching(equal)
-    paper_matched = sum(1 for b in range(n_boxes) if any(equal[g][b] for g in range(n_gold)))
-    return ProblemScore(
-        matches=matches,
-        answer_fraction=len(matches) / n_gold if n_gold else 0.0,
-        paper_score=paper_matched / n_boxes if n_boxes else 0.0,
-        paper_matched_boxes=paper_matched,
-    )
-
-
-def unjudged_gold(n_gold: int, checks: list[PairCheck], matches: dict[int, int]) -> list[int]:
+def unjudged_gold(n_gold: int, checks: list[PairCheck], matched: set[int]) -> list[int]:
     """Gold answers left unmatched while some check on them was undecided."""
     undecided = {c.gold for c in checks if c.equal is None}
-    return [g for g in range(n_gold) if g not in matches and g in undecided]
+    return [g for g in range(n_gold) if g not in matched and g in undecided]

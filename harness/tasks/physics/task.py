@@ -7,13 +7,15 @@ from typing import Literal, Sequence
 import numpy as np
 
 from harness.api import GenerateRequest, HarnessError, Metric, RequestContext, Response, Sample, Score, Task
-from harness.checker import CheckerPool, LatexParseError, extract_boxed, final_section, normalize_latex, verify
+from harness.checker import CheckerPool, verify
+from harness.checker.compare import check_exact
+from harness.checker.reading import MAX_BOXES, MatchResult, candidate_parts, match_parts, read_answers
 from harness.metrics import count_metric, mean_metric, proportion_metric, statistic_metric
 from harness.registry import create_model, register_task
 from harness.tasks.physics.judge import judge_request, parse_judge_reply
 from harness.tasks.physics.loader import DOMAINS, Problem, load_directory, load_packaged
 from harness.tasks.physics.prompt import build_messages
-from harness.tasks.physics.scoring import PairCheck, score_problem, unjudged_gold
+from harness.tasks.physics.scoring import PairCheck, paper_matched_boxes, unjudged_gold
 
 _SANDBOX_METHODS = {"timeout": "timeout", "memory": "memory_limit", "error": "checker_error"}
 
@@ -29,7 +31,7 @@ class PhysicsArgs:
     judge: str | None = None
     data_dir: str | None = None
     max_tokens: int = 8192
-    max_boxes: int = 30
+    max_boxes: int = MAX_BOXES
     workers: int = 2
 
     def __post_init__(self):
@@ -103,11 +105,13 @@ class PhysicsTask(Task):
     def _check_pairs(self, jobs: list[tuple[str, str]]) -> list[tuple[bool | None, str, str]]:
         """Verify (gold, candidate) pairs in the sandbox; identical pairs are checked once."""
         unique = list(dict.fromkeys(jobs))
+        exact = {pair: check_exact(*pair) for pair in unique}
+        todo = [pair for pair in unique if exact[pair] is None]
         outcomes = self._checker_pool().map(
-            verify, [(g, c, self.args.rel_tol) for g, c in unique], timeout_s=self.args.timeout_s
+            verify, [(g, c, self.args.rel_tol) for g, c in todo], timeout_s=self.args.timeout_s
         )
-        verdicts = {}
-        for pair, outcome in zip(unique, outcomes):
+        verdicts = {pair: (v.equal, v.method, v.detail) for pair, v in exact.items() if v is not None}
+        for pair, outcome in zip(todo, outcomes):
             if outcome.status == "ok":
                 v = outcome.value
                 verdicts[pair] = (v.equal, v.method, v.detail)
@@ -115,19 +119,15 @@ class PhysicsTask(Task):
                 verdicts[pair] = (None, _SANDBOX_METHODS[outcome.status], outcome.error or "")
         return [verdicts[j] for j in jobs]
 
-    def _judge_undecided(self, samples: Sequence[Sample], per_sample: list[list[PairCheck]], boxes: list[list[str]]) -> None:
+    def _judge_undecided(self, samples: Sequence[Sample], todo: list[tuple[int, PairCheck, str]]) -> None:
+        """Ask the judge about (sample, check, candidate) pairs SymPy left undecided."""
         judge = self._judge_model()
-        if judge is None:
+        if judge is None or not todo:
             return
-        todo = [(i, c) for i, checks in enumerate(per_sample) for c in checks if c.equal is None]
-        if not todo:
-            return
-        requests = [
-            judge_request(samples[i].metadata["question"], samples[i].target[c.gold], boxes[i][c.box]) for i, c in todo
-        ]
-        contexts = [RequestContext("physics-judge", samples[i].id, k) for k, (i, _) in enumerate(todo)]
+        requests = [judge_request(samples[i].metadata["question"], samples[i].target[c.gold], cand) for i, c, cand in todo]
+        contexts = [RequestContext("physics-judge", samples[i].id, k) for k, (i, _, _) in enumerate(todo)]
         replies = judge.generate(requests, contexts)
-        for (i, check), reply in zip(todo, replies):
+        for (_, check, _), reply in zip(todo, replies):
             verdict, reason = parse_judge_reply(reply.text if reply.error is None else None)
             if reply.error is not None:
                 reason = f"judge error: {reply.error}"
@@ -138,62 +138,88 @@ class PhysicsTask(Task):
                 check.detail = f"unjudged: {reason}; checker said {check.method}: {check.detail}"
 
     def score_batch(self, samples: Sequence[Sample], responses: Sequence[Sequence[Response]]) -> list[Score]:
-        boxes: list[list[str]] = []
-        truncated: list[int] = []
-        for r in responses:
-            found = extract_boxed(final_section(r[0].text or ""))
-            truncated.append(max(0, len(found) - self.args.max_boxes))
-            boxes.append(found[-self.args.max_boxes :])
-        per_sample: list[list[PairCheck]] = [[] for _ in samples]
+        """Read every response into answer parts, check each part against each
+        gold answer in the sandbox, match one-to-one; the judge (if any) is asked
+        only about gold answers SymPy left unmatched and undecided."""
+        read = [read_answers(r[0].text or "", self.args.max_boxes) for r in responses]
+        parts = [candidate_parts(boxes, len(s.target)) for s, boxes in zip(samples, read)]
         jobs, owners = [], []
-        for i, (s, bs) in enumerate(zip(samples, boxes)):
-            exact = _exact_pairs(s.target, bs)
-            per_sample[i].extend(PairCheck(b, g, True, "exact", "same normalised LaTeX") for g, b in exact)
-            done_boxes = {b for _, b in exact}
-            for b, box in enumerate(bs):
+        for i, (s, ps) in enumerate(zip(samples, parts)):
+            for k, part in enumerate(ps):
                 for g, gold in enumerate(s.target):
-                    if b not in done_boxes:
-                        jobs.append((gold, box))
-                        owners.append((i, b, g))
-        for (i, b, g), (equal, method, detail) in zip(owners, self._check_pairs(jobs)):
-            per_sample[i].append(PairCheck(b, g, equal, method, detail))
-        self._judge_undecided(samples, per_sample, boxes)
-        return [self._score_one(s, bs, checks, t) for s, bs, checks, t in zip(samples, boxes, per_sample, truncated)]
+                    jobs.append((gold, part.latex))
+                    owners.append((i, k, g))
+        per_sample: list[list[PairCheck]] = [[] for _ in samples]
+        for (i, k, g), (equal, method, detail) in zip(owners, self._check_pairs(jobs)):
+            per_sample[i].append(PairCheck(k, parts[i][k].box, g, equal, method, detail))
+        matched = [self._match(s, boxes, ps, checks) for s, boxes, ps, checks in zip(samples, read, parts, per_sample)]
+        if self._judge_model() is not None:
+            todo = [
+                (i, c, parts[i][c.part].latex)
+                for i, checks in enumerate(per_sample)
+                for c in checks
+                if c.equal is None and c.gold not in {m.gold for m in matched[i].matches}
+            ]
+            self._judge_undecided(samples, todo)
+            matched = [self._match(s, boxes, ps, checks) for s, boxes, ps, checks in zip(samples, read, parts, per_sample)]
+        return [self._score_one(*args) for args in zip(samples, read, parts, per_sample, matched)]
 
-    def _score_one(self, sample: Sample, boxes: list[str], checks: list[PairCheck], truncated: int) -> Score:
+    @staticmethod
+    def _match(sample: Sample, boxes, parts, checks: list[PairCheck]) -> MatchResult:
+        index = {(p.box, p.latex, p.label): k for k, p in enumerate(parts)}
+        equal = {(c.gold, c.part) for c in checks if c.equal is True}
+        return match_parts(boxes, len(sample.target), lambda g, part: (g, index[(part.box, part.latex, part.label)]) in equal)
+
+    def _score_one(self, sample: Sample, boxes, parts, checks: list[PairCheck], result: MatchResult) -> Score:
         n_gold = len(sample.target)
-        result = score_problem(len(boxes), n_gold, checks)
-        unjudged = unjudged_gold(n_gold, checks, result.matches)
-        value = result.answer_fraction if self.args.scoring == "strict" else result.paper_score
-        matched_methods = {g: next(c.method for c in checks if c.gold == g and c.box == b) for g, b in result.matches.items()}
+        index = {(p.box, p.latex, p.label): k for k, p in enumerate(parts)}
+        matches = []
+        for m in sorted(result.matches, key=lambda m: m.gold):
+            k = index[(m.part.box, m.part.latex, m.part.label)]
+            check = next(c for c in checks if c.gold == m.gold and c.part == k and c.equal is True)
+            matches.append({"gold": m.gold, "part": k, "box": m.part.box, "reading": m.reading, "label": m.part.label,
+                            "method": check.method, "detail": check.detail})
+        matched = {m["gold"] for m in matches}
+        unjudged = unjudged_gold(n_gold, checks, matched)
+        decided = [g for g in range(n_gold) if g not in unjudged and not any(
+            c.gold == g and c.method == "judge" for c in checks if g not in matched or c.equal is True)]
+        whole = {b.index: index[(b.readings["whole"][0].box, b.readings["whole"][0].latex, b.readings["whole"][0].label)]
+                 for b in boxes if (b.readings["whole"][0].box, b.readings["whole"][0].latex, b.readings["whole"][0].label) in index}
+        paper_matched = paper_matched_boxes(whole, n_gold, checks)
+        fraction = len(matches) / n_gold if n_gold else 0.0
+        paper_score = paper_matched / len(boxes) if boxes else 0.0
+        value = fraction if self.args.scoring == "strict" else paper_score
         if not boxes:
-            explanation = "no \\boxed{} answer found"
+            explanation = "no \\boxed{} answer and no final-answer statement found"
         else:
+            found = f"{len(boxes)} boxes" if all(b.origin.startswith("boxed") for b in boxes) else f"{len(boxes)} answers ({boxes[0].origin})"
             explanation = (
-                f"{len(result.matches)}/{n_gold} gold answers matched one-to-one by {len(boxes)} boxes "
-                f"({', '.join(f'gold {g}<-box {b} by {matched_methods[g]}' for g, b in sorted(result.matches.items())) or 'none'}); "
-                f"paper formula {result.paper_matched_boxes}/{len(boxes)} boxes; scored {self.args.scoring}"
+                f"{len(matches)}/{n_gold} gold answers matched one-to-one by {len(parts)} answer parts of {found} ("
+                + (", ".join(f"gold {m['gold']}<-box {m['box']}{' (' + m['label'] + ')' if m['label'] else ''} by {m['method']}" for m in matches) or "none")
+                + f"); paper formula {paper_matched}/{len(boxes)} boxes; scored {self.args.scoring}"
             )
         return Score(
             value=value,
-            answer=boxes,
+            answer=[p.latex for p in parts],
             explanation=explanation,
             fields={
                 "domain": sample.metadata["domain"],
                 "n_gold": n_gold,
                 "n_boxes": len(boxes),
-                "boxes_dropped": truncated,
-                "gold_matched": len(result.matches),
-                "answer_fraction": result.answer_fraction,
-                "all_correct": len(result.matches) == n_gold,
-                "paper_score": result.paper_score,
-                "matches": [[g, b] for g, b in sorted(result.matches.items())],
+                "boxes": [{"content": b.content, "origin": b.origin, "reading": result.readings.get(b.index, "whole")} for b in boxes],
+                "parts": [{"latex": p.latex, "box": p.box, "label": p.label, "prefix": p.prefix} for p in parts],
+                "gold_matched": len(matches),
+                "answer_fraction": fraction,
+                "all_correct": len(matches) == n_gold,
+                "paper_score": paper_score,
+                "matches": matches,
                 "checks": [c.to_json() for c in checks],
                 "n_checks": len(checks),
                 "n_timeouts": sum(c.method == "timeout" or "checker said timeout" in c.detail for c in checks),
                 "n_parse_failures": sum(c.method in ("parse_failure", "verbal") or "checker said parse_failure" in c.detail or "checker said verbal" in c.detail for c in checks),
                 "n_judged": sum(c.method == "judge" for c in checks),
                 "unjudged_gold": unjudged,
+                "decided_without_judge": len(decided),
             },
         )
 
@@ -218,6 +244,7 @@ class PhysicsTask(Task):
         metrics["parse_failures"] = count_metric(sum(r["n_parse_failures"] for r in records), n_checks)
         metrics["judged"] = count_metric(sum(r["n_judged"] for r in records), n_checks)
         metrics["unjudged"] = count_metric(sum(len(r["unjudged_gold"]) for r in records), n_gold)
+        metrics["decided_without_judge"] = count_metric(sum(r["decided_without_judge"] for r in records), n_gold)
         metrics["no_boxed_answer"] = count_metric(sum(r["n_boxes"] == 0 for r in records), len(records))
         return metrics
 
@@ -228,31 +255,6 @@ class PhysicsTask(Task):
         if self._judge is not None:
             self._judge.close()
             self._judge = None
-
-
-def _exact_pairs(gold: Sequence[str], boxes: Sequence[str]) -> list[tuple[int, int]]:
-    """(gold, box) pairs with the same normalised text, one-to-one. Those boxes
-    need no sandboxed check: equivalence is transitive, so pairing them first
-    cannot shrink the maximum matching, and under the paper formula a box that
-    matches is counted whichever gold answer it matches."""
-    keys = [_normalized_or_none(b) for b in boxes]
-    used: set[int] = set()
-    pairs = []
-    for g, answer in enumerate(gold):
-        key = _normalized_or_none(answer)
-        for b, box_key in enumerate(keys):
-            if key is not None and b not in used and box_key == key:
-                used.add(b)
-                pairs.append((g, b))
-                break
-    return pairs
-
-
-def _normalized_or_none(latex: str) -> str | None:
-    try:
-        return normalize_latex(latex)
-    except LatexParseError:
-        return None
 
 
 def _accuracy_metrics(records: list[dict], suffix: str) -> dict[str, Metric]:

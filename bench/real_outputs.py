@@ -1,0 +1,175 @@
+"""Scorers against careful grades of real model outputs, side by side in one run.
+
+PHYSICS: the published outputs of Qwen2.5-72B-Instruct and Llama-3.1-8B-Instruct
+on 160 problems whose every gold answer was graded by hand (correct, incorrect,
+unclear; math or verbal) are scored by the `physics` task without a judge. Per
+model, for math gold answers graded correct or incorrect: coverage (decided
+without a judge), agreement on the decided ones, false accepts (accepted,
+graded incorrect; share of the incorrect ones) and false rejects (graded
+correct, rejected or left unjudged; share of the correct ones); then the
+problem-level mean absolute error against the careful score, beside the
+official pipeline's (SymPy plus a GPT-4o judge).
+
+HARDMath: the authors' published responses of five models are scored by the
+`hardmath` task (numeric grading per regime). Per type: the share of responses
+that box an answer and are graded; then the disagreements with the authors'
+GPT-4o grades by cause.
+
+    python bench/real_outputs.py [--workers 2] [--part physics|hardmath|all] [--show N]
+"""
+from __future__ import annotations
+
+import argparse
+import collections
+import statistics
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from harness.api import Generation  # noqa: E402
+from harness.checker.reading import read_answers  # noqa: E402
+from harness.tasks.hardmath.published import published_replays  # noqa: E402
+from harness.tasks.hardmath.task import HardMathArgs, HardMathTask  # noqa: E402
+from harness.tasks.physics.published import MODELS, graded_problems, published_outputs  # noqa: E402
+from harness.tasks.physics.task import PhysicsArgs, PhysicsTask  # noqa: E402
+
+
+def physics(workers: int, show: int) -> None:
+    task = PhysicsTask(PhysicsArgs(split="all", workers=workers))
+    samples = {s.id: s for s in task.samples()}
+    graded = graded_problems()
+    print("## PHYSICS: math gold answers against careful grades (no judge)\n")
+    print("| model | problems | math golds (correct/incorrect) | decided without a judge | agreement on decided "
+          "| false accepts | false rejects | MAE ours | MAE official | mean ours | mean careful | mean official |")
+    print("|---|---|---|---|---|---|---|---|---|---|---|---|")
+    wrong_examples = []
+    totals: collections.Counter = collections.Counter()
+    for model in MODELS:
+        outputs = published_outputs(model)
+        problems = [p for p in graded if p.model == model]
+        started = time.perf_counter()
+        scores = task.score_batch(
+            [samples[p.id] for p in problems], [[Generation(outputs[p.id]["output"])] for p in problems]
+        )
+        elapsed = time.perf_counter() - started
+        c: collections.Counter = collections.Counter()
+        errors_ours, errors_official, ours, careful, official = [], [], [], [], []
+        for p, score in zip(problems, scores):
+            matched = {m["gold"] for m in score.fields["matches"]}
+            unjudged = set(score.fields["unjudged_gold"])
+            for grade in p.grades:
+                if grade.kind != "math" or grade.verdict == "unclear":
+                    continue
+                right = grade.verdict == "correct"
+                outcome = "accept" if grade.gold in matched else "unjudged" if grade.gold in unjudged else "reject"
+                c[(right, outcome)] += 1
+                if (outcome == "accept") != right:
+                    wrong_examples.append((model, p.id, grade, outcome, score))
+            if p.careful_score is not None:
+                ours.append(score.value)
+                careful.append(p.careful_score)
+                errors_ours.append(abs(score.value - p.careful_score))
+                if p.official_score is not None:
+                    official.append(p.official_score)
+                    errors_official.append(abs(p.official_score - p.careful_score))
+        totals.update(c)
+        print(_physics_row(model, len(problems), c, errors_ours, errors_official, ours, careful, official)
+              + f"  <!-- {elapsed:.1f} s -->")
+    print(_physics_row("both", len(graded), totals, [], [], [], [], []))
+    print(f"\n### Disagreements with the careful grades ({len(wrong_examples)}; first {show})\n")
+    for model, pid, grade, outcome, score in wrong_examples[:show]:
+        checks = [ch for ch in score.fields["checks"] if ch["gold"] == grade.gold]
+        best = next((ch for ch in checks if ch["equal"] is True), checks[-1] if checks else None)
+        why = f"{best['method']}: {best['detail'][:140]}" if best else "no candidate"
+        if best:
+            why += f" [part {score.fields['parts'][best['part']]['latex'][:100]!r}]"
+        print(f"- {model} {pid} gold {grade.gold} graded {grade.verdict}, ours {outcome}: {why} | grader: {grade.reason[:140]}")
+    task.close()
+
+
+def _physics_row(name, n_problems, c, errors_ours, errors_official, ours, careful, official) -> str:
+    n_right = sum(v for (right, _), v in c.items() if right)
+    n_wrong = sum(v for (right, _), v in c.items() if not right)
+    decided = sum(v for (_, outcome), v in c.items() if outcome != "unjudged")
+    agree = c[(True, "accept")] + c[(False, "reject")]
+    false_accepts = c[(False, "accept")]
+    false_rejects = c[(True, "reject")] + c[(True, "unjudged")]
+
+    def share(a, b):
+        return f"{a / b:.3f} ({a}/{b})" if b else "-"
+
+    def mean(xs):
+        return f"{statistics.fmean(xs):.3f}" if xs else "-"
+
+    return (f"| {name} | {n_problems} | {n_right}/{n_wrong} | {share(decided, n_right + n_wrong)} | {share(agree, decided)} "
+            f"| {share(false_accepts, n_wrong)} | {share(false_rejects, n_right)} | {mean(errors_ours)} | {mean(errors_official)} "
+            f"| {mean(ours)} | {mean(careful)} | {mean(official)} |")
+
+
+def hardmath(workers: int, show: int) -> None:
+    task = HardMathTask(HardMathArgs(workers=workers))
+    samples = {s.id: s for s in task.samples()}
+    graded_by_kind: dict[str, collections.Counter] = collections.defaultdict(collections.Counter)
+    causes: collections.Counter = collections.Counter()
+    examples: dict[str, list[str]] = collections.defaultdict(list)
+    print("\n## HARDMath: the authors' published responses, graded numerically per regime\n")
+    print("| responses | model files | boxed an answer | graded (of boxed) | mean ours | mean GPT-4o grader |")
+    print("|---|---|---|---|---|---|")
+    n_all = n_boxed = n_graded = 0
+    ours_all, official_all = [], []
+    for name, rows in published_replays().items():
+        rows = [r for r in rows if r["id"] in samples]
+        scores = task.score_batch([samples[r["id"]] for r in rows], [[Generation(r["output"])] for r in rows])
+        for r, score in zip(rows, scores):
+            kind = samples[r["id"]].metadata["kind"]
+            if score.fields["ungradable"]:
+                continue
+            boxed = bool(read_answers(r["output"]))
+            graded = bool(score.fields["regimes"]) and not score.fields["parse_failure"]
+            c = graded_by_kind[kind]
+            c["responses"] += 1
+            c["boxed"] += boxed
+            c["graded"] += boxed and graded
+            n_all, n_boxed, n_graded = n_all + 1, n_boxed + boxed, n_graded + (boxed and graded)
+            if boxed and not graded:
+                cause = f"not graded: {score.explanation.split(':')[0][:60]}"
+            elif not graded:
+                continue
+            else:
+                ours_all.append(score.value)
+                official_all.append(float(r["official_score"]))
+                if abs(score.value - float(r["official_score"])) < 0.5:
+                    continue
+                verdict = "ours pass, GPT-4o fail" if score.value > float(r["official_score"]) else "ours fail, GPT-4o pass"
+                cause = f"{verdict} ({kind}{', key disagrees with numerics' if score.fields['key_verified'] is False else ''})"
+            causes[cause] += 1
+            examples[cause].append(f"{name} id {r['id']}: {score.explanation[:220]}")
+    print(f"| {n_all} | {len(published_replays())} | {n_boxed} | {n_graded / max(n_boxed, 1):.3f} ({n_graded}/{n_boxed}) "
+          f"| {statistics.fmean(ours_all):.3f} | {statistics.fmean(official_all):.3f} |")
+    print("\n| type | responses | boxed | graded of boxed |\n|---|---|---|---|")
+    for kind, c in sorted(graded_by_kind.items()):
+        print(f"| {kind} | {c['responses']} | {c['boxed']} | {c['graded'] / max(c['boxed'], 1):.3f} ({c['graded']}/{c['boxed']}) |")
+    print("\n### Disagreements with the authors' GPT-4o grades and responses not graded, by cause\n")
+    for cause, n in causes.most_common():
+        print(f"- {n:4d}  {cause}")
+        for line in examples[cause][:show]:
+            print(f"        {line}")
+    task.close()
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--workers", type=int, default=2)
+    ap.add_argument("--part", default="all", choices=["physics", "hardmath", "all"])
+    ap.add_argument("--show", type=int, default=40)
+    args = ap.parse_args()
+    if args.part in ("physics", "all"):
+        physics(args.workers, args.show)
+    if args.part in ("hardmath", "all"):
+        hardmath(args.workers, min(args.show, 3))
+
+
+if __name__ == "__main__":
+    main()

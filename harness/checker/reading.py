@@ -1,0 +1,482 @@
+"""From a model's response to candidate answer parts, as a careful grader reads it.
+
+Real responses put every part of a problem in one box (``aligned`` rows,
+``\\quad``, "and", ``(a)`` labels), describe answers in words inside the box,
+box nothing and state a "Final Answer" instead, drop the backslash
+(``$boxed{...}$``) or are cut off inside their last box. `read_answers` finds
+each box (or final-answer statement) and offers its readings: the box whole,
+split on its rows, labels and separators, and split on top-level commas too.
+Which reading is used is decided by `match_parts`, the one maximum
+one-to-one matching of parts to gold answers: a box is only ever split when
+that matches more gold answers, so a single right answer is never broken into
+wrong parts.
+
+Pure text processing: nothing here parses mathematics or runs model text.
+"""
+from __future__ import annotations
+
+import itertools
+import re
+from dataclasses import dataclass
+from typing import Callable, Sequence
+
+from scipy.optimize import linear_sum_assignment
+
+from harness.checker.boxed import braced_group_end, final_section
+from harness.checker.units import UnitParseError, parse_unit
+
+MAX_BOXES = 30
+_CONTEXT_CHARS = 300
+
+# ------------------------------------------------------------------ unicode math in plain text
+
+_SUPERSCRIPTS = dict(zip("⁰¹²³⁴⁵⁶⁷⁸⁹⁻⁺", "0123456789-+"))
+_SUPERSCRIPT_RUN = re.compile("[" + "".join(_SUPERSCRIPTS) + "]+")
+_SUBSCRIPTS = dict(zip("₀₁₂₃₄₅₆₇₈₉", "0123456789"))
+_SUBSCRIPT_RUN = re.compile("[" + "".join(_SUBSCRIPTS) + "]+")
+_PLAIN_MATH = {
+    "×": r" \times ", "·": r" \cdot ", "−": "-", "–": "-", "≈": r" \approx ", "≤": r" \le ", "≥": r" \ge ",
+    "≠": r" \ne ", "∞": r"\infty ", "π": r"\pi ", "∝": r" \propto ", "ħ": r"\hbar ", "√": r"\sqrt ",
+    "∼": r" \sim ",
+}
+
+
+def normalize_unicode_math(text: str) -> str:
+    """Plain-text math (``1.6×10⁻¹⁹ C``, ``ħω``, ``√2``) spelled as LaTeX."""
+    text = _SUPERSCRIPT_RUN.sub(lambda m: "^{" + "".join(_SUPERSCRIPTS[c] for c in m.group(0)) + "}", text)
+    text = _SUBSCRIPT_RUN.sub(lambda m: "_{" + "".join(_SUBSCRIPTS[c] for c in m.group(0)) + "}", text)
+    for char, latex in _PLAIN_MATH.items():
+        text = text.replace(char, latex)
+    return text
+
+
+# ------------------------------------------------------------------ finding boxes
+
+# `\boxed{`, `\fbox{`, and `boxed{` without its backslash (the HARDMath dataset's
+# own spelling `$boxed{...}$`, which few-shot prompted models copy).
+_BOX_OPEN = re.compile(r"(?:\\(?:boxed|fbox)|(?<![\\A-Za-z])boxed)\s*\{")
+
+
+@dataclass(frozen=True)
+class AnswerPart:
+    """One candidate answer: `latex` as it will be checked, its `label` (``a``,
+    ``ii``, ``2``) if the response gave one, the words stripped off around it
+    (`prefix`, e.g. "Magnetic field:" or "small ε:"), and the box it came from."""
+
+    latex: str
+    box: int
+    label: str | None = None
+    prefix: str = ""
+
+
+@dataclass(frozen=True)
+class BoxReading:
+    """One box (or final-answer statement) and the ways to read it.
+
+    `origin` says where it was found: "boxed", "boxed (no backslash)",
+    "boxed (unclosed, response cut off)" or "final-answer section". `context`
+    is the text just before it (where "for small ε" labels a box). `readings`
+    maps a reading's name ("whole", "split", "split+commas") to its parts; the
+    whole reading is always there."""
+
+    index: int
+    content: str
+    origin: str
+    context: str
+    readings: dict[str, tuple[AnswerPart, ...]]
+
+    @property
+    def labelled(self) -> bool:
+        return any(p.label for parts in self.readings.values() for p in parts)
+
+
+def _find_boxes(text: str) -> list[tuple[int, int, str, str]]:
+    """(start, end, content, origin) of every top-level box, in order."""
+    found = []
+    pos = 0
+    while True:
+        m = _BOX_OPEN.search(text, pos)
+        if m is None:
+            return found
+        brace = m.end() - 1
+        end = braced_group_end(text, brace)
+        origin = "boxed" if m.group(0).startswith("\\") else "boxed (no backslash)"
+        if end is None:
+            # Cut off inside its box: what was written of it is the answer, when it is the last box.
+            if _BOX_OPEN.search(text, m.end()) is None:
+                content = text[brace + 1 :].strip()
+                if content:
+                    found.append((m.start(), len(text), content, "boxed (unclosed, response cut off)"))
+                return found
+            pos = m.end()
+            continue
+        content = text[brace + 1 : end - 1].strip()
+        if content:
+            found.append((m.start(), end, content, origin))
+        pos = end
+
+
+# ------------------------------------------------------------------ a final-answer section (no box)
+
+_FINAL_HEADING = re.compile(
+    r"(?im)^[\s#*>\-]*(?:\*\*)?\s*(?:final\s+answers?|answers?|final\s+results?|summary(?:\s+of\s+results)?)\b\s*(?:\*\*)?\s*[:.]?"
+    r"|\b(?:the\s+)?final\s+answers?\s+(?:is|are)\b\s*:?"
+)
+_MATH_SEGMENT = re.compile(r"\\\[(.+?)\\\]|\$\$(.+?)\$\$|\\\((.+?)\\\)|\$([^$\n]+?)\$", re.S)
+
+
+def _final_section_statements(section: str) -> list[tuple[int, int, str, str]]:
+    """Math of the last final-answer section, when the response boxes nothing."""
+    heading = None
+    for heading in _FINAL_HEADING.finditer(section):
+        pass
+    if heading is None:
+        return []
+    start = heading.end()
+    tail = section[start:]
+    found = []
+    for m in _MATH_SEGMENT.finditer(tail):
+        content = next(g for g in m.groups() if g is not None).strip()
+        if content:
+            found.append((start + m.start(), start + m.end(), content, "final-answer section"))
+    if not found:
+        line = tail.strip().splitlines()[0] if tail.strip() else ""
+        statement = _plain_statement(line)
+        if statement:
+            found.append((start, start + len(line), statement, "final-answer section"))
+    return found
+
+
+_PLAIN_LEAD = re.compile(r"(?:\bis\b|\bare\b|\bof\b|:|≈|=)\s*")
+_PLAIN_UNIT = re.compile(r"(?<=[\d}])\s*([A-Za-zΩμ°][A-Za-zΩμ°/^\-0-9]{0,12})\s*$")
+
+
+def _plain_statement(line: str) -> str:
+    """The value a plain-text final-answer line states: "The energy is 1.6×10⁻¹⁹ J."
+    gives ``1.6 \\times 10^{-19} \\text{J}``; "so v = 3 m/s" keeps ``v = 3 \\text{m/s}``."""
+    line = normalize_unicode_math(re.sub(r"\*\*|__|`", "", line)).strip().rstrip(".")
+    leads = [m for m in _PLAIN_LEAD.finditer(line) if re.search(r"\d", line[m.end() :])]
+    if leads and not re.match(r"^\s*[-+\d\\]", line):
+        cut = leads[-1]
+        if cut.group(0).strip() in ("=", "≈"):
+            name = re.search(r"([A-Za-z](?:_\{?\w+\}?)?)\s*$", line[: cut.start()])
+            line = (name.group(1) if name else "") + " = " + line[cut.end() :]
+        else:
+            line = line[cut.end() :]
+    if not re.search(r"\d", line):
+        return ""
+    unit = _PLAIN_UNIT.search(line)
+    if unit:
+        try:
+            parse_unit(unit.group(1))
+            line = line[: unit.start()] + r" \text{" + unit.group(1) + "}"
+        except UnitParseError:
+            pass
+    return line.strip()
+
+
+# ------------------------------------------------------------------ splitting one box
+
+_ENVIRONMENT = re.compile(
+    r"\\(?:begin|end)\s*\{(?:aligned|align\*?|alignat\*?|array|cases|gathered|gather\*?|split|equation\*?|eqnarray\*?|matrix|smallmatrix)\}"
+    r"(?:\s*\{[^{}]*\})?"
+)
+_TEXT_COMMAND = r"\\(?:text|textbf|textit|mathrm|textrm|mbox)"
+_LABEL_TOKEN = r"(?:[a-h]|i{1,3}|iv|vi{0,3}|[1-9])"
+# "(a)", "a)", "Part (a):", "\text{(a)}", "\textbf{(a) }", "**(a)**" -- at the start of a piece.
+_LABEL = re.compile(
+    r"^\s*(?:\*\*)?\s*(?P<open>" + _TEXT_COMMAND + r"\s*\{\s*)?(?:(?:Part|part)\s*)?"
+    r"(?:\(\s*(" + _LABEL_TOKEN + r")\s*\)|(" + _LABEL_TOKEN + r")\s*\))"
+    r"(?:\s*[:.])?\s*(?P<close>\})?(?:\s*\*\*)?(?:\s*[:.](?![0-9]))?(?!\s*[\^_*/])\s*"
+)
+# Where a new label starts inside a row: after a separator or at a text command.
+_LABEL_INSIDE = re.compile(
+    r"(?:(?<=[\s,;&~])|(?<=\\quad)|(?<=\\qquad))(?=(?:" + _TEXT_COMMAND + r"\s*\{\s*)?(?:(?:Part|part)\s*)?\(\s*"
+    + _LABEL_TOKEN + r"\s*\))"
+)
+_SEPARATORS = re.compile(
+    r"\\q?quad(?![A-Za-z])|(?<!\\);|" + _TEXT_COMMAND + r"\s*\{\s*(?:,?\s*(?:and|or)\s*,?|,|;)\s*\}|\s(?:and)\s"
+)
+
+
+def _top_level_mask(text: str) -> list[bool]:
+    """True where a character sits outside every bracket and brace (an opening
+    or closing bracket itself counts as outside its own group)."""
+    mask, depth, i = [False] * len(text), 0, 0
+    while i < len(text):
+        ch = text[i]
+        width = 2 if ch == "\\" and i + 1 < len(text) and text[i + 1] in "{}" else 1
+        token = text[i + width - 1]
+        if token in "{([":
+            mask[i : i + width] = [depth == 0] * width
+            depth += 1
+        elif token in "})]" and (width == 2 or ch != "\\"):
+            depth -= 1
+            mask[i : i + width] = [depth == 0] * width
+        else:
+            mask[i] = depth == 0
+        i += width
+    return mask
+
+
+def _split_top(text: str, pattern: re.Pattern) -> list[str]:
+    mask = _top_level_mask(text)
+    pieces, start = [], 0
+    for m in pattern.finditer(text):
+        if m.start() < len(mask) and mask[m.start()]:
+            if m.end() == m.start() and m.start() == start:
+                continue
+            pieces.append(text[start : m.start()])
+            start = m.end()
+    pieces.append(text[start:])
+    return [p for p in pieces if p.strip()]
+
+
+def _rows(text: str) -> list[str]:
+    body = _ENVIRONMENT.sub(" ", text)
+    mask = _top_level_mask(body)
+    rows, start, i = [], 0, 0
+    while i < len(body) - 1:
+        if body[i] == "\\" and body[i + 1] == "\\" and mask[i]:
+            rows.append(body[start:i])
+            i += 2
+            start = i
+            continue
+        i += 2 if body[i] == "\\" else 1
+    rows.append(body[start:])
+    return [r for r in rows if r.strip()]
+
+
+_LEADING_TEXT = re.compile(r"^\s*" + _TEXT_COMMAND + r"\s*\{([^{}]*)\}\s*(?::|=\s*(?=\S))?\s*")
+# "\text{(for air)}", "\text{ in the lab frame}": a parenthesis or two words; one word may be a unit.
+_TRAILING_TEXT = re.compile(
+    r"\s*(?:,|\\,|\\;|\\quad|\\qquad|~|\s)*" + _TEXT_COMMAND + r"\s*\{\s*(\([^{}]*\)|[^{}]*[A-Za-z]{2,}\s+[A-Za-z]{2,}[^{}]*)\}\s*$"
+)
+_PLAIN_PREFIX = re.compile(r"^\s*([A-Za-z][A-Za-z ,'\-]{2,60}?)\s*:\s*(?=\S)")
+
+
+_NAMED_VALUE = re.compile(r"^([^:\d]{1,40}?)\s*(?<![:\\]):(?!=)\s*(.+)$", re.S)
+_HEADING_TEXT = re.compile(_TEXT_COMMAND + r"\s*\{[^{}]*:\s*\}")
+_PARENTHESISED_TEXT = re.compile(_TEXT_COMMAND + r"\s*\{\s*\([^{}]*\)\s*\}")
+
+
+def _is_description(words: str) -> bool:
+    """Words around an answer, not a unit: a word of three letters or more, or a parenthesis."""
+    stripped = words.strip()
+    if not re.search(r"[A-Za-z]{3,}|^\(.*\)$|:$", stripped):
+        return False
+    try:
+        parse_unit(stripped)
+        return False
+    except UnitParseError:
+        return True
+
+
+def clean_part(text: str) -> tuple[str | None, str, str]:
+    """(label, latex, prefix): the label, described words and trailing punctuation taken off one part."""
+    label = None
+    prefix: list[str] = []
+    s = text.replace("&", " ").strip()
+    for _ in range(3):
+        s = re.sub(r"^(?:\s|~|\\[,;!]|\\q?quad(?![A-Za-z]))+", "", s)
+        m = _LABEL.match(s)
+        if m and s[m.end() :].strip():
+            label = label or (m.group(2) or m.group(3))
+            # "\\text{(a) Impossible}": the words after the label stay in their text group
+            s = (m.group("open") if m.group("open") and not m.group("close") else "") + s[m.end() :]
+            continue
+        m = _LEADING_TEXT.match(s)
+        if m and _is_description(m.group(1)) and s[m.end() :].strip():
+            prefix.append(m.group(1).strip())
+            s = s[m.end() :]
+            continue
+        m = _PLAIN_PREFIX.match(s)
+        if m and not re.search(r"\\", m.group(1)) and len(m.group(1).split()) >= 2:
+            prefix.append(m.group(1).strip())
+            s = s[m.end() :]
+            continue
+        break
+    while True:
+        m = _TRAILING_TEXT.search(s)
+        if m is None or not s[: m.start()].strip():
+            break
+        s = s[: m.start()]
+    s = re.sub(r"(?:\s|~|\\[,;!]|\\q?quad|[.,;])+$", "", s).strip()
+    s = re.sub(r"^(?:\s|\\[,;!]|\\q?quad|[,;])+", "", s).strip()
+    s = re.sub(r"^\\(?:approx|sim|simeq)(?![A-Za-z])\s*", "", s)  # "\\approx 5": the value alone
+    named = _NAMED_VALUE.match(s)
+    if named and "\\\\" not in s and _top_level_mask(s)[named.end(1)]:
+        # "E : 5" (an array row ``E &:& 5``): the name is the left-hand side
+        s = named.group(1).strip() + " = " + named.group(2).strip()
+    if _PARENTHESISED_TEXT.fullmatch(s) or _HEADING_TEXT.fullmatch(s):
+        s = ""  # "\text{(for air)}" or "\text{Hydrogen:}" alone: a remark or a heading, no answer
+    return label, s, " ".join(prefix)
+
+
+def _parts_of(pieces: Sequence[str], box: int) -> tuple[AnswerPart, ...]:
+    parts = []
+    for piece in pieces:
+        label, latex, prefix = clean_part(piece)
+        if latex:
+            parts.append(AnswerPart(latex, box, label, prefix))
+    return tuple(parts)
+
+
+def _split_labelled(row: str) -> list[str]:
+    return _split_top(row, _LABEL_INSIDE) if _LABEL_INSIDE.search(row) else [row]
+
+
+def _split_pieces(content: str) -> list[str]:
+    """Rows, then labels, then separators (``\\quad``, ``;``, "and")."""
+    pieces = []
+    for row in _rows(content):
+        for labelled in _split_labelled(row):
+            split = _split_top(labelled, _SEPARATORS)
+            # a label alone before a separator belongs to the next piece: "(a) \quad x = 1"
+            merged: list[str] = []
+            for piece in split:
+                if merged and _LABEL.fullmatch(merged[-1].strip() + " "):
+                    merged[-1] = merged[-1] + " " + piece
+                else:
+                    merged.append(piece)
+            pieces.extend(merged)
+    return pieces
+
+
+_COMMA = re.compile(r"(?<!\\),")
+
+
+def _split_commas(pieces: Sequence[str]) -> list[str]:
+    out = []
+    for piece in pieces:
+        out.extend(_split_top(piece, _COMMA))
+    return out
+
+
+def _readings(content: str, box: int) -> dict[str, tuple[AnswerPart, ...]]:
+    readings: dict[str, tuple[AnswerPart, ...]] = {}
+    label, whole, prefix = clean_part(content)
+    readings["whole"] = (AnswerPart(whole or content, box, label, prefix),)
+    pieces = _split_pieces(content)
+    split = _parts_of(pieces, box)
+    if len(split) > 1 or (split and split[0].latex != readings["whole"][0].latex):
+        readings["split"] = split
+    with_commas = _parts_of(_split_commas(pieces), box)
+    if len(with_commas) > len(split):
+        readings["split+commas"] = with_commas
+    return readings
+
+
+def read_answers(text: str, max_boxes: int = MAX_BOXES) -> list[BoxReading]:
+    """Every final box of a response (the last `max_boxes`), or its final-answer
+    statements when it boxes nothing, each with its readings."""
+    section = final_section(text or "")
+    spans = _find_boxes(section) or _final_section_statements(section)
+    spans = spans[-max_boxes:]
+    boxes = []
+    previous_end = 0
+    for k, (start, end, content, origin) in enumerate(spans):
+        context = section[max(previous_end, start - _CONTEXT_CHARS) : start]
+        content = normalize_unicode_math(content)
+        boxes.append(BoxReading(k, content, origin, context, _readings(content, k)))
+        previous_end = end
+    return boxes
+
+
+# ------------------------------------------------------------------ matching parts to gold answers
+
+
+@dataclass(frozen=True)
+class PartMatch:
+    """Gold answer `gold` is answered by `part` (read as `reading` of its box)."""
+
+    gold: int
+    part: AnswerPart
+    reading: str
+
+
+@dataclass(frozen=True)
+class MatchResult:
+    matches: tuple[PartMatch, ...]
+    readings: dict[int, str]  # box index -> the reading used
+
+    def parts(self) -> list[AnswerPart]:
+        return [m.part for m in self.matches]
+
+
+_MAX_EXHAUSTIVE = 6
+
+
+def reading_options(boxes: Sequence[BoxReading], n_gold: int) -> list[list[str]]:
+    """The readings worth trying per box: splitting only when the gold has
+    several parts or the box carries labels."""
+    return [
+        list(b.readings) if (n_gold > 1 or b.labelled) else ["whole"]
+        for b in boxes
+    ]
+
+
+def candidate_parts(boxes: Sequence[BoxReading], n_gold: int) -> list[AnswerPart]:
+    """Every distinct part some reading may use (what the checker must compare)."""
+    seen: dict[tuple, AnswerPart] = {}
+    for box, options in zip(boxes, reading_options(boxes, n_gold)):
+        for name in options:
+            for part in box.readings[name]:
+                seen.setdefault((part.box, part.latex, part.label), part)
+    return list(seen.values())
+
+
+def match_parts(
+    boxes: Sequence[BoxReading],
+    n_gold: int,
+    equal: Callable[[int, AnswerPart], bool],
+    gold_labels: Sequence[str | None] | None = None,
+) -> MatchResult:
+    """The maximum one-to-one matching of parts to gold answers over a choice of
+    one reading per box. Ties prefer parts whose label agrees with the gold's
+    label, then later boxes, then fewer split boxes. Up to six boxes with
+    several readings are tried exhaustively, more by coordinate ascent."""
+    options = reading_options(boxes, n_gold)
+
+    def solve(choice: Sequence[str]) -> tuple[tuple, MatchResult]:
+        parts = [(name, part) for box, name in zip(boxes, choice) for part in box.readings[name]]
+        if not parts or not n_gold:
+            return (0, 0, 0, 0), MatchResult((), dict(enumerate(choice)))
+        weight = [[0.0] * len(parts) for _ in range(n_gold)]
+        for g in range(n_gold):
+            for k, (_, part) in enumerate(parts):
+                if equal(g, part):
+                    agrees = bool(gold_labels and part.label and gold_labels[g] == part.label)
+                    weight[g][k] = 1000.0 + 10.0 * agrees + part.box / (len(boxes) + 1)
+        rows, cols = linear_sum_assignment(weight, maximize=True)
+        matches = tuple(
+            PartMatch(g, parts[k][1], parts[k][0]) for g, k in zip(rows, cols) if weight[g][k] > 0
+        )
+        agree = sum(bool(gold_labels and m.part.label and gold_labels[m.gold] == m.part.label) for m in matches)
+        splits = sum(name != "whole" for name in choice)
+        later = sum(m.part.box for m in matches)
+        return (len(matches), agree, later, -splits), MatchResult(matches, dict(enumerate(choice)))
+
+    multi = [k for k, o in enumerate(options) if len(o) > 1]
+    if len(multi) <= _MAX_EXHAUSTIVE:
+        best = None
+        for combo in itertools.product(*(options[k] for k in multi)):
+            choice = [o[0] for o in options]
+            for k, name in zip(multi, combo):
+                choice[k] = name
+            key, result = solve(choice)
+            if best is None or key > best[0]:
+                best = (key, result)
+        assert best is not None
+        return best[1]
+    choice = [o[-1] for o in options]
+    best_key, best_result = solve(choice)
+    for _ in range(2):
+        for k in multi:
+            for name in options[k]:
+                trial = list(choice)
+                trial[k] = name
+                key, result = solve(trial)
+                if key > best_key:
+                    best_key, best_result, choice = key, result, trial
+    return best_result

@@ -1,0 +1,146 @@
+"""Answer reading on excerpts of real model outputs (the shipped published
+outputs of PHYSICS and HARDMath): each box must yield the parts a careful
+grader reads in it, and a single answer must never be split into wrong parts."""
+from __future__ import annotations
+
+import pytest
+
+from harness.checker.reading import match_parts, normalize_unicode_math, read_answers
+
+
+def split_of(text: str) -> list[tuple[str | None, str]]:
+    """(label, latex) of the finest reading of the last box."""
+    box = read_answers(text)[-1]
+    reading = box.readings.get("split+commas") or box.readings.get("split") or box.readings["whole"]
+    return [(p.label, " ".join(p.latex.split())) for p in reading]
+
+
+# (excerpt as published, the parts it must yield), from qwen2.5-72b-instruct and llama-3.1-8b-instruct
+REAL_BOXES = [
+    (  # atomic/1-47: aligned rows with \text{(a)} labels and & alignment
+        "\\[\n\\boxed{\n\\begin{aligned}\n&\\text{(a)} & P_{100} &= 1 \\\\\n&\\text{(b)} & P_{200} &= 0 \\\\\n&\\text{(c)} & P_{210} &= 0\n\\end{aligned}\n}\n\\]",
+        [("a", "P_{100} = 1"), ("b", "P_{200} = 0"), ("c", "P_{210} = 0")],
+    ),
+    (  # atomic/1-49: aligned rows, trailing commas and period, no labels
+        "\\boxed{\n\\begin{aligned}\nE_{n, 1, -1}(B) &= -\\frac{2 k e^2 m_e}{\\hbar^2 n^2} - \\frac{e \\hbar B}{2 m_e}, \\\\\nE_{n, 1, 0}(B) &= -\\frac{2 k e^2 m_e}{\\hbar^2 n^2}, \\\\\nE_{n, 1, +1}(B) &= -\\frac{2 k e^2 m_e}{\\hbar^2 n^2} + \\frac{e \\hbar B}{2 m_e}.\n\\end{aligned}\n}",
+        [(None, "E_{n, 1, -1}(B) = -\\frac{2 k e^2 m_e}{\\hbar^2 n^2} - \\frac{e \\hbar B}{2 m_e}"),
+         (None, "E_{n, 1, 0}(B) = -\\frac{2 k e^2 m_e}{\\hbar^2 n^2}"),
+         (None, "E_{n, 1, +1}(B) = -\\frac{2 k e^2 m_e}{\\hbar^2 n^2} + \\frac{e \\hbar B}{2 m_e}")],
+    ),
+    (  # atomic/4-24: labels inside the text group keep the words in it
+        "\\boxed{\\begin{array}{l}\n\\text{(a) Impossible} \\\\\n\\text{(b) Impossible} \\\\\n\\text{(c) Impossible}\n\\end{array}}",
+        [("a", "\\text{Impossible}"), ("b", "\\text{Impossible}"), ("c", "\\text{Impossible}")],
+    ),
+    (  # atomic/1-44: headings dropped, rows and \quad separators
+        "\\boxed{\\begin{array}{c}\n\\text{Hydrogen: } \\\\\nE_2 = -3.4 \\text{ eV}, \\quad E_3 = -1.51 \\text{ eV} \\\\\n\\\\\n\\text{Lithium: } \\\\\nE_2 = -2.92 \\text{ eV}\n\\end{array}}",
+        [(None, "E_2 = -3.4 \\text{ eV}"), (None, "E_3 = -1.51 \\text{ eV}"), (None, "E_2 = -2.92 \\text{ eV}")],
+    ),
+    (  # mechanics/1_27: \quad \text{and} \quad
+        "\\boxed{k_x > 0 \\quad \\text{and} \\quad k_y > 0}",
+        [(None, "k_x > 0"), (None, "k_y > 0")],
+    ),
+    (  # the issue's example: "and" between two results, a unit after a thin space
+        "\\boxed{\\beta = \\frac{1}{3} \\quad \\text{and} \\quad E_0 = 96\\sqrt{2}\\,\\text{MeV}}",
+        [(None, "\\beta = \\frac{1}{3}"), (None, "E_0 = 96\\sqrt{2}\\,\\text{MeV}")],
+    ),
+    (  # electro/2_22: cut off inside its last box; the written rows are read, labels too
+        "### Final Answers\n\\[\n\\boxed{\n\\begin{aligned}\n&\\text{(a) } \\mathbf{B}(r) = \\frac{\\mu_0 I}{2\\pi r} \\\\\n&\\text{(b) } U",
+        [("a", "\\mathbf{B}(r) = \\frac{\\mu_0 I}{2\\pi r}"), ("b", "U")],
+    ),
+    (  # statistics/1-23 (llama): a label after a tilde
+        "\\boxed{~\\textbf{(a)}~T_s = T \\left(\\frac{1}{2}\\right)^{1/4}, ~\\textbf{(b)}~P_n = P_0\\cdot (\\frac{1}{2})^n}",
+        [("a", "T_s = T \\left(\\frac{1}{2}\\right)^{1/4}"), ("b", "P_n = P_0\\cdot (\\frac{1}{2})^n")],
+    ),
+    (  # array rows "name &:& value"
+        "\\boxed{\\begin{array}{rcl} \\text{(a)}\\quad E &:& 5 \\\\ \\text{(b)}\\quad F &:& 6 \\end{array}}",
+        [("a", "E = 5"), ("b", "F = 6")],
+    ),
+    (  # statistics/1-15: a remark in parentheses after the value
+        "\\boxed{T \\approx 753.57 \\, \\text{K} \\quad \\text{(for helium)}}",
+        [(None, "T \\approx 753.57 \\, \\text{K}")],
+    ),
+    (  # a description before the value
+        "\\boxed{\\text{Magnetic field: } B = 5 \\text{ T}}",
+        [(None, "B = 5 \\text{ T}")],
+    ),
+    (  # quantum/8004: a leading \sim
+        "\\boxed{\\sim 10^{27}}",
+        [(None, "10^{27}")],
+    ),
+    (  # labels without \text, commas between them
+        "\\boxed{(a) 3, (b) 4}",
+        [("a", "3"), ("b", "4")],
+    ),
+    (  # R = ..., \quad C = ...
+        "\\boxed{R = 5 \\, \\Omega, \\quad C = 3 \\, \\mu\\text{F}}",
+        [(None, "R = 5 \\, \\Omega"), (None, "C = 3 \\, \\mu\\text{F}")],
+    ),
+]
+
+
+@pytest.mark.parametrize("text,parts", REAL_BOXES, ids=[f"box{k}" for k in range(len(REAL_BOXES))])
+def test_real_boxes_yield_the_parts_a_grader_reads(text, parts):
+    assert split_of(text) == [(label, " ".join(latex.split())) for label, latex in parts]
+
+
+def test_whole_reading_is_always_offered_and_strips_labels_and_remarks():
+    box = read_answers(r"\boxed{\text{(a)} x = 1}")[0]
+    assert box.readings["whole"][0].latex == "x = 1" and box.readings["whole"][0].label == "a"
+    box = read_answers(r"so \boxed{T \approx 753.57 \, \text{K} \quad \text{(for helium)}}")[0]
+    assert box.readings["whole"][0].latex == r"T \approx 753.57 \, \text{K}"
+
+
+def test_a_single_answer_is_not_split_for_a_single_gold():
+    # "(x, y)" or "a, b" may be one answer: with one gold answer only the whole box is tried
+    boxes = read_answers(r"\boxed{v = (3, 4) \text{ m/s}}")
+    result = match_parts(boxes, 1, lambda g, part: part.latex == r"v = (3, 4) \text{ m/s}")
+    assert [m.reading for m in result.matches] == ["whole"]
+    result = match_parts(boxes, 1, lambda g, part: part.latex == "4) \\text{ m/s}")
+    assert result.matches == ()
+
+
+def test_matching_uses_the_reading_that_matches_most_gold_answers():
+    boxes = read_answers(r"First \boxed{x = 1} then \boxed{a = 2 \quad \text{and} \quad b = 3}")
+    golds = ["a = 2", "b = 3", "x = 1"]
+    result = match_parts(boxes, 3, lambda g, part: part.latex == golds[g])
+    assert len(result.matches) == 3 and result.readings == {0: "whole", 1: "split"}
+    assert {m.gold: m.part.box for m in result.matches} == {0: 1, 1: 1, 2: 0}
+
+
+def test_labels_break_ties_towards_the_gold_of_the_same_label():
+    boxes = read_answers(r"\boxed{(a)\ v = 0 \quad (b)\ w = 0}")
+    result = match_parts(boxes, 2, lambda g, part: True, gold_labels=["b", "a"])
+    assert {m.gold: m.part.label for m in result.matches} == {0: "b", 1: "a"}
+
+
+def test_boxes_without_backslash_and_final_answer_sections():
+    # HARDMath's own spelling, copied by few-shot models (gpt3.5_0shot id 0)
+    text = r"Therefore, the value of $\\epsilon$ is:" + "\n\n" + r"\[boxed{\epsilon = a_{2}^{\frac{5}{2}}}\]"
+    (box,) = read_answers(text)
+    assert box.origin == "boxed (no backslash)" and box.content == r"\epsilon = a_{2}^{\frac{5}{2}}"
+    (box,) = read_answers("Work...\n\n**Final Answer:** $E = 13.6 \\text{ eV}$")
+    assert box.origin == "final-answer section" and box.content == r"E = 13.6 \text{ eV}"
+    (box,) = read_answers("### Final Answer\nThe energy is 1.6×10⁻¹⁹ J.")
+    assert box.content == r"1.6 \times 10^{-19} \text{J}"
+    assert read_answers("We find E = 5 J, and more work remains") == []
+
+
+def test_unicode_math_becomes_latex():
+    assert normalize_unicode_math("3.0×10⁸ m/s") == r"3.0 \times 10^{8} m/s"
+    assert normalize_unicode_math("ħω") == r"\hbar ω"
+    assert normalize_unicode_math("E₀ − 2") == "E_{0} - 2"
+
+
+def test_hardmath_nested_regime_lists_and_labelled_boxes():
+    from harness.tasks.hardmath.answers import regime_answers
+
+    nested = r"\boxed{\left[ \left[1, -1, I, -I\right], \left[\epsilon^{-1/5}, 2\right] \right]}"
+    assert regime_answers(nested, "roots", ("small", "large")) == {
+        "small": ["1", "-1", "I", "-I"], "large": [r"\epsilon^{-1/5}", "2"]}
+    labelled = r"For large $x$: \boxed{y = 2 x} and for small $x$: \boxed{y = 1 + x}"
+    assert regime_answers(labelled, "ode", ("small", "large")) == {"small": "1 + x", "large": "2 x"}
+    inside = r"\boxed{\text{large } x: y = 2, \quad \text{small } x: y = 1}"
+    assert {k: v.split("=")[-1].strip() for k, v in regime_answers(inside, "ode", ("small", "large")).items()} == {
+        "small": "1", "large": "2"}
+    only_one = r"For small $x$: \boxed{y = 1 + x}"
+    assert regime_answers(only_one, "ode", ("small", "large")) == {"small": "1 + x"}
