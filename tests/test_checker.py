@@ -109,7 +109,7 @@ NOT_EQUIVALENT = [
     (r"\frac{1}{0}", r"\frac{2}{0}", "non_finite"),
     (r"\omega = \sqrt{\frac{G M}{d^3}}", r"\omega = \sqrt{\frac{G m}{d^3}}", None),
     (r"E = -\frac{\beta^2 \hbar^2}{2m}", r"E = \frac{\beta^2 \hbar^2}{2m}", None),
-    (r"70.6 \, \text{cm}", r"70.6", "unit_mismatch"),
+    (r"70.6 \, \text{cm}", r"0.706", "unit_mismatch"),  # a bare number is read in the gold's unit: 0.706 cm
     (r"11.2 \, \text{MeV}", r"11.2 \, \text{m}", "unit_mismatch"),
     (r"11.2 \, \text{MeV}", r"11.2 \, \text{keV}", "units"),
     (r"\frac{27 I_0}{128}", r"0.25 I_0", "numeric_points"),
@@ -186,3 +186,38 @@ def test_function_values_are_names_not_products():
 def test_ratios_compare_item_by_item():
     assert verify(r"0 : \frac{4}{9} : \frac{2}{9}", r"0 : 0.444 : 0.222").equal is True
     assert verify(r"0 : \frac{4}{9} : \frac{2}{9}", r"0 : \frac{4}{9} : \frac{1}{9}").equal is False
+
+
+# ------------------------------------------------------------------ equivalences real outputs need
+
+
+@pytest.mark.parametrize(
+    "gold,candidate,method",
+    [
+        (r"E_K = \frac{m_K^2 - m_\pi^2}{2 m_K}", r"E_{K^-} = \frac{m_K^2 - m_\pi^2}{2 m_K}", "relation_lhs_differs"),
+        (r"E = 13.6 \text{ eV}", r"E_1 = 13.6 \, \text{eV}", "relation_lhs_differs"),
+        (r"30 \, \text{MeV/c}", r"30\, \text{MeV}/c", "units"),
+        (r"0.3 \times 10^{-2} \, \text{cm}", r"33.55 \, \mu\text{m}", "units"),  # equal at the gold's one figure
+        (r"12.2 \, \text{m/s}", r"\sqrt{150}", "numeric"),  # a bare number read in the gold's unit
+        (r"c", r"\frac{1}{\sqrt{\epsilon_0 \mu_0}}", "constants"),
+        (r"2.48 \, \text{eV}", r"\frac{h c}{500 \, \text{nm}}", "constants"),
+    ],
+)
+def test_equivalences_that_real_answers_need(gold, candidate, method):
+    v = verify(gold, candidate)
+    assert v.equal is True and v.method == method, v
+
+
+@pytest.mark.parametrize(
+    "gold,candidate",
+    [
+        (r"v_1 = 3 \text{ m/s}", r"v_2 = 3 \text{ m/s}"),  # names differing only in an index are two quantities
+        (r"2\pi r = n\lambda", r"4\pi r = n\lambda"),  # a left-hand side that is no name is compared, not renamed
+        (r"0.1 \, \text{m}", r"0.2 \, \text{m}"),  # the stated precision is half a unit of the last digit
+        (r"3.59 \times 10^{4} \, \text{km}", r"3.7 \times 10^{4} \, \text{km}"),
+        (r"200 \, \text{MeV}", r"230 \, \text{MeV}"),  # integers state no precision: relative tolerance only
+        (r"2.48 \, \text{eV}", r"\frac{h c}{400 \, \text{nm}}"),
+    ],
+)
+def test_those_equivalences_never_turn_a_wrong_answer_right(gold, candidate):
+    assert verify(gold, candidate).equal is not True

@@ -18,7 +18,7 @@ import sympy
 
 from harness.checker.latex import LatexParseError, Relation, VerbalAnswerError, latex_to_sympy, normalize_latex
 from harness.checker.matching import max_bipartite_matching
-from harness.checker.units import CONSTANTS, UnitParseError, has_units, to_si
+from harness.checker.units import CONSTANTS, UnitParseError, has_units, parse_unit, to_si
 
 DEFAULT_REL_TOL = 0.01
 _NON_FINITE = (sympy.nan, sympy.zoo, sympy.oo, -sympy.oo)
@@ -224,10 +224,7 @@ def _compare_plain_values(gold, cand, settings: _Settings) -> Verdict:
         inner = _compare_expressions(gold, stripped, settings)
         return Verdict(inner.equal, inner.method, inner.detail + "; candidate unit ignored (gold has none)")
     if g_unit != 1 and not cand_units:
-        # "12.25" for "12.2 m/s": a bare number is read in the gold's own unit, as a careful grader reads it
-        stripped = gold.xreplace({q: sympy.Integer(1) for q in gold.atoms(sympy.physics.units.Quantity)})
-        inner = _compare_expressions(stripped, cand, settings)
-        return Verdict(inner.equal, inner.method, inner.detail + "; the candidate has no unit: read in the gold's unit")
+        return Verdict(False, "unit_mismatch", _NO_UNIT)
     if g_mag != 0 and c_mag != 0 and sympy.powsimp(g_unit / c_unit, force=True) != 1:
         return Verdict(False, "unit_mismatch", f"{c_unit} vs {g_unit}".replace("__si_", ""))
     inner = _compare_expressions(g_mag, c_mag, settings)
@@ -268,10 +265,11 @@ def _free_symbols(rel: Relation) -> set:
 
 def _another_name(gold_lhs, cand_lhs) -> bool:
     """Two left-hand sides that may name one quantity: both single names, and not
-    names that differ only in an index number (``v_1`` and ``v_2`` are two quantities)."""
+    names that differ only in an index number or in case (``v_1`` and ``v_2``,
+    ``\\omega`` and ``\\Omega`` are two quantities)."""
     if not (isinstance(gold_lhs, sympy.Symbol) and isinstance(cand_lhs, sympy.Symbol)):
         return False
-    return re.sub(r"\d", "", gold_lhs.name) != re.sub(r"\d", "", cand_lhs.name)
+    return re.sub(r"\d", "", gold_lhs.name).lower() != re.sub(r"\d", "", cand_lhs.name).lower()
 
 
 def _match_right_hand_sides(gold: Relation, cand: Relation, settings: _Settings) -> Verdict | None:
@@ -365,6 +363,22 @@ def _compare_parsed(gold, cand, settings: _Settings) -> Verdict:
 # ------------------------------------------------------------------ entry point
 
 
+_NO_UNIT = "the candidate has no unit; the gold answer has one"
+_UNIT_TEXT = re.compile(r"\\(?:text|mathrm|rm)\s*\{([^{}]*)\}")
+
+
+def _without_unit_text(latex: str) -> str:
+    """The gold answer with every unit written as text removed (``12.2 \\text{ m/s}`` -> ``12.2``)."""
+    def drop(m: re.Match) -> str:
+        try:
+            parse_unit(m.group(1))
+            return " "
+        except UnitParseError:
+            return m.group(0)
+
+    return _UNIT_TEXT.sub(drop, latex)
+
+
 def check_exact(gold_latex: str, candidate_latex: str) -> Verdict | None:
     """Identical after normalising the spelling (spaces, \\dfrac, \\left...)."""
     try:
@@ -420,7 +434,15 @@ def verify(
         return failed
     settings = _Settings(rel_tol=rel_tol, n_points=n_points, seed=seed, stated_tol=stated_precision(gold_latex))
     try:
-        return _compare_parsed(gold, cand, settings)
+        verdict = _compare_parsed(gold, cand, settings)
+        if verdict.detail.endswith(_NO_UNIT):
+            # "12.25" for "12.2 m/s": a bare number is read in the gold's own unit, as a careful grader reads it
+            bare_gold, failed = parse_or_verdict(_without_unit_text(gold_latex), "gold")
+            if failed is None:
+                inner = _compare_parsed(bare_gold, cand, settings)
+                if inner.equal is True:
+                    return Verdict(True, inner.method, inner.detail + "; the candidate has no unit: read in the gold's unit")
+        return verdict
     except RecursionError:
         return Verdict(None, "parse_failure", "expression nested too deeply")
     except MemoryError:
