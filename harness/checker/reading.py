@@ -76,8 +76,8 @@ class BoxReading:
     `origin` says where it was found: "boxed", "boxed (no backslash)",
     "boxed (unclosed, response cut off)" or "final-answer section". `context`
     is the text just before it (where "for small ε" labels a box). `readings`
-    maps a reading's name ("whole", "split", "split+commas") to its parts; the
-    whole reading is always there."""
+    maps a reading's name ("whole", "as written", "split", "split+commas") to its
+    parts; the whole reading is always there."""
 
     index: int
     content: str
@@ -357,6 +357,8 @@ def _readings(content: str, box: int) -> dict[str, tuple[AnswerPart, ...]]:
     readings: dict[str, tuple[AnswerPart, ...]] = {}
     label, whole, prefix = clean_part(content)
     readings["whole"] = (AnswerPart(whole or content, box, label, prefix),)
+    if whole != content.strip():
+        readings["as written"] = (AnswerPart(content.strip(), box),)  # nothing taken off (a gold may carry it too)
     pieces = _split_pieces(content)
     split = _parts_of(pieces, box)
     if len(split) > 1 or (split and split[0].latex != readings["whole"][0].latex):
@@ -411,7 +413,7 @@ def reading_options(boxes: Sequence[BoxReading], n_gold: int) -> list[list[str]]
     """The readings worth trying per box: splitting only when the gold has
     several parts or the box carries labels."""
     return [
-        list(b.readings) if (n_gold > 1 or b.labelled) else ["whole"]
+        list(b.readings) if (n_gold > 1 or b.labelled) else [r for r in b.readings if r in ("whole", "as written")]
         for b in boxes
     ]
 
