@@ -10,8 +10,6 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass
 
-UNDECIDED_METHODS = ("verbal", "parse_failure", "undecided", "timeout", "memory_limit", "checker_error")
-
 
 @dataclass
 class PairCheck:
