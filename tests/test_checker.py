@@ -109,7 +109,7 @@ NOT_EQUIVALENT = [
     (r"\frac{1}{0}", r"\frac{2}{0}", "non_finite"),
     (r"\omega = \sqrt{\frac{G M}{d^3}}", r"\omega = \sqrt{\frac{G m}{d^3}}", None),
     (r"E = -\frac{\beta^2 \hbar^2}{2m}", r"E = \frac{\beta^2 \hbar^2}{2m}", None),
-    (r"70.6 \, \text{cm}", r"0.706", "unit_mismatch"),  # a bare number is read in the gold's unit: 0.706 cm
+    (r"70.6 \, \text{cm}", r"0.706", "unit_missing"),  # a bare number is read in the gold's unit: 0.706 cm
     (r"11.2 \, \text{MeV}", r"11.2 \, \text{m}", "unit_mismatch"),
     (r"11.2 \, \text{MeV}", r"11.2 \, \text{keV}", "units"),
     (r"\frac{27 I_0}{128}", r"0.25 I_0", "numeric_points"),

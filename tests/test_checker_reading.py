@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import pytest
 
-from harness.checker.reading import match_parts, normalize_unicode_math, read_answers
+from harness.checker.latex import replace_unicode_math
+from harness.checker.reading import match_parts, read_answers
 
 
 def split_of(text: str) -> list[tuple[str | None, str]]:
@@ -121,14 +122,14 @@ def test_boxes_without_backslash_and_final_answer_sections():
     (box,) = read_answers("Work...\n\n**Final Answer:** $E = 13.6 \\text{ eV}$")
     assert box.origin == "final-answer section" and box.content == r"E = 13.6 \text{ eV}"
     (box,) = read_answers("### Final Answer\nThe energy is 1.6×10⁻¹⁹ J.")
-    assert box.content == r"1.6 \times 10^{-19} \text{J}"
+    assert box.content == r"1.6\times 10^{-19} \text{J}"
     assert read_answers("We find E = 5 J, and more work remains") == []
 
 
 def test_unicode_math_becomes_latex():
-    assert normalize_unicode_math("3.0×10⁸ m/s") == r"3.0 \times 10^{8} m/s"
-    assert normalize_unicode_math("ħω") == r"\hbar ω"
-    assert normalize_unicode_math("E₀ − 2") == "E_{0} - 2"
+    assert replace_unicode_math("3.0×10⁸ m/s") == r"3.0\times 10^{8} m/s"
+    assert replace_unicode_math("ħω") == r"\hbar \omega "
+    assert replace_unicode_math("E₀ − 2") == "E_{0} - 2"
 
 
 def test_hardmath_nested_regime_lists_and_labelled_boxes():
@@ -144,3 +145,63 @@ def test_hardmath_nested_regime_lists_and_labelled_boxes():
         "small": "1", "large": "2"}
     only_one = r"For small $x$: \boxed{y = 1 + x}"
     assert regime_answers(only_one, "ode", ("small", "large")) == {"small": "1 + x"}
+
+
+# ------------------------------------------------------------------ whole published responses, end to end
+
+# (model, problem): responses whose math gold answers the careful grader judged one by one; read whole, through
+# the runner, each must be accepted exactly where the grade says correct (a split box, a renamed left-hand side,
+# units, several boxes).
+WHOLE_RESPONSES = [
+    ("qwen2.5-72b", "electro/4_15"),  # one box split into labelled parts; only part (b) is right
+    ("qwen2.5-72b", "electro/5_8"),  # two results in one box
+    ("qwen2.5-72b", "quantum/3-3013"),  # two boxes, two gold answers
+    ("qwen2.5-72b", "statistics/1-15"),  # the right value under another left-hand side name
+    ("qwen2.5-72b", "mechanics/1_24"),  # a value in other units
+    ("llama-3.1-8b", "atomic/2-12"),  # another name for the quantity; the first part is wrong
+]
+
+
+def _physics_folder(root, ids):
+    """A PHYSICS data folder (the repository's layout) holding just the problems `ids`."""
+    import json
+
+    from harness.tasks.physics.loader import DOMAINS, load_packaged
+
+    (root / "PHYSICS-eval").mkdir(parents=True)
+    problems = [p for p in load_packaged() if p.id in set(ids)]
+    for domain in DOMAINS:
+        rows = [{"id": p.id, "questions": p.question, "final_answers": list(p.final_answers)}
+                for p in problems if p.domain == domain]
+        (root / f"{domain}_dataset.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
+        (root / "PHYSICS-eval" / f"{domain}_dataset_eval.jsonl").write_text("")
+    return root
+
+
+def test_whole_published_responses_are_graded_as_the_careful_grader_did(tmp_path):
+    import json
+
+    from harness.runner import RunConfig, run_eval
+    from harness.tasks.physics.published import graded_problems, published_outputs
+
+    grades = {(p.model, p.id): p for p in graded_problems()}
+    for model in sorted({m for m, _ in WHOLE_RESPONSES}):
+        ids = [pid for m, pid in WHOLE_RESPONSES if m == model]
+        data = _physics_folder(tmp_path / f"data-{model}", ids)
+        outputs = published_outputs(model)
+        replay = tmp_path / f"{model}.jsonl"
+        replay.write_text("".join(json.dumps({"id": i, "output": outputs[i]["output"]}) + "\n" for i in ids))
+        out = tmp_path / model
+        run = run_eval(RunConfig(model=f"replay:{replay}", tasks=["physics"], output=out, use_cache=False,
+                                 task_args={"split": "all", "data_dir": str(data)}))
+        records = {r["id"]: r for r in map(json.loads, (out / "samples.jsonl").read_text().splitlines())
+                   if r["id"] in ids}
+        assert run.n_errors == 0 and set(records) == set(ids)
+        for pid in ids:
+            record = records[pid]
+            accepted = {m["gold"] for m in record["matches"]}
+            assert all(isinstance(g, int) for g in accepted)
+            for grade in grades[(model, pid)].grades:
+                if grade.kind == "math" and grade.verdict != "unclear":
+                    assert (grade.gold in accepted) == (grade.verdict == "correct"), (pid, grade, record["matches"])
+            assert all({"part", "box", "reading", "method", "detail"} <= set(m) for m in record["matches"])

@@ -238,3 +238,29 @@ def test_paper_scoring_sympy_for_nondim_and_judge_for_the_rest(tmp_path):
     score = judged.score_batch([sample], [[Generation(r"\boxed{[1]}")]])[0]
     assert score.value == 0.5 and score.fields["judged"] is True
     judged.close()
+
+
+@pytest.mark.parametrize(
+    "model,pid,statuses",
+    [
+        # one box per regime over a worked solution: graded per regime, not "no answer"
+        ("mistral7b_5shot", "309", {"small": "pass", "large": "fail", "very_large": "pass"}),
+        # `boxed{` without its backslash, the dataset's own spelling: read and graded (the formula is wrong)
+        ("gpt3.5_0shot", "0", {"epsilon": "fail"}),
+        # roots in several boxes, labelled by the text before them
+        ("mistral7b_0shot", "129", {"small": "fail", "large": "fail"}),
+    ],
+)
+def test_published_responses_are_read_and_graded(model, pid, statuses):
+    from harness.tasks.hardmath.published import published_replays
+
+    row = next(r for r in published_replays()[model] if r["id"] == pid)
+    task = create_task("hardmath", {"workers": "1"})
+    try:
+        sample = next(s for s in task.samples() if s.id == pid)
+        score = task.score_batch([sample], [[Generation(row["output"])]])[0]
+    finally:
+        task.close()
+    assert not score.fields["parse_failure"]
+    assert {v["regime"]: v["status"] for v in score.fields["regimes"]} == statuses
+    assert score.value == pytest.approx(sum(s == "pass" for s in statuses.values()) / len(statuses))

@@ -29,9 +29,10 @@ _EXACT_REL_TOL = 1e-9
 @dataclass(frozen=True)
 class Verdict:
     """`equal` is True, False, or None when no rule could decide. `method` names
-    the deciding strategy (exact, numeric, symbolic, numeric_points, units,
-    unit_mismatch, relation, list, proportional, non_finite, parse_failure,
-    verbal, undecided...); `detail` says why in words."""
+    the deciding strategy (exact, numeric, numeric_precision, symbolic,
+    numeric_points, units, unit_mismatch, unit_missing, relation,
+    relation_lhs_differs, constants, list, proportional, non_finite,
+    parse_failure, verbal, undecided...); `detail` says why in words."""
 
     equal: bool | None
     method: str
@@ -224,7 +225,7 @@ def _compare_plain_values(gold, cand, settings: _Settings) -> Verdict:
         inner = _compare_expressions(gold, stripped, settings)
         return Verdict(inner.equal, inner.method, inner.detail + "; candidate unit ignored (gold has none)")
     if g_unit != 1 and not cand_units:
-        return Verdict(False, "unit_mismatch", _NO_UNIT)
+        return Verdict(False, "unit_missing", "the candidate has no unit; the gold answer has one")
     if g_mag != 0 and c_mag != 0 and sympy.powsimp(g_unit / c_unit, force=True) != 1:
         return Verdict(False, "unit_mismatch", f"{c_unit} vs {g_unit}".replace("__si_", ""))
     inner = _compare_expressions(g_mag, c_mag, settings)
@@ -282,7 +283,8 @@ def _match_right_hand_sides(gold: Relation, cand: Relation, settings: _Settings)
 
 
 def _compare_equations(gold: Relation, cand: Relation, settings: _Settings) -> Verdict:
-    """Equations whose left-hand sides differ: equivalent when one is a constant
+    """Equations whose left-hand sides differ: the same right-hand side under
+    another name (``E_{K^-}`` for ``E_K``); equivalent when one is a constant
     multiple of the other (``E = p^2/2m`` and ``2E = p^2/m``), or when solving
     the candidate for the gold's left-hand symbol gives the gold's right side
     (``2mE = p^2``)."""
@@ -363,7 +365,6 @@ def _compare_parsed(gold, cand, settings: _Settings) -> Verdict:
 # ------------------------------------------------------------------ entry point
 
 
-_NO_UNIT = "the candidate has no unit; the gold answer has one"
 _UNIT_TEXT = re.compile(r"\\(?:text|mathrm|rm)\s*\{([^{}]*)\}")
 
 
@@ -435,7 +436,7 @@ def verify(
     settings = _Settings(rel_tol=rel_tol, n_points=n_points, seed=seed, stated_tol=stated_precision(gold_latex))
     try:
         verdict = _compare_parsed(gold, cand, settings)
-        if verdict.detail.endswith(_NO_UNIT):
+        if verdict.method == "unit_missing":
             # "12.25" for "12.2 m/s": a bare number is read in the gold's own unit, as a careful grader reads it
             bare_gold, failed = parse_or_verdict(_without_unit_text(gold_latex), "gold")
             if failed is None:

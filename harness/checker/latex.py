@@ -70,8 +70,21 @@ _UNICODE = {
     "ħ": r"\hbar ", "α": r"\alpha ", "β": r"\beta ", "γ": r"\gamma ", "δ": r"\delta ", "ε": r"\epsilon ",
     "θ": r"\theta ", "λ": r"\lambda ", "μ": r"\mu ", "µ": r"\mu ", "ν": r"\nu ", "ρ": r"\rho ",
     "σ": r"\sigma ", "τ": r"\tau ", "φ": r"\phi ", "ω": r"\omega ", "Ω": r"\Omega ", "Δ": r"\Delta ",
-    "\u2009": " ", "\u00a0": " ", "\u202f": " ", "’": "'", "⁻": "^-", "²": "^2", "³": "^3",
+    "\u2009": " ", "\u00a0": " ", "\u202f": " ", "’": "'", "∼": r"\sim ",
 }
+_SUPERSCRIPTS = dict(zip("⁰¹²³⁴⁵⁶⁷⁸⁹⁻⁺", "0123456789-+"))
+_SUBSCRIPTS = dict(zip("₀₁₂₃₄₅₆₇₈₉", "0123456789"))
+_SUPERSCRIPT_RUN = re.compile("[" + "".join(_SUPERSCRIPTS) + "]+")
+_SUBSCRIPT_RUN = re.compile("[" + "".join(_SUBSCRIPTS) + "]+")
+
+
+def replace_unicode_math(text: str) -> str:
+    """Plain-text math spelled as LaTeX: ``1.6×10⁻¹⁹``, ``ħω``, ``E₀``, ``√2``."""
+    text = _SUPERSCRIPT_RUN.sub(lambda m: "^{" + "".join(_SUPERSCRIPTS[c] for c in m.group(0)) + "}", text)
+    text = _SUBSCRIPT_RUN.sub(lambda m: "_{" + "".join(_SUBSCRIPTS[c] for c in m.group(0)) + "}", text)
+    for char, replacement in _UNICODE.items():
+        text = text.replace(char, replacement)
+    return text
 _SPACES = re.compile(r"\\[,;:!> ]|\\(?:enspace|thinspace|medspace|thickspace|displaystyle|textstyle|limits)(?![A-Za-z])|~")
 _DELIMITER_SIZES = re.compile(r"\\(?:left|right|bigl|bigr|Bigl|Bigr|biggl|biggr|Biggl|Biggr|big|Big|bigg|Bigg)(?![A-Za-z])\s*")
 _FRAC_VARIANTS = re.compile(r"\\[dtc]frac(?![A-Za-z])")
@@ -105,9 +118,7 @@ def normalize_latex(latex: str) -> str:
     as the first step of parsing."""
     if len(latex) > MAX_LATEX_CHARS:
         raise LatexParseError(f"answer longer than {MAX_LATEX_CHARS} characters")
-    text = latex
-    for char, replacement in _UNICODE.items():
-        text = text.replace(char, replacement)
+    text = replace_unicode_math(latex)
     text = text.replace("$", "").replace(r"\[", " ").replace(r"\]", " ").replace(r"\(", " ").replace(r"\)", " ")
     text = _unwrap_command(text, r"\boxed")
     text = _ENV.sub(" ", text)
@@ -145,7 +156,7 @@ _RELATIONS = [
 _ARROWS = re.compile(r"\\(?:to|rightarrow|Rightarrow|longrightarrow|leftrightarrow|implies|iff|mapsto)(?![A-Za-z])")
 
 
-def _top_level_scan(text: str):
+def top_level_scan(text: str):
     """Yield (index, depth) for every character, tracking (), [], {} and \\{ \\}."""
     depth = 0
     i = 0
@@ -166,7 +177,7 @@ def _top_level_scan(text: str):
 def split_top_level(text: str, separators: str) -> list[str]:
     """Split on single characters in `separators` that are outside any bracket."""
     pieces, start = [], 0
-    for i, depth in _top_level_scan(text):
+    for i, depth in top_level_scan(text):
         if depth == 0 and text[i] in separators:
             pieces.append(text[start:i])
             start = i + 1
@@ -177,7 +188,7 @@ def split_top_level(text: str, separators: str) -> list[str]:
 def _split_relation(text: str) -> tuple[list[str], list[str]]:
     """Sides and operators of a top-level relation chain."""
     sides, ops, start = [], [], 0
-    depth_at = dict(_top_level_scan(text))
+    depth_at = dict(top_level_scan(text))
     i = 0
     while i < len(text):
         if depth_at.get(i, 1) == 0:
@@ -500,7 +511,7 @@ def _parse_item(text: str) -> Parsed:
     if len(ratio) > 1:
         return tuple(_parse_item(p) for p in ratio)
     if len(text) > 1 and text[0] in "([" and text[-1] in ")]" and len(split_top_level(text[1:-1], ",")) > 1:
-        inner_depths = [d for _, d in _top_level_scan(text)][:-1]
+        inner_depths = [d for _, d in top_level_scan(text)][:-1]
         if min(inner_depths) >= 1:
             return tuple(_parse_item(p) for p in split_top_level(text[1:-1], ","))
     return _parse_expression(text)

@@ -23,32 +23,11 @@ from typing import Callable, Sequence
 from scipy.optimize import linear_sum_assignment
 
 from harness.checker.boxed import braced_group_end, final_section
+from harness.checker.latex import replace_unicode_math, top_level_scan
 from harness.checker.units import UnitParseError, parse_unit
 
 MAX_BOXES = 30
 _CONTEXT_CHARS = 300
-
-# ------------------------------------------------------------------ unicode math in plain text
-
-_SUPERSCRIPTS = dict(zip("⁰¹²³⁴⁵⁶⁷⁸⁹⁻⁺", "0123456789-+"))
-_SUPERSCRIPT_RUN = re.compile("[" + "".join(_SUPERSCRIPTS) + "]+")
-_SUBSCRIPTS = dict(zip("₀₁₂₃₄₅₆₇₈₉", "0123456789"))
-_SUBSCRIPT_RUN = re.compile("[" + "".join(_SUBSCRIPTS) + "]+")
-_PLAIN_MATH = {
-    "×": r" \times ", "·": r" \cdot ", "−": "-", "–": "-", "≈": r" \approx ", "≤": r" \le ", "≥": r" \ge ",
-    "≠": r" \ne ", "∞": r"\infty ", "π": r"\pi ", "∝": r" \propto ", "ħ": r"\hbar ", "√": r"\sqrt ",
-    "∼": r" \sim ",
-}
-
-
-def normalize_unicode_math(text: str) -> str:
-    """Plain-text math (``1.6×10⁻¹⁹ C``, ``ħω``, ``√2``) spelled as LaTeX."""
-    text = _SUPERSCRIPT_RUN.sub(lambda m: "^{" + "".join(_SUPERSCRIPTS[c] for c in m.group(0)) + "}", text)
-    text = _SUBSCRIPT_RUN.sub(lambda m: "_{" + "".join(_SUBSCRIPTS[c] for c in m.group(0)) + "}", text)
-    for char, latex in _PLAIN_MATH.items():
-        text = text.replace(char, latex)
-    return text
-
 
 # ------------------------------------------------------------------ finding boxes
 
@@ -148,13 +127,13 @@ def _final_section_statements(section: str) -> list[tuple[int, int, str, str]]:
 
 
 _PLAIN_LEAD = re.compile(r"(?:\bis\b|\bare\b|\bof\b|:|≈|=)\s*")
-_PLAIN_UNIT = re.compile(r"(?<=[\d}])\s*([A-Za-zΩμ°][A-Za-zΩμ°/^\-0-9]{0,12})\s*$")
+_PLAIN_UNIT = re.compile(r"(?<=[\d}])\s*((?:\\mu\s*|\\Omega\s*)?[A-Za-z°]?[A-Za-z°/^\-0-9]{0,12})\s*$")
 
 
 def _plain_statement(line: str) -> str:
     """The value a plain-text final-answer line states: "The energy is 1.6×10⁻¹⁹ J."
     gives ``1.6 \\times 10^{-19} \\text{J}``; "so v = 3 m/s" keeps ``v = 3 \\text{m/s}``."""
-    line = normalize_unicode_math(re.sub(r"\*\*|__|`", "", line)).strip().rstrip(".")
+    line = replace_unicode_math(re.sub(r"\*\*|__|`", "", line)).strip().rstrip(".")
     leads = [m for m in _PLAIN_LEAD.finditer(line) if re.search(r"\d", line[m.end() :])]
     if leads and not re.match(r"^\s*[-+\d\\]", line):
         cut = leads[-1]
@@ -201,21 +180,10 @@ _SEPARATORS = re.compile(
 
 def _top_level_mask(text: str) -> list[bool]:
     """True where a character sits outside every bracket and brace (an opening
-    or closing bracket itself counts as outside its own group)."""
-    mask, depth, i = [False] * len(text), 0, 0
-    while i < len(text):
-        ch = text[i]
-        width = 2 if ch == "\\" and i + 1 < len(text) and text[i + 1] in "{}" else 1
-        token = text[i + width - 1]
-        if token in "{([":
-            mask[i : i + width] = [depth == 0] * width
-            depth += 1
-        elif token in "})]" and (width == 2 or ch != "\\"):
-            depth -= 1
-            mask[i : i + width] = [depth == 0] * width
-        else:
-            mask[i] = depth == 0
-        i += width
+    bracket itself counts as outside its own group)."""
+    mask = [False] * len(text)
+    for i, depth in top_level_scan(text):
+        mask[i] = depth == 0 or (depth == 1 and text[i] in "{([")
     return mask
 
 
@@ -291,7 +259,7 @@ def clean_part(text: str) -> tuple[str | None, str, str]:
             s = s[m.end() :]
             continue
         m = _PLAIN_PREFIX.match(s)
-        if m and not re.search(r"\\", m.group(1)) and len(m.group(1).split()) >= 2:
+        if m and len(m.group(1).split()) >= 2:
             prefix.append(m.group(1).strip())
             s = s[m.end() :]
             continue
@@ -379,7 +347,7 @@ def read_answers(text: str, max_boxes: int = MAX_BOXES) -> list[BoxReading]:
     previous_end = 0
     for k, (start, end, content, origin) in enumerate(spans):
         context = section[max(previous_end, start - _CONTEXT_CHARS) : start]
-        content = normalize_unicode_math(content)
+        content = replace_unicode_math(content)
         boxes.append(BoxReading(k, content, origin, context, _readings(content, k)))
         previous_end = end
     return boxes
@@ -402,9 +370,6 @@ class MatchResult:
     matches: tuple[PartMatch, ...]
     readings: dict[int, str]  # box index -> the reading used
 
-    def parts(self) -> list[AnswerPart]:
-        return [m.part for m in self.matches]
-
 
 _MAX_EXHAUSTIVE = 6
 
@@ -420,12 +385,11 @@ def reading_options(boxes: Sequence[BoxReading], n_gold: int) -> list[list[str]]
 
 def candidate_parts(boxes: Sequence[BoxReading], n_gold: int) -> list[AnswerPart]:
     """Every distinct part some reading may use (what the checker must compare)."""
-    seen: dict[tuple, AnswerPart] = {}
+    seen: dict[AnswerPart, None] = {}
     for box, options in zip(boxes, reading_options(boxes, n_gold)):
         for name in options:
-            for part in box.readings[name]:
-                seen.setdefault((part.box, part.latex, part.label), part)
-    return list(seen.values())
+            seen.update(dict.fromkeys(box.readings[name]))
+    return list(seen)
 
 
 def match_parts(
@@ -452,7 +416,7 @@ def match_parts(
                     weight[g][k] = 1000.0 + 10.0 * agrees + part.box / (len(boxes) + 1)
         rows, cols = linear_sum_assignment(weight, maximize=True)
         matches = tuple(
-            PartMatch(g, parts[k][1], parts[k][0]) for g, k in zip(rows, cols) if weight[g][k] > 0
+            PartMatch(int(g), parts[k][1], parts[k][0]) for g, k in zip(rows, cols) if weight[g][k] > 0
         )
         agree = sum(bool(gold_labels and m.part.label and gold_labels[m.gold] == m.part.label) for m in matches)
         splits = sum(name != "whole" for name in choice)

@@ -48,7 +48,6 @@ _WORDS = {
     "radian": u.radian, "degree": u.degree, "electronvolt": u.electronvolt, "liter": u.liter, "litre": u.liter,
 }
 UNITS.update({w: v for word, v in _WORDS.items() for w in (word, word + "s", word.capitalize(), word.capitalize() + "s")})
-UNITS.update({"hertz": u.hertz, "kelvins": u.kelvin})
 
 PREFIXES: dict[str, sympy.Expr] = {
     "Y": sympy.Integer(10) ** 24, "Z": sympy.Integer(10) ** 21, "E": sympy.Integer(10) ** 18,
@@ -90,7 +89,7 @@ def _constants() -> dict[str, tuple[sympy.Expr, str]]:
     }
     table["k"] = table["k_B"]
     table["sigma_SB"] = table["sigma_B"]
-    return {name: (sympy.Float(value.as_coeff_Mul()[0], 15) * value.as_coeff_Mul()[1], what) for name, (value, what) in table.items()}
+    return table
 
 
 # Named physical constants a numeric answer may be written with (``\frac{hc}{\lambda}`` with λ given).

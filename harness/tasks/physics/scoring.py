@@ -26,13 +26,24 @@ class PairCheck:
         return asdict(self)
 
 
-def paper_matched_boxes(whole_part_of_box: dict[int, int], n_gold: int, checks: list[PairCheck]) -> int:
-    """Boxes whose whole reading equals some gold answer (the official formula's numerator)."""
-    equal = {(c.part, c.gold) for c in checks if c.equal is True}
-    return sum(1 for part in whole_part_of_box.values() if any((part, g) in equal for g in range(n_gold)))
+def paper_matched_boxes(whole_parts: list[int], n_gold: int, checks: list[PairCheck]) -> int:
+    """Boxes (given by the part index of their whole reading) that equal some gold
+    answer: the official formula's numerator."""
+    equal = {c.part for c in checks if c.equal is True}
+    return sum(part in equal for part in whole_parts)
 
 
 def unjudged_gold(n_gold: int, checks: list[PairCheck], matched: set[int]) -> list[int]:
     """Gold answers left unmatched while some check on them was undecided."""
     undecided = {c.gold for c in checks if c.equal is None}
     return [g for g in range(n_gold) if g not in matched and g in undecided]
+
+
+def decided_without_judge(n_gold: int, checks: list[PairCheck], matched: dict[int, str], unjudged: list[int]) -> int:
+    """Gold answers whose verdict needed no judge: matched by a checker method, or
+    rejected with every check decided by the checker."""
+    judged = {c.gold for c in checks if c.method == "judge"}
+    return sum(
+        (matched[g] != "judge") if g in matched else (g not in unjudged and g not in judged)
+        for g in range(n_gold)
+    )

@@ -9,13 +9,21 @@ import numpy as np
 from harness.api import GenerateRequest, HarnessError, Metric, RequestContext, Response, Sample, Score, Task
 from harness.checker import CheckerPool, verify
 from harness.checker.compare import check_exact
-from harness.checker.reading import MAX_BOXES, MatchResult, candidate_parts, match_parts, read_answers
+from harness.checker.reading import (
+    MAX_BOXES,
+    AnswerPart,
+    BoxReading,
+    MatchResult,
+    candidate_parts,
+    match_parts,
+    read_answers,
+)
 from harness.metrics import count_metric, mean_metric, proportion_metric, statistic_metric
 from harness.registry import create_model, register_task
 from harness.tasks.physics.judge import judge_request, parse_judge_reply
 from harness.tasks.physics.loader import DOMAINS, Problem, load_directory, load_packaged
 from harness.tasks.physics.prompt import build_messages
-from harness.tasks.physics.scoring import PairCheck, paper_matched_boxes, unjudged_gold
+from harness.tasks.physics.scoring import PairCheck, decided_without_judge, paper_matched_boxes, unjudged_gold
 
 _SANDBOX_METHODS = {"timeout": "timeout", "memory": "memory_limit", "error": "checker_error"}
 
@@ -154,38 +162,33 @@ class PhysicsTask(Task):
             per_sample[i].append(PairCheck(k, parts[i][k].box, g, equal, method, detail))
         matched = [self._match(s, boxes, ps, checks) for s, boxes, ps, checks in zip(samples, read, parts, per_sample)]
         if self._judge_model() is not None:
-            todo = [
-                (i, c, parts[i][c.part].latex)
-                for i, checks in enumerate(per_sample)
-                for c in checks
-                if c.equal is None and c.gold not in {m.gold for m in matched[i].matches}
-            ]
+            todo = []
+            for i, checks in enumerate(per_sample):
+                answered = {m.gold for m in matched[i].matches}
+                todo.extend((i, c, parts[i][c.part].latex) for c in checks if c.equal is None and c.gold not in answered)
             self._judge_undecided(samples, todo)
             matched = [self._match(s, boxes, ps, checks) for s, boxes, ps, checks in zip(samples, read, parts, per_sample)]
         return [self._score_one(*args) for args in zip(samples, read, parts, per_sample, matched)]
 
     @staticmethod
-    def _match(sample: Sample, boxes, parts, checks: list[PairCheck]) -> MatchResult:
-        index = {(p.box, p.latex, p.label): k for k, p in enumerate(parts)}
+    def _match(sample: Sample, boxes: list[BoxReading], parts: list[AnswerPart], checks: list[PairCheck]) -> MatchResult:
+        index = {p: k for k, p in enumerate(parts)}
         equal = {(c.gold, c.part) for c in checks if c.equal is True}
-        return match_parts(boxes, len(sample.target), lambda g, part: (g, index[(part.box, part.latex, part.label)]) in equal)
+        return match_parts(boxes, len(sample.target), lambda g, part: (g, index[part]) in equal)
 
-    def _score_one(self, sample: Sample, boxes, parts, checks: list[PairCheck], result: MatchResult) -> Score:
+    def _score_one(self, sample: Sample, boxes: list[BoxReading], parts: list[AnswerPart], checks: list[PairCheck],
+                   result: MatchResult) -> Score:
         n_gold = len(sample.target)
-        index = {(p.box, p.latex, p.label): k for k, p in enumerate(parts)}
+        index = {p: k for k, p in enumerate(parts)}
+        deciding = {(c.gold, c.part): c for c in checks if c.equal is True}
         matches = []
         for m in sorted(result.matches, key=lambda m: m.gold):
-            k = index[(m.part.box, m.part.latex, m.part.label)]
-            check = next(c for c in checks if c.gold == m.gold and c.part == k and c.equal is True)
-            matches.append({"gold": m.gold, "part": k, "box": m.part.box, "reading": m.reading, "label": m.part.label,
-                            "method": check.method, "detail": check.detail})
-        matched = {m["gold"] for m in matches}
-        unjudged = unjudged_gold(n_gold, checks, matched)
-        decided = [g for g in range(n_gold) if g not in unjudged and not any(
-            c.gold == g and c.method == "judge" for c in checks if g not in matched or c.equal is True)]
-        whole = {b.index: index[(b.readings["whole"][0].box, b.readings["whole"][0].latex, b.readings["whole"][0].label)]
-                 for b in boxes if (b.readings["whole"][0].box, b.readings["whole"][0].latex, b.readings["whole"][0].label) in index}
-        paper_matched = paper_matched_boxes(whole, n_gold, checks)
+            check = deciding[(m.gold, index[m.part])]
+            matches.append({"gold": m.gold, "part": index[m.part], "box": m.part.box, "reading": m.reading,
+                            "label": m.part.label, "method": check.method, "detail": check.detail})
+        unjudged = unjudged_gold(n_gold, checks, {m["gold"] for m in matches})
+        decided = decided_without_judge(n_gold, checks, {m["gold"]: m["method"] for m in matches}, unjudged)
+        paper_matched = paper_matched_boxes([index[b.readings["whole"][0]] for b in boxes], n_gold, checks)
         fraction = len(matches) / n_gold if n_gold else 0.0
         paper_score = paper_matched / len(boxes) if boxes else 0.0
         value = fraction if self.args.scoring == "strict" else paper_score
@@ -219,7 +222,7 @@ class PhysicsTask(Task):
                 "n_parse_failures": sum(c.method in ("parse_failure", "verbal") or "checker said parse_failure" in c.detail or "checker said verbal" in c.detail for c in checks),
                 "n_judged": sum(c.method == "judge" for c in checks),
                 "unjudged_gold": unjudged,
-                "decided_without_judge": len(decided),
+                "decided_without_judge": decided,
             },
         )
 
