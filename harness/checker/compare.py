@@ -264,13 +264,23 @@ def _free_symbols(rel: Relation) -> set:
     return set().union(*(p.free_symbols for p in rel.parts))
 
 
-def _another_name(gold_lhs, cand_lhs) -> bool:
-    """Two left-hand sides that may name one quantity: both single names, and not
+def _base_letter(name: str) -> str:
+    """The letter a quantity's name is built on: ``E`` for ``E_{K^-}``, ``\\Delta E_{2p}`` and ``\\hat E``."""
+    return re.sub(r"^(?:Delta|[a-z]+\()", "", name)[:1]
+
+
+def _another_name(gold: Relation, cand: Relation) -> bool:
+    """Two left-hand sides that may name one quantity: both single names, not
     names that differ only in an index number or in case (``v_1`` and ``v_2``,
-    ``\\omega`` and ``\\Omega`` are two quantities)."""
-    if not (isinstance(gold_lhs, sympy.Symbol) and isinstance(cand_lhs, sympy.Symbol)):
+    ``\\omega`` and ``\\Omega`` are two quantities), and, when the value is a bare
+    number (which two quantities may share by chance), names on the same letter."""
+    g, c = gold.lhs, cand.lhs
+    if not (isinstance(g, sympy.Symbol) and isinstance(c, sympy.Symbol)):
         return False
-    return re.sub(r"\d", "", gold_lhs.name).lower() != re.sub(r"\d", "", cand_lhs.name).lower()
+    if re.sub(r"\d", "", g.name).lower() == re.sub(r"\d", "", c.name).lower():
+        return False
+    numeric = not any(isinstance(p, sympy.Basic) and p.free_symbols for p in gold.parts[1:])
+    return not numeric or _base_letter(g.name) == _base_letter(c.name)
 
 
 def _match_right_hand_sides(gold: Relation, cand: Relation, settings: _Settings) -> Verdict | None:
@@ -289,7 +299,7 @@ def _compare_equations(gold: Relation, cand: Relation, settings: _Settings) -> V
     the candidate for the gold's left-hand symbol gives the gold's right side
     (``2mE = p^2``)."""
     g_lhs, c_lhs = gold.lhs, cand.lhs
-    same_sides = _match_right_hand_sides(gold, cand, settings) if _another_name(g_lhs, c_lhs) else None
+    same_sides = _match_right_hand_sides(gold, cand, settings) if _another_name(gold, cand) else None
     if same_sides is not None:
         # the same value under another name (E_{K^-} for E_K, \lambda' for \lambda_f)
         return Verdict(True, "relation_lhs_differs", f"left-hand side differs ({c_lhs} vs {g_lhs}); right-hand sides: {same_sides.method}: {same_sides.detail}")

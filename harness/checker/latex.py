@@ -85,6 +85,9 @@ def replace_unicode_math(text: str) -> str:
     for char, replacement in _UNICODE.items():
         text = text.replace(char, replacement)
     return text
+_SERIES_TAIL = re.compile(
+    r"\s*[+-]\s*(?:(?:\\mathcal\s*\{\s*O\s*\}|O)\s*\((?:[^()]|\([^()]*\))*\)|\\(?:cdots|ldots|dots))(?=\s*(?:$|[,;=]|\\\\|\\q?quad))"
+)
 _SPACES = re.compile(r"\\[,;:!> ]|\\(?:enspace|thinspace|medspace|thickspace|displaystyle|textstyle|limits)(?![A-Za-z])|~")
 _DELIMITER_SIZES = re.compile(r"\\(?:left|right|bigl|bigr|Bigl|Bigr|biggl|biggr|Biggl|Biggr|big|Big|bigg|Bigg)(?![A-Za-z])\s*")
 _FRAC_VARIANTS = re.compile(r"\\[dtc]frac(?![A-Za-z])")
@@ -132,6 +135,8 @@ def normalize_latex(latex: str) -> str:
     text = re.sub(r"\\frac\s*(\d)\s*(\d)", r"\\frac{\1}{\2}", text)
     text = re.sub(r"\\frac\s*(\d)\s*(?=\{)", r"\\frac{\1}", text)
     text = re.sub(r"\\sqrt\s*(\d|\\[A-Za-z]+)", r"\\sqrt{\1}", text)
+    text = re.sub(r"\^\s*(\\frac\s*\{[^{}]*\}\s*\{[^{}]*\})", r"^{\1}", text)  # x^\frac{1}{4}
+    text = _SERIES_TAIL.sub("", text)  # "1 + x + O(x^2)", "a + b + \\ldots": the stated terms are the answer
     text = re.sub(r"\\(?:qquad|quad)(?![A-Za-z])", " ; ", text)
     text = _SPACES.sub(" ", text)
     text = text.replace("{,}", "")
@@ -230,6 +235,7 @@ _NAME_SUPERSCRIPT = re.compile(r"\^\s*(?:\{\s*(\\prime(?:\s*\\prime)*|\*|\\ast|\
 _SINGLE_ARGUMENT = re.compile(
     r"\s*(?:-?\d+(?:\.\d+)?|(?:\\[A-Za-z]+\s*\{\s*[A-Za-z]\s*\}|\\[A-Za-z]+|[A-Za-z])(?:_(?:\{[^{}]*\}|\\?[A-Za-z0-9]))?'*)\s*"
 )
+_DELTA_OF = re.compile(r"\s*(\\(?:" + "|".join(g for g in _GREEK if g not in ("partial", "nabla")) + r")(?![A-Za-z])|[A-Za-z](?![A-Za-z]))")
 _VERBAL_SEPARATORS = re.compile(r"\\text\s*\{\s*(?:and|or|,|;)\s*\}")
 
 
@@ -289,7 +295,7 @@ class _AtomScanner:
                 depth -= 1
                 if depth == 0:
                     inside = text[j + 1 : k]
-                    if "," in inside or "=" in inside or _SINGLE_ARGUMENT.fullmatch(inside):
+                    if re.search(r"[,=<>]|\\(?:le|ge|leq|geq)(?![A-Za-z])", inside) or _SINGLE_ARGUMENT.fullmatch(inside):
                         return "(" + _canonical_subscript(inside) + ")", k + 1
                     return None
         return None
@@ -385,6 +391,14 @@ class _AtomScanner:
                     emitted, i = self._named(base + suffix, text, i)
                     out.append(emitted)
                     continue
+                quantity = _DELTA_OF.match(text, m.end()) if command == "Delta" else None
+                if quantity:
+                    # "\\Delta E_{2p}", "\\Delta \\lambda": one quantity, the change of E or λ, not Δ times E
+                    base = _CANONICAL_GREEK.get(quantity.group(1).lstrip("\\"), quantity.group(1).lstrip("\\"))
+                    suffix, i = self._name_suffix(text, quantity.end())
+                    emitted, i = self._named("Delta" + base + suffix, text, i)
+                    out.append(emitted)
+                    continue
                 if command in _GREEK or (command == "pi" and re.match(r"\s*(?:_|\^\s*\{?\s*[0+-]\s*\}?)", text[m.end():])):
                     suffix, i = self._name_suffix(text, m.end())
                     emitted, i = self._named(_CANONICAL_GREEK.get(command, command) + suffix, text, i)
@@ -461,6 +475,9 @@ def _parse_expression(text: str) -> sympy.Basic:
     text = re.sub(r"\^\s*\{?\s*\\circ\s*\}?", r"\\text{deg}", text)
     text = re.sub(r"\\(?:overset|mathring)\s*(?:\{\s*\\circ\s*\})?\s*\{\s*A\s*\}|\\AA(?![A-Za-z])", r"\\text{Å}", text)
     text = re.sub(r"\\mu\s*\\(?:text|mathrm)\s*\{\s*([A-Za-z]+)\s*\}", r"\\text{μ\1}", text)
+    text = _DERIVATIVE.sub(_derivative_name, text)
+    if _PROSE.search(_TEXT_GROUPS.sub(" ", text)):
+        raise VerbalAnswerError("words outside \\text (a sentence, not a formula)")
     text = _BARE_FUNCTIONS.sub(r"\\\1", text)
     text = _SCIENTIFIC.sub(r"\1 \\cdot 10^{\2}", text)
     scanner = _AtomScanner()
@@ -478,6 +495,26 @@ def _parse_expression(text: str) -> sympy.Basic:
     return expr.xreplace(replacements)
 
 
+# ``\frac{dW}{dz}``, ``\frac{\partial^2 \psi}{\partial x^2}``, ``(\frac{\partial p}{\partial V})_T``: a derivative is one
+# name, never the quotient d*W/(d*z) = W/z that a product reading would make of it.
+_D = r"(?:\\partial|\\mathrm\s*\{\s*d\s*\}|d)"
+_DERIVATIVE = re.compile(
+    r"(\(\s*)?\\frac\s*\{\s*" + _D + r"\s*(?:\^\s*\{?\s*(\d)\s*\}?)?\s*([A-Za-z\\][^{}]*?(?:\{[^{}]*\}[^{}]*?)*)\s*\}"
+    r"\s*\{\s*" + _D + r"\s*([A-Za-z\\][^{}]*?(?:\{[^{}]*\}[^{}]*?)*)\s*\}(?(1)\s*\)\s*_\s*(\{[^{}]*\}|\\?[A-Za-z]))"
+)
+
+
+def _derivative_name(m: re.Match) -> str:
+    order = m.group(2) or ""
+    held = "_" + m.group(5) if m.group(5) else ""
+    return r"\mathit{D" + order + "(" + m.group(3) + "/" + m.group(4) + ")" + held + "}"
+
+
+# Two words of three letters or more in a row, outside \text: prose ("E \cdot B are invariant under ..."),
+# which must not be read as a product of one-letter symbols. Function names are spelled with a backslash here.
+_PROSE = re.compile(r"(?<![\\A-Za-z])(?!(?:sinh|cosh|tanh|arcsin|arccos|arctan|sin|cos|tan|cot|sec|csc|exp|ln|log)\b)"
+                    r"[A-Za-z]{3,}\s+(?!(?:sinh|cosh|tanh|sin|cos|tan|exp|ln|log)\b)[A-Za-z]{3,}(?![A-Za-z])")
+_TEXT_GROUPS = re.compile(r"\\(?:text|mathrm|textrm|textit|textbf|mathbf|mbox|operatorname|mathit|mathcal)\s*\{[^{}]*\}")
 _TRAILING_UNITS = re.compile(r"(?:\s*(?:\\cdot)?\s*\\text\{U\d+\}(?:\s*\^\s*(?:\{[^{}]*\}|-?\d))?)+\s*$")
 
 
@@ -496,6 +533,8 @@ def _parse_item(text: str) -> Parsed:
         raise VerbalAnswerError(f"verbal answer: {text[:60]!r}")
     sides, ops = _split_relation(text)
     if ops:
+        if len(ops) == 1 and ops[0] == "=" and not sides[0] and sides[1]:
+            return _parse_item(sides[1])  # "\\approx 5", "\\sim 10^{27}": the value alone
         if any(not s for s in sides):
             raise LatexParseError("relation with an empty side")
         flipped = [o.replace(">", "<") for o in ops]

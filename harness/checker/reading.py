@@ -83,7 +83,7 @@ def _find_boxes(text: str) -> list[tuple[int, int, str, str]]:
         if end is None:
             # Cut off inside its box: what was written of it is the answer, when it is the last box.
             if _BOX_OPEN.search(text, m.end()) is None:
-                content = text[brace + 1 :].strip()
+                content = _complete_part(text[brace + 1 :]).strip()
                 if content:
                     found.append((m.start(), len(text), content, "boxed (unclosed, response cut off)"))
                 return found
@@ -93,6 +93,25 @@ def _find_boxes(text: str) -> list[tuple[int, int, str, str]]:
         if content:
             found.append((m.start(), end, content, origin))
         pos = end
+
+
+def _complete_part(text: str) -> str:
+    """What was written of a box cut off mid-formula, up to its last complete piece:
+    ``B = \\frac{\\mu_0 I}{2\\pi r} \\hat{\\`` -> ``B = \\frac{\\mu_0 I}{2\\pi r}``."""
+    open_at: list[int] = []
+    i = 0
+    while i < len(text):
+        if text[i] == "\\" and i + 1 < len(text) and text[i + 1] in "{}":
+            i += 2
+            continue
+        if text[i] == "{":
+            open_at.append(i)
+        elif text[i] == "}" and open_at:
+            open_at.pop()
+        i += 1
+    if open_at:
+        text = text[: open_at[0]]
+    return re.sub(r"(?:\\[A-Za-z]+|[\s+\-*/=^_&])+$", "", text)
 
 
 # ------------------------------------------------------------------ a final-answer section (no box)
@@ -271,7 +290,6 @@ def clean_part(text: str) -> tuple[str | None, str, str]:
         s = s[: m.start()]
     s = re.sub(r"(?:\s|~|\\[,;!]|\\q?quad|[.,;])+$", "", s).strip()
     s = re.sub(r"^(?:\s|\\[,;!]|\\q?quad|[,;])+", "", s).strip()
-    s = re.sub(r"^\\(?:approx|sim|simeq)(?![A-Za-z])\s*", "", s)  # "\\approx 5": the value alone
     named = _NAMED_VALUE.match(s)
     if named and "\\\\" not in s and _top_level_mask(s)[named.end(1)]:
         # "E : 5" (an array row ``E &:& 5``): the name is the left-hand side
@@ -369,6 +387,7 @@ class PartMatch:
 class MatchResult:
     matches: tuple[PartMatch, ...]
     readings: dict[int, str]  # box index -> the reading used
+    parts: tuple[AnswerPart, ...]  # every part of the readings used (what the response is taken to answer)
 
 
 _MAX_EXHAUSTIVE = 6
@@ -396,18 +415,22 @@ def match_parts(
     boxes: Sequence[BoxReading],
     n_gold: int,
     equal: Callable[[int, AnswerPart], bool],
+    undecided: Callable[[int, AnswerPart], bool] | None = None,
     gold_labels: Sequence[str | None] | None = None,
 ) -> MatchResult:
     """The maximum one-to-one matching of parts to gold answers over a choice of
     one reading per box. Ties prefer parts whose label agrees with the gold's
-    label, then later boxes, then fewer split boxes. Up to six boxes with
-    several readings are tried exhaustively, more by coordinate ascent."""
+    label, then readings that leave fewer gold answers undecided (`undecided`:
+    the checker could not decide a part against a gold answer), then later
+    boxes, then fewer split boxes. Up to six boxes with several readings are
+    tried exhaustively, more by coordinate ascent."""
     options = reading_options(boxes, n_gold)
 
     def solve(choice: Sequence[str]) -> tuple[tuple, MatchResult]:
         parts = [(name, part) for box, name in zip(boxes, choice) for part in box.readings[name]]
+        used = tuple(part for _, part in parts)
         if not parts or not n_gold:
-            return (0, 0, 0, 0), MatchResult((), dict(enumerate(choice)))
+            return (0, 0, 0, 0, 0), MatchResult((), dict(enumerate(choice)), used)
         weight = [[0.0] * len(parts) for _ in range(n_gold)]
         for g in range(n_gold):
             for k, (_, part) in enumerate(parts):
@@ -418,10 +441,14 @@ def match_parts(
         matches = tuple(
             PartMatch(int(g), parts[k][1], parts[k][0]) for g, k in zip(rows, cols) if weight[g][k] > 0
         )
+        answered = {m.gold for m in matches}
         agree = sum(bool(gold_labels and m.part.label and gold_labels[m.gold] == m.part.label) for m in matches)
-        splits = sum(name != "whole" for name in choice)
+        still_open = 0 if undecided is None else sum(
+            any(undecided(g, part) for part in used) for g in range(n_gold) if g not in answered
+        )
+        splits = sum(name not in ("whole", "as written") for name in choice)
         later = sum(m.part.box for m in matches)
-        return (len(matches), agree, later, -splits), MatchResult(matches, dict(enumerate(choice)))
+        return (len(matches), agree, -still_open, later, -splits), MatchResult(matches, dict(enumerate(choice)), used)
 
     multi = [k for k, o in enumerate(options) if len(o) > 1]
     if len(multi) <= _MAX_EXHAUSTIVE:

@@ -22,15 +22,11 @@ class UnexpectedSymbolError(ValueError):
     a decided mismatch, not a reading failure."""
 
 
-_ORDER_TERM = re.compile(r"\s*[+-]\s*(?:\\mathcal\s*\{\s*O\s*\}|O)\s*\\?(?:left)?\s*\(.*$|\s*[+-]\s*\\(?:cdots|ldots|dots)\s*$")
-
-
 def clean_latex(latex: str) -> str:
     """HARDMath spellings the parser does not know, and text that is no part of the formula."""
     s = latex.replace("\\\\", "\\")
     s = re.sub(r"\\(?:mathrm|text|rm|mathit)\s*\{\s*[iI]\s*\}", " i ", s)  # the imaginary unit
     s = re.sub(r"\\operatorname\{(a(?:tan|sin|cos))\}", lambda m: _OPERATORNAMES[m.group(1)], s)
-    s = _ORDER_TERM.sub("", s)  # "1 + x + O(x^2)", "... + \\cdots": the stated terms are the answer
     return s.strip().rstrip(".,;").strip()
 
 

@@ -165,7 +165,9 @@ class PhysicsTask(Task):
             todo = []
             for i, checks in enumerate(per_sample):
                 answered = {m.gold for m in matched[i].matches}
-                todo.extend((i, c, parts[i][c.part].latex) for c in checks if c.equal is None and c.gold not in answered)
+                used = set(matched[i].parts)
+                todo.extend((i, c, parts[i][c.part].latex) for c in checks
+                            if c.equal is None and c.gold not in answered and parts[i][c.part] in used)
             self._judge_undecided(samples, todo)
             matched = [self._match(s, boxes, ps, checks) for s, boxes, ps, checks in zip(samples, read, parts, per_sample)]
         return [self._score_one(*args) for args in zip(samples, read, parts, per_sample, matched)]
@@ -174,7 +176,9 @@ class PhysicsTask(Task):
     def _match(sample: Sample, boxes: list[BoxReading], parts: list[AnswerPart], checks: list[PairCheck]) -> MatchResult:
         index = {p: k for k, p in enumerate(parts)}
         equal = {(c.gold, c.part) for c in checks if c.equal is True}
-        return match_parts(boxes, len(sample.target), lambda g, part: (g, index[part]) in equal)
+        open_ = {(c.gold, c.part) for c in checks if c.equal is None}
+        return match_parts(boxes, len(sample.target), lambda g, part: (g, index[part]) in equal,
+                           undecided=lambda g, part: (g, index[part]) in open_)
 
     def _score_one(self, sample: Sample, boxes: list[BoxReading], parts: list[AnswerPart], checks: list[PairCheck],
                    result: MatchResult) -> Score:
@@ -186,8 +190,11 @@ class PhysicsTask(Task):
             check = deciding[(m.gold, index[m.part])]
             matches.append({"gold": m.gold, "part": index[m.part], "box": m.part.box, "reading": m.reading,
                             "label": m.part.label, "method": check.method, "detail": check.detail})
-        unjudged = unjudged_gold(n_gold, checks, {m["gold"] for m in matches})
-        decided = decided_without_judge(n_gold, checks, {m["gold"]: m["method"] for m in matches}, unjudged)
+        # only the readings used count: a box read as three parts is not undecided because it is unreadable whole
+        used = {index[p] for p in result.parts}
+        checks_used = [c for c in checks if c.part in used]
+        unjudged = unjudged_gold(n_gold, checks_used, {m["gold"] for m in matches})
+        decided = decided_without_judge(n_gold, checks_used, {m["gold"]: m["method"] for m in matches}, unjudged)
         paper_matched = paper_matched_boxes([index[b.readings["whole"][0]] for b in boxes], n_gold, checks)
         fraction = len(matches) / n_gold if n_gold else 0.0
         paper_score = paper_matched / len(boxes) if boxes else 0.0
