@@ -204,3 +204,24 @@ def test_whole_published_responses_are_graded_as_the_careful_grader_did(tmp_path
                 if grade.kind == "math" and grade.verdict != "unclear":
                     assert (grade.gold in accepted) == (grade.verdict == "correct"), (pid, grade, record["matches"])
             assert all({"part", "box", "reading", "method", "detail"} <= set(m) for m in record["matches"])
+
+
+def test_hardmath_rows_matrices_and_program_text():
+    from harness.tasks.hardmath.answers import regime_answers, split_items
+    from harness.checker.reading import is_program_text
+
+    # rows labelled by a limit (mistral7b_0shot id 136) and cases rows labelled in words (id 181)
+    rows = r"\boxed{\begin{aligned} \epsilon \to 0^+ &: \sqrt{\epsilon}, -\sqrt[4]{3}\epsilon^{1/2}\\ \epsilon \to +\infty &: -1, 0, 1 \end{aligned}}"
+    assert regime_answers(rows, "roots", ("small", "large")) == {
+        "small": [r"\sqrt{\epsilon}", r"-\sqrt[4]{3}\epsilon^{1/2}"], "large": ["-1", "0", "1"]}
+    cases = (r"\boxed{\begin{cases} \epsilon^{1/9}, & \text{for small positive $\epsilon$} \\ (1/\epsilon)^{1/9}, "
+             r"& \text{for large positive $\epsilon$} \end{cases}}")
+    assert regime_answers(cases, "roots", ("small", "large")) == {"small": [r"\epsilon^{1/9}"], "large": [r"(1/\epsilon)^{1/9}"]}
+    # matrices, sets and redundant braces are lists (mistral7b_5shot id 130, id 318; mistral7b_0shot id 140)
+    assert split_items(r"\begin{bmatrix} \epsilon^{-1/10}, \\ 1, \\ -1 \end{bmatrix}") == [r"\epsilon^{-1/10}", "1", "-1"]
+    assert split_items(r"\left\{ \frac{1}{\epsilon}, \frac{44}{\epsilon} \right\}") == [r"\frac{1}{\epsilon}", r"\frac{44}{\epsilon}"]
+    assert split_items(r"{\sqrt[3]{-1/27\epsilon^3}}") == [r"\sqrt[3]{-1/27\epsilon^3}"]
+    assert split_items("[a], [b]") == ["[a]", "[b]"]
+    # a printed template is program code, a decided wrong answer (mistral7b_5shot id 279)
+    assert is_program_text("' + str(I_approx) + '") and is_program_text("{{formula}}")
+    assert not is_program_text(r"\frac{1}{\epsilon} + \sqrt{x}")

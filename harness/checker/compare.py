@@ -18,6 +18,7 @@ import sympy
 
 from harness.checker.latex import LatexParseError, Relation, VerbalAnswerError, latex_to_sympy, normalize_latex
 from harness.checker.matching import max_bipartite_matching
+from harness.checker.reading import is_program_text
 from harness.checker.units import CONSTANTS, UnitParseError, has_units, parse_unit, to_si
 
 DEFAULT_REL_TOL = 0.01
@@ -31,7 +32,7 @@ class Verdict:
     """`equal` is True, False, or None when no rule could decide. `method` names
     the deciding strategy (exact, numeric, numeric_precision, symbolic,
     numeric_points, units, unit_mismatch, unit_missing, relation,
-    relation_lhs_differs, constants, list, proportional, non_finite,
+    relation_lhs_differs, constants, program_text, list, proportional, non_finite,
     parse_failure, verbal, undecided...); `detail` says why in words."""
 
     equal: bool | None
@@ -442,6 +443,8 @@ def verify(
         return failed
     cand, failed = parse_or_verdict(candidate_latex, "candidate")
     if failed is not None:
+        if is_program_text(candidate_latex):
+            return Verdict(False, "program_text", "the candidate is program code, not a formula")
         return failed
     settings = _Settings(rel_tol=rel_tol, n_points=n_points, seed=seed, stated_tol=stated_precision(gold_latex))
     try:

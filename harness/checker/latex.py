@@ -114,6 +114,34 @@ def _unwrap_command(text: str, command: str) -> str:
         pos = end
 
 
+_SPELLED_GREEK = re.compile(
+    r"(?<![\\A-Za-z])(alpha|beta|gamma|delta|epsilon|varepsilon|zeta|eta|theta|kappa|lambda|sigma|tau|phi|chi|psi|omega|rho|hbar)(?![A-Za-z])"
+)
+_CALL_PARENS = re.compile(r"\^\s*\(|(?<![A-Za-z])\\?sqrt\s*\(")
+
+
+def _plain_spelling(text: str) -> str:
+    """Math typed as in a program (``-epsilon^(3/8)``, ``1/sqrt(epsilon)``, ``x**2``),
+    spelled as LaTeX, so that ``sqrt`` is never read as the product s*q*r*t."""
+    text = _SPELLED_GREEK.sub(r"\\\1 ", text.replace("**", "^"))
+    out, pos = [], 0
+    for m in _CALL_PARENS.finditer(text):
+        if m.start() < pos:
+            continue
+        depth, end = 0, None
+        for k in range(m.end() - 1, len(text)):
+            depth += {"(": 1, ")": -1}.get(text[k], 0)
+            if depth == 0:
+                end = k
+                break
+        if end is None:
+            break
+        head = "^" if text[m.start()] == "^" else r"\sqrt"
+        out.append(text[pos : m.start()] + head + "{" + text[m.end() : end] + "}")
+        pos = end + 1
+    return "".join(out) + text[pos:]
+
+
 def normalize_latex(latex: str) -> str:
     """A canonical spelling of a LaTeX answer: the same answer typed in the
     usual different ways (``\\dfrac``, ``\\left(``, thin spaces, ``$``, a
@@ -121,7 +149,7 @@ def normalize_latex(latex: str) -> str:
     as the first step of parsing."""
     if len(latex) > MAX_LATEX_CHARS:
         raise LatexParseError(f"answer longer than {MAX_LATEX_CHARS} characters")
-    text = replace_unicode_math(latex)
+    text = _plain_spelling(replace_unicode_math(latex))
     text = text.replace("$", "").replace(r"\[", " ").replace(r"\]", " ").replace(r"\(", " ").replace(r"\)", " ")
     text = _unwrap_command(text, r"\boxed")
     text = _ENV.sub(" ", text)

@@ -40,12 +40,12 @@ _BOX_OPEN = re.compile(r"(?:\\(?:boxed|fbox)|(?<![\\A-Za-z])boxed)\s*\{")
 class AnswerPart:
     """One candidate answer: `latex` as it will be checked, its `label` (``a``,
     ``ii``, ``2``) if the response gave one, the words stripped off around it
-    (`prefix`, e.g. "Magnetic field:" or "small ε:"), and the box it came from."""
+    (`words`, e.g. "Magnetic field:", "small ε:" or "(for air)"), and the box it came from."""
 
     latex: str
     box: int
     label: str | None = None
-    prefix: str = ""
+    words: str = ""
 
 
 @dataclass(frozen=True)
@@ -219,7 +219,8 @@ def _split_top(text: str, pattern: re.Pattern) -> list[str]:
     return [p for p in pieces if p.strip()]
 
 
-def _rows(text: str) -> list[str]:
+def box_rows(text: str) -> list[str]:
+    """The rows of a box: its environments' markers removed, split on top-level ``\\\\``."""
     body = _ENVIRONMENT.sub(" ", text)
     mask = _top_level_mask(body)
     rows, start, i = [], 0, 0
@@ -260,9 +261,9 @@ def _is_description(words: str) -> bool:
 
 
 def clean_part(text: str) -> tuple[str | None, str, str]:
-    """(label, latex, prefix): the label, described words and trailing punctuation taken off one part."""
+    """(label, latex, words): the label, described words and trailing punctuation taken off one part."""
     label = None
-    prefix: list[str] = []
+    words: list[str] = []
     s = text.replace("&", " ").strip()
     for _ in range(3):
         s = re.sub(r"^(?:\s|~|\\[,;!]|\\q?quad(?![A-Za-z]))+", "", s)
@@ -274,12 +275,12 @@ def clean_part(text: str) -> tuple[str | None, str, str]:
             continue
         m = _LEADING_TEXT.match(s)
         if m and _is_description(m.group(1)) and s[m.end() :].strip():
-            prefix.append(m.group(1).strip())
+            words.append(m.group(1).strip())
             s = s[m.end() :]
             continue
         m = _PLAIN_PREFIX.match(s)
         if m and len(m.group(1).split()) >= 2:
-            prefix.append(m.group(1).strip())
+            words.append(m.group(1).strip())
             s = s[m.end() :]
             continue
         break
@@ -287,6 +288,7 @@ def clean_part(text: str) -> tuple[str | None, str, str]:
         m = _TRAILING_TEXT.search(s)
         if m is None or not s[: m.start()].strip():
             break
+        words.append(m.group(1).strip())
         s = s[: m.start()]
     s = re.sub(r"(?:\s|~|\\[,;!]|\\q?quad|[.,;])+$", "", s).strip()
     s = re.sub(r"^(?:\s|\\[,;!]|\\q?quad|[,;])+", "", s).strip()
@@ -296,15 +298,15 @@ def clean_part(text: str) -> tuple[str | None, str, str]:
         s = named.group(1).strip() + " = " + named.group(2).strip()
     if _PARENTHESISED_TEXT.fullmatch(s) or _HEADING_TEXT.fullmatch(s):
         s = ""  # "\text{(for air)}" or "\text{Hydrogen:}" alone: a remark or a heading, no answer
-    return label, s, " ".join(prefix)
+    return label, s, " ".join(words)
 
 
 def _parts_of(pieces: Sequence[str], box: int) -> tuple[AnswerPart, ...]:
     parts = []
     for piece in pieces:
-        label, latex, prefix = clean_part(piece)
+        label, latex, words = clean_part(piece)
         if latex:
-            parts.append(AnswerPart(latex, box, label, prefix))
+            parts.append(AnswerPart(latex, box, label, words))
     return tuple(parts)
 
 
@@ -315,7 +317,7 @@ def _split_labelled(row: str) -> list[str]:
 def _split_pieces(content: str) -> list[str]:
     """Rows, then labels, then separators (``\\quad``, ``;``, "and")."""
     pieces = []
-    for row in _rows(content):
+    for row in box_rows(content):
         for labelled in _split_labelled(row):
             split = _split_top(labelled, _SEPARATORS)
             # a label alone before a separator belongs to the next piece: "(a) \quad x = 1"
@@ -341,8 +343,8 @@ def _split_commas(pieces: Sequence[str]) -> list[str]:
 
 def _readings(content: str, box: int) -> dict[str, tuple[AnswerPart, ...]]:
     readings: dict[str, tuple[AnswerPart, ...]] = {}
-    label, whole, prefix = clean_part(content)
-    readings["whole"] = (AnswerPart(whole or content, box, label, prefix),)
+    label, whole, words = clean_part(content)
+    readings["whole"] = (AnswerPart(whole or content, box, label, words),)
     if whole != content.strip():
         readings["as written"] = (AnswerPart(content.strip(), box),)  # nothing taken off (a gold may carry it too)
     pieces = _split_pieces(content)
@@ -369,6 +371,18 @@ def read_answers(text: str, max_boxes: int = MAX_BOXES) -> list[BoxReading]:
         boxes.append(BoxReading(k, content, origin, context, _readings(content, k)))
         previous_end = end
     return boxes
+
+
+_PROGRAM_TEXT = re.compile(
+    r"""['"]\s*\+\s*\w|\w\s*\+\s*['"]|\.join\(|\b(?:str|lambdify|latex|simplify|sympy|print)\s*\(|\{\{\s*\w*\s*\}\}|%[sdf]\b"""
+)
+
+
+def is_program_text(text: str) -> bool:
+    """Program code where a formula belongs (``' + str(I_approx) + '``, ``{{formula}}``,
+    ``%s``): a model that printed its template, not an answer. Such text is a
+    decided wrong answer, not a formula the reader failed to read."""
+    return bool(_PROGRAM_TEXT.search(text))
 
 
 # ------------------------------------------------------------------ matching parts to gold answers

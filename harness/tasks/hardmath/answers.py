@@ -10,12 +10,17 @@ from __future__ import annotations
 
 import re
 
-from harness.checker.latex import split_top_level
-from harness.checker.reading import AnswerPart, clean_part, read_answers
+from harness.checker.latex import split_top_level, top_level_scan
+from harness.checker.reading import AnswerPart, box_rows, clean_part, read_answers
 
 # Regimes whose answer is a list of values (roots) rather than one formula.
 LIST_REGIMES = {"roots"}
-_REGIME_WORDS = (("very_large", re.compile(r"very\s+large|ε\s*≫|\\gg")), ("small", re.compile(r"small")), ("large", re.compile(r"large")))
+# A regime named in words ("for small ε") or as a limit ("\\epsilon \\to 0^+", "x \\to \\infty", "\\epsilon \\ll 1").
+_REGIME_WORDS = (
+    ("very_large", re.compile(r"very\s+large|ε\s*≫|\\gg")),
+    ("small", re.compile(r"(?i)small|\\to\s*0|\\ll\s*1|<<\s*1")),
+    ("large", re.compile(r"(?i)large|\\to\s*\+?\s*\\infty|\\gg|>>\s*1")),
+)
 _LIST_OPEN = re.compile(r"^\s*(?:[A-Za-z]\s*=\s*)?(?:\\left\s*)?\[")
 
 
@@ -23,13 +28,29 @@ class AnswerError(ValueError):
     """No final answer could be located for a regime."""
 
 
+_MATRIX = re.compile(r"\\(?:begin|end)\s*\{(?:[bpv]?matrix|cases|array)\}(?:\s*\{[^{}]*\})?")
+
+
 def _strip_brackets(item: str) -> str:
+    """A list's items without its brackets: ``[...]``, ``\\left[...\\right]``,
+    ``\\{...\\}``, ``{...}`` and matrix or cases rows (``\\\\`` then separates items)."""
     s = re.sub(r"^\s*[A-Za-z]\s*=\s*", "", item.strip())  # "x = [...]"
-    s = re.sub(r"^\\left\s*\[", "[", s)
-    s = re.sub(r"\\right\s*\]\s*$", "]", s)
-    if s.startswith("[") and s.endswith("]"):
-        s = s[1:-1]
+    if _MATRIX.search(s):
+        s = _MATRIX.sub(" ", s).replace("\\\\", ",").replace("&", " ").strip()
+    s = re.sub(r"^\\left\s*(\[|\\\{)", r"\1", s)
+    s = re.sub(r"\\right\s*(\]|\\\})\s*$", r"\1", s)
+    for open_, close in (("[", "]"), ("\\{", "\\}"), ("{", "}")):
+        if s.startswith(open_) and s.endswith(close) and _encloses(s, open_):
+            s = s[len(open_) : len(s) - len(close)]
+            break
     return s.strip()
+
+
+def _encloses(s: str, open_: str) -> bool:
+    """The bracket opening `s` closes at its very end (``[a], [b]`` is two lists)."""
+    depths = [d for _, d in top_level_scan(s)]
+    inner = depths[len(open_) - 1 if open_ != "\\{" else 0 : -1]
+    return not inner or min(inner) >= 1
 
 
 _CONDITION = re.compile(r"\\(?:to|ll|gg|rightarrow)(?![A-Za-z])|\\text\s*\{\s*(?:for|as|when|where)\b")
@@ -81,7 +102,21 @@ def _nested_lists(box: str) -> list[str]:
 
 
 def _regime_of_part(part: AnswerPart, allowed: tuple[str, ...]) -> str | None:
-    return _label(part.prefix, allowed) if part.prefix else None
+    return _label(part.words, allowed) if part.words else None
+
+
+def _labelled_rows(box: str, regimes: tuple[str, ...]) -> dict[str, str]:
+    """Rows of one box that each name their regime ("\\epsilon \\to 0^+ &: ...",
+    "... & \\text{for large } x"), the naming pieces taken off: regime -> the row's answer."""
+    found: dict[str, str] = {}
+    for row in box_rows(box):
+        pieces = [p for p in re.split(r"&|(?<![:\\]):(?!=)", row) if p.strip()]
+        named = [p for p in pieces if _label(p, regimes)]
+        answer = " ".join(p for p in pieces if p not in named)
+        answer = re.sub(r"\\boxed\s*", "", answer).strip()
+        if len(named) == 1 and answer and _label(named[0], regimes) not in found:
+            found[str(_label(named[0], regimes))] = answer
+    return found if len(found) == len(regimes) else {}
 
 
 def regime_answers(text: str, kind: str, regimes: tuple[str, ...]) -> dict[str, str | list[str]]:
@@ -94,6 +129,13 @@ def regime_answers(text: str, kind: str, regimes: tuple[str, ...]) -> dict[str, 
     # 1. The last box alone holds every regime: a list per regime, labelled parts, or one item per regime.
     last = boxes[-1].content
     items = split_items(last)
+    rows = _labelled_rows(last, regimes) if len(regimes) > 1 else {}
+    if rows:
+        answers = {r: split_items(row) for r, row in rows.items()}
+        if is_list:
+            return {r: answers[r] for r in regimes}
+        if all(len(a) == 1 for a in answers.values()):
+            return {r: answers[r][0] for r in regimes}
     if is_list:
         lists = _nested_lists(last) or [
             i for i in split_top_level(re.sub(r"\\(?:quad|qquad)", ",", last), ",;") if _LIST_OPEN.match(i)

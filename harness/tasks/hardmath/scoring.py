@@ -11,6 +11,7 @@ import numpy as np
 from scipy.optimize import linear_sum_assignment
 
 from harness.checker.latex import LatexParseError
+from harness.checker.reading import is_program_text, read_answers
 from harness.tasks.hardmath.answers import AnswerError, regime_answers
 from harness.tasks.hardmath.expressions import UnexpectedSymbolError, evaluate, parse
 from harness.tasks.hardmath.truth import GroundTruth, RegimeTruth
@@ -98,6 +99,10 @@ def grade_regime(answer: str | list[str] | None, regime: RegimeTruth) -> RegimeV
         return _grade_scalar(answer, regime)
     except UnexpectedSymbolError as e:
         return RegimeVerdict(regime.name, "fail", answer, None, str(e))
+    except LatexParseError as e:
+        if any(is_program_text(a) for a in (answer if isinstance(answer, list) else [answer])):
+            return RegimeVerdict(regime.name, "fail", answer, None, "program code where a formula belongs")
+        return RegimeVerdict(regime.name, "parse_error", answer, None, f"{type(e).__name__}: {str(e)[:200]}")
     except (LatexParseError, ValueError, TypeError, ZeroDivisionError, OverflowError) as e:
         return RegimeVerdict(regime.name, "parse_error", answer, None, f"{type(e).__name__}: {str(e)[:200]}")
 
@@ -110,5 +115,8 @@ def grade_output(kind: str, truth: GroundTruth, output: str) -> GradeResult:
     try:
         answers = regime_answers(output, kind, tuple(r.name for r in truth.regimes))
     except AnswerError as e:
+        boxes = read_answers(output)
+        if boxes and all(is_program_text(b.content) for b in boxes):
+            return GradeResult([RegimeVerdict(r.name, "fail", None, None, "program code where a formula belongs") for r in graded])
         return GradeResult([], str(e))
     return GradeResult([grade_regime(answers.get(r.name), r) for r in graded])

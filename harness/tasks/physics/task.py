@@ -217,7 +217,7 @@ class PhysicsTask(Task):
                 "n_gold": n_gold,
                 "n_boxes": len(boxes),
                 "boxes": [{"content": b.content, "origin": b.origin, "reading": result.readings.get(b.index, "whole")} for b in boxes],
-                "parts": [{"latex": p.latex, "box": p.box, "label": p.label, "prefix": p.prefix} for p in parts],
+                "parts": [{"latex": p.latex, "box": p.box, "label": p.label, "words": p.words} for p in parts],
                 "gold_matched": len(matches),
                 "answer_fraction": fraction,
                 "all_correct": len(matches) == n_gold,
