@@ -7,8 +7,9 @@ model, for math gold answers graded correct or incorrect: coverage (decided
 without a judge), agreement on the decided ones, false accepts (accepted,
 graded incorrect; share of the incorrect ones) and false rejects (graded
 correct, rejected or left unjudged; share of the correct ones); then the
-problem-level mean absolute error against the careful score, beside the
-official pipeline's (SymPy plus a GPT-4o judge).
+problem-level mean absolute error against the careful score (over all gold
+answers, and over the math ones alone), beside the official pipeline's
+(SymPy plus a GPT-4o judge).
 
 HARDMath: the authors' published responses of five models are scored by the
 `hardmath` task (numeric grading per regime). Per type: the share of responses
@@ -24,6 +25,7 @@ import collections
 import statistics
 import sys
 import time
+from dataclasses import dataclass, field
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
@@ -36,16 +38,49 @@ from harness.tasks.physics.published import MODELS, graded_problems, published_o
 from harness.tasks.physics.task import PhysicsArgs, PhysicsTask  # noqa: E402
 
 
+@dataclass
+class Figures:
+    """One model's agreement with the careful grades."""
+
+    outcomes: collections.Counter = field(default_factory=collections.Counter)  # (graded right, ours) -> count
+    errors: list = field(default_factory=list)  # |our problem score - careful score|
+    math_errors: list = field(default_factory=list)  # the same over math gold answers only
+    official_errors: list = field(default_factory=list)
+    ours: list = field(default_factory=list)
+    careful: list = field(default_factory=list)
+    official: list = field(default_factory=list)
+
+    def row(self, name: str, n_problems: int) -> str:
+        c = self.outcomes
+        n_right = sum(v for (right, _), v in c.items() if right)
+        n_wrong = sum(v for (right, _), v in c.items() if not right)
+        decided = sum(v for (_, outcome), v in c.items() if outcome != "unjudged")
+        agree = c[(True, "accept")] + c[(False, "reject")]
+        false_rejects = c[(True, "reject")] + c[(True, "unjudged")]
+        return (f"| {name} | {n_problems} | {n_right}/{n_wrong} | {_share(decided, n_right + n_wrong)} "
+                f"| {_share(agree, decided)} | {_share(c[(False, 'accept')], n_wrong)} | {_share(false_rejects, n_right)} "
+                f"| {_mean(self.errors)} | {_mean(self.math_errors)} | {_mean(self.official_errors)} "
+                f"| {_mean(self.ours)} | {_mean(self.careful)} | {_mean(self.official)} |")
+
+
+def _share(a: int, b: int) -> str:
+    return f"{a / b:.3f} ({a}/{b})" if b else "-"
+
+
+def _mean(xs: list) -> str:
+    return f"{statistics.fmean(xs):.3f}" if xs else "-"
+
+
 def physics(workers: int, show: int) -> None:
     task = PhysicsTask(PhysicsArgs(split="all", workers=workers))
     samples = {s.id: s for s in task.samples()}
     graded = graded_problems()
     print("## PHYSICS: math gold answers against careful grades (no judge)\n")
     print("| model | problems | math golds (correct/incorrect) | decided without a judge | agreement on decided "
-          "| false accepts | false rejects | MAE ours | MAE official | mean ours | mean careful | mean official |")
-    print("|---|---|---|---|---|---|---|---|---|---|---|---|")
+          "| false accepts | false rejects | MAE ours | MAE ours, math golds | MAE official | mean ours | mean careful | mean official |")
+    print("|---|---|---|---|---|---|---|---|---|---|---|---|---|")
     wrong_examples = []
-    totals: collections.Counter = collections.Counter()
+    total = Figures()
     for model in MODELS:
         outputs = published_outputs(model)
         problems = [p for p in graded if p.model == model]
@@ -54,30 +89,31 @@ def physics(workers: int, show: int) -> None:
             [samples[p.id] for p in problems], [[Generation(outputs[p.id]["output"])] for p in problems]
         )
         elapsed = time.perf_counter() - started
-        c: collections.Counter = collections.Counter()
-        errors_ours, errors_official, ours, careful, official = [], [], [], [], []
+        figures = Figures()
         for p, score in zip(problems, scores):
             matched = {m["gold"] for m in score.fields["matches"]}
             unjudged = set(score.fields["unjudged_gold"])
-            for grade in p.grades:
-                if grade.kind != "math" or grade.verdict == "unclear":
-                    continue
+            math = [g for g in p.grades if g.kind == "math" and g.verdict != "unclear"]
+            for grade in math:
                 right = grade.verdict == "correct"
                 outcome = "accept" if grade.gold in matched else "unjudged" if grade.gold in unjudged else "reject"
-                c[(right, outcome)] += 1
+                figures.outcomes[(right, outcome)] += 1
                 if (outcome == "accept") != right:
                     wrong_examples.append((model, p.id, grade, outcome, score))
+            if math:
+                accepted = sum(g.gold in matched for g in math) / len(math)
+                figures.math_errors.append(abs(accepted - sum(g.verdict == "correct" for g in math) / len(math)))
             if p.careful_score is not None:
-                ours.append(score.value)
-                careful.append(p.careful_score)
-                errors_ours.append(abs(score.value - p.careful_score))
+                figures.ours.append(score.value)
+                figures.careful.append(p.careful_score)
+                figures.errors.append(abs(score.value - p.careful_score))
                 if p.official_score is not None:
-                    official.append(p.official_score)
-                    errors_official.append(abs(p.official_score - p.careful_score))
-        totals.update(c)
-        print(_physics_row(model, len(problems), c, errors_ours, errors_official, ours, careful, official)
-              + f"  <!-- {elapsed:.1f} s -->")
-    print(_physics_row("both", len(graded), totals, [], [], [], [], []))
+                    figures.official.append(p.official_score)
+                    figures.official_errors.append(abs(p.official_score - p.careful_score))
+        total.outcomes.update(figures.outcomes)
+        total.math_errors.extend(figures.math_errors)
+        print(figures.row(model, len(problems)) + f"  <!-- {elapsed:.1f} s -->")
+    print(total.row("both", len(graded)))
     print(f"\n### Disagreements with the careful grades ({len(wrong_examples)}; first {show})\n")
     for model, pid, grade, outcome, score in wrong_examples[:show]:
         checks = [ch for ch in score.fields["checks"] if ch["gold"] == grade.gold]
@@ -87,25 +123,6 @@ def physics(workers: int, show: int) -> None:
             why += f" [part {score.fields['parts'][best['part']]['latex'][:100]!r}]"
         print(f"- {model} {pid} gold {grade.gold} graded {grade.verdict}, ours {outcome}: {why} | grader: {grade.reason[:140]}")
     task.close()
-
-
-def _physics_row(name, n_problems, c, errors_ours, errors_official, ours, careful, official) -> str:
-    n_right = sum(v for (right, _), v in c.items() if right)
-    n_wrong = sum(v for (right, _), v in c.items() if not right)
-    decided = sum(v for (_, outcome), v in c.items() if outcome != "unjudged")
-    agree = c[(True, "accept")] + c[(False, "reject")]
-    false_accepts = c[(False, "accept")]
-    false_rejects = c[(True, "reject")] + c[(True, "unjudged")]
-
-    def share(a, b):
-        return f"{a / b:.3f} ({a}/{b})" if b else "-"
-
-    def mean(xs):
-        return f"{statistics.fmean(xs):.3f}" if xs else "-"
-
-    return (f"| {name} | {n_problems} | {n_right}/{n_wrong} | {share(decided, n_right + n_wrong)} | {share(agree, decided)} "
-            f"| {share(false_accepts, n_wrong)} | {share(false_rejects, n_right)} | {mean(errors_ours)} | {mean(errors_official)} "
-            f"| {mean(ours)} | {mean(careful)} | {mean(official)} |")
 
 
 def hardmath(workers: int, show: int) -> None:

@@ -240,3 +240,12 @@ def test_gold_replay_through_the_runner_and_the_cli_helper(tmp_path):
     wrong = records[lines[0]["id"]]
     assert wrong["score"] < 1.0 and wrong["answer"] == [r"42 \, \text{kg}"]
     assert all({"method", "detail", "equal"} <= set(c) for c in wrong["checks"])
+
+
+def test_question_labels_give_gold_labels_only_when_they_count_the_gold_answers():
+    from harness.tasks.physics.task import question_labels
+
+    q = "A ball falls.\n(a) Find its speed.\n(b) Find the time. Use (a) to check (b)."
+    assert question_labels(q, 2) == ["a", "b"]
+    assert question_labels(q, 3) is None  # three gold answers, two sub-questions: no alignment
+    assert question_labels("(b) only", 1) is None

@@ -270,7 +270,7 @@ def _base_letter(name: str) -> str:
     return re.sub(r"^(?:Delta|[a-z]+\()", "", name)[:1]
 
 
-def _another_name(gold: Relation, cand: Relation) -> bool:
+def _another_name(gold: Relation, cand: Relation, same_letter: bool = False) -> bool:
     """Two left-hand sides that may name one quantity: both single names, not
     names that differ only in an index number or in case (``v_1`` and ``v_2``,
     ``\\omega`` and ``\\Omega`` are two quantities), and, when the value is a bare
@@ -281,7 +281,7 @@ def _another_name(gold: Relation, cand: Relation) -> bool:
     if re.sub(r"\d", "", g.name).lower() == re.sub(r"\d", "", c.name).lower():
         return False
     numeric = not any(isinstance(p, sympy.Basic) and p.free_symbols for p in gold.parts[1:])
-    return not numeric or _base_letter(g.name) == _base_letter(c.name)
+    return (not numeric and not same_letter) or _base_letter(g.name) == _base_letter(c.name)
 
 
 def _match_right_hand_sides(gold: Relation, cand: Relation, settings: _Settings) -> Verdict | None:
@@ -328,7 +328,12 @@ def _compare_relations(gold: Relation, cand: Relation, settings: _Settings) -> V
     if gold.op == "propto":
         same = _proportional(gold.rhs, cand.rhs, settings)
         lhs = _compare_values(gold.lhs, cand.lhs, settings)
-        return Verdict(bool(same) and lhs.equal is True, "proportional", "right-hand sides differ by a constant factor" if same else "not proportional")
+        # a law names its quantity: N for \overline{N} is the same one, E for N is not
+        renamed = lhs.equal is not True and _another_name(gold, cand, same_letter=True)
+        detail = "right-hand sides differ by a constant factor" if same else "not proportional"
+        if same and renamed:
+            detail += f"; left-hand side differs ({cand.lhs} vs {gold.lhs})"
+        return Verdict(bool(same) and (lhs.equal is True or renamed), "proportional", detail)
     lhs = _compare_values(gold.lhs, cand.lhs, settings)
     if gold.op == "=" and lhs.equal:
         # every side the candidate states must equal some side of the gold chain

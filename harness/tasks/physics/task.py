@@ -1,6 +1,7 @@
 """The `physics` task: PHYSICS (yale-nlp, 2025) with the sandboxed SymPy checker."""
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Literal, Sequence
 
@@ -178,7 +179,8 @@ class PhysicsTask(Task):
         equal = {(c.gold, c.part) for c in checks if c.equal is True}
         open_ = {(c.gold, c.part) for c in checks if c.equal is None}
         return match_parts(boxes, len(sample.target), lambda g, part: (g, index[part]) in equal,
-                           undecided=lambda g, part: (g, index[part]) in open_)
+                           undecided=lambda g, part: (g, index[part]) in open_,
+                           gold_labels=question_labels(sample.metadata["question"], len(sample.target)))
 
     def _score_one(self, sample: Sample, boxes: list[BoxReading], parts: list[AnswerPart], checks: list[PairCheck],
                    result: MatchResult) -> Score:
@@ -265,6 +267,19 @@ class PhysicsTask(Task):
         if self._judge is not None:
             self._judge.close()
             self._judge = None
+
+
+_QUESTION_LABEL = re.compile(r"(?m)(?:^|\s)\(([a-h])\)")
+
+
+def question_labels(question: str, n_gold: int) -> list[str | None] | None:
+    """The sub-question labels (a), (b), ... of a problem, one per gold answer, when the
+    question has exactly as many as there are gold answers (the gold answers follow
+    the sub-questions' order); None otherwise."""
+    labels = list(dict.fromkeys(_QUESTION_LABEL.findall(question)))
+    if labels != [chr(ord("a") + k) for k in range(len(labels))] or len(labels) != n_gold:
+        return None
+    return list(labels)
 
 
 def _accuracy_metrics(records: list[dict], suffix: str) -> dict[str, Metric]:
