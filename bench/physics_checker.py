@@ -170,7 +170,7 @@ def run_replay(split: str) -> None:
           f"{sum(s.fields['all_correct'] for s in scores) / len(scores):.4f}")
     for p, s in zip(problems, scores):
         for g, answer in enumerate(p.final_answers):
-            if all(g != m[0] for m in s.fields["matches"]):
+            if all(g != m["gold"] for m in s.fields["matches"]):
                 print(f"  unmatched {p.id} gold {g}: {answer[:90]!r}")
 
 
