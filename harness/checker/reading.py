@@ -240,6 +240,8 @@ _LEADING_TEXT = re.compile(r"^\s*" + _TEXT_COMMAND + r"\s*\{([^{}]*)\}\s*(?::|=\
 _TRAILING_TEXT = re.compile(
     r"\s*(?:,|\\,|\\;|\\quad|\\qquad|~|\s)*" + _TEXT_COMMAND + r"\s*\{\s*(\([^{}]*\)|[^{}]*[A-Za-z]{2,}\s+[A-Za-z]{2,}[^{}]*)\}\s*$"
 )
+# "y = f(x) \text{ for small } x", "\Phi = ... \text{if } r < R": the condition after an answer
+_CONDITION_TAIL = re.compile(r"\s*,?\s*" + _TEXT_COMMAND + r"\s*\{\s*(?:for|as|when|where|if)\b[^{}]*\}[^{}]*$")
 _PLAIN_PREFIX = re.compile(r"^\s*([A-Za-z][A-Za-z ,'\-]{2,60}?)\s*:\s*(?=\S)")
 
 
@@ -284,6 +286,10 @@ def clean_part(text: str) -> tuple[str | None, str, str]:
             s = s[m.end() :]
             continue
         break
+    m = _CONDITION_TAIL.search(s)
+    if m and s[: m.start()].strip():
+        words.append(s[m.start() :].strip())
+        s = s[: m.start()]
     while True:
         m = _TRAILING_TEXT.search(s)
         if m is None or not s[: m.start()].strip():
