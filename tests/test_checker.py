@@ -204,7 +204,11 @@ def test_ratios_compare_item_by_item():
         (r"\Delta E_{2p} = 0", r"E_{2p}^{(1)} = 0", "relation_lhs_differs"),  # \Delta E is one quantity
         (r"T_1 = \frac{T}{\sqrt[4]{2}}", r"T_s = T\cdot (\frac{1}{2})^\frac{1}{4}", "relation_lhs_differs"),
         (r"y = 1 + x + O(x^2)", r"y = 1 + x", "exact"),
-        (r"\overline{N} \propto T^3", r"N \propto T^3", "proportional"),  # the same letter names the same law  # the order term is no part of the answer
+        (r"\overline{N} \propto T^3", r"N \propto T^3", "proportional"),  # the same letter names the same law
+        (r"pV^\gamma = \text{const}", r"pV^\gamma = \text{constant}", "symbolic"),  # one named constant
+        (r"E = \frac{q}{4 \pi \epsilon_0 r^2} \text{ for } r > R", r"E = \frac{q}{4 \pi \epsilon_0 r^2}", "symbolic"),
+        (r"10^{-2} \, \text{cm/\sec}", r"10^{-2} \, \text{cm/s}", "units"),
+        (r"10 \, \text{light years}", r"9.46 \times 10^{16} \, \text{m}", "units"),  # the order term is no part of the answer
         (r"3 \times 10^{27}", r"\sim 3.01 \times 10^{27}", "numeric"),
         (r"\left( \frac{\partial p}{\partial V} \right)_T = -\frac{p}{V}", r"(\frac{\partial p}{\partial V})_T = -\frac{p}{V}", "symbolic"),
     ],

@@ -465,6 +465,8 @@ class _AtomScanner:
         stripped = content.strip()
         if stripped in ("d", "e", "i"):
             return " " + stripped + " "
+        if re.fullmatch(r"(?i)const(?:ant)?\.?", stripped):
+            return self.symbol("const")  # "p V^\\gamma = \\text{const}": one named constant, however spelled
         exponent = re.match(r"\s*\^\s*(\{[^{}]*\}|-?\d)", text[after:])
         unit_text = stripped
         if exponent:
@@ -557,7 +559,7 @@ def _run_parser(rewritten: str, original: str):
 
 def _parse_item(text: str) -> Parsed:
     """One list item: a relation (chain), a bracketed tuple, or an expression."""
-    if re.fullmatch(r"\\text\s*\{[^{}]*\}", text) and not _is_unit_text(text):
+    if re.fullmatch(r"\\text\s*\{[^{}]*\}", text) and not _is_unit_text(text) and not _CONSTANT_TEXT.fullmatch(text):
         raise VerbalAnswerError(f"verbal answer: {text[:60]!r}")
     sides, ops = _split_relation(text)
     if ops:
@@ -592,6 +594,17 @@ def _is_unit_text(text: str) -> bool:
         return False
 
 
+_CONSTANT_TEXT = re.compile(r"\\text\s*\{\s*(?i:const(?:ant)?\.?)\s*\}")
+_ELLIPSIS = re.compile(r"\s*\\(?:ldots|cdots|dots)\s*")  # "n = 1, 2, 3, \\ldots": the list goes on
+# "E = \\frac{q}{r^2} \\text{ for } r > R": the formula, without the condition it holds under
+_CONDITION_TEXT = re.compile(r"\s*\\(?:text|mathrm)\s*\{\s*(?:\(?\s*)?(?:valid\s+)?(?:for|if|when|where)\b[^{}]*\}.*$")
+
+
+def _without_condition(item: str) -> str:
+    m = _CONDITION_TEXT.search(item)
+    return item[: m.start()].strip() if m and item[: m.start()].strip() else item
+
+
 def latex_to_sympy(latex: str) -> Parsed:
     """Parse one final answer. Returns a SymPy expression (units as
     sympy.physics.units quantities), a `Relation`, or a tuple of those for a
@@ -601,7 +614,7 @@ def latex_to_sympy(latex: str) -> Parsed:
     text = _VERBAL_SEPARATORS.sub(" ; ", text)
     if not text:
         raise LatexParseError("empty answer")
-    items = [p for p in split_top_level(text, ",;") if p]
+    items = [_without_condition(p) for p in split_top_level(text, ",;") if p and not _ELLIPSIS.fullmatch(p)]
     if not items:
         raise LatexParseError("empty answer")
     parsed = tuple(_parse_item(p) for p in items)

@@ -126,6 +126,8 @@ def _product(text: str) -> sympy.Expr:
 def parse_unit(text: str) -> sympy.Expr:
     """``"m/s^2"`` -> meter/second**2. Raises UnitParseError for anything else."""
     text = text.replace("\\mu", "μ").replace("\\Omega", "Ω").replace("\\AA", "Å").replace("\\circ", "°")
+    text = re.sub(r"\\([A-Za-z]+)", r"\1", text)  # "cm/\\sec": a unit word typed as a command
+    text = re.sub(r"(?i)light[\s-]*years?", "ly", text)
     for junk in ("\\,", "\\ ", "\\;", "{", "}", "(", ")"):
         text = text.replace(junk, " ")
     text = re.sub(r"([μµ])\s+", r"\1", text).strip()
