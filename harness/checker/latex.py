@@ -596,15 +596,6 @@ def _is_unit_text(text: str) -> bool:
 
 _CONSTANT_TEXT = re.compile(r"\\text\s*\{\s*(?i:const(?:ant)?\.?)\s*\}")
 _ELLIPSIS = re.compile(r"\s*\\(?:ldots|cdots|dots)\s*")  # "n = 1, 2, 3, \\ldots": the list goes on
-# "E = \\frac{q}{r^2} \\text{ for } r > R": the formula, without the condition it holds under
-_CONDITION_TEXT = re.compile(r"\s*\\(?:text|mathrm)\s*\{\s*(?:\(?\s*)?(?:valid\s+)?(?:for|if|when|where)\b[^{}]*\}.*$")
-
-
-def _without_condition(item: str) -> str:
-    m = _CONDITION_TEXT.search(item)
-    return item[: m.start()].strip() if m and item[: m.start()].strip() else item
-
-
 def latex_to_sympy(latex: str) -> Parsed:
     """Parse one final answer. Returns a SymPy expression (units as
     sympy.physics.units quantities), a `Relation`, or a tuple of those for a
@@ -614,7 +605,7 @@ def latex_to_sympy(latex: str) -> Parsed:
     text = _VERBAL_SEPARATORS.sub(" ; ", text)
     if not text:
         raise LatexParseError("empty answer")
-    items = [_without_condition(p) for p in split_top_level(text, ",;") if p and not _ELLIPSIS.fullmatch(p)]
+    items = [p for p in split_top_level(text, ",;") if p and not _ELLIPSIS.fullmatch(p)]
     if not items:
         raise LatexParseError("empty answer")
     parsed = tuple(_parse_item(p) for p in items)

@@ -240,8 +240,9 @@ _LEADING_TEXT = re.compile(r"^\s*" + _TEXT_COMMAND + r"\s*\{([^{}]*)\}\s*(?::|=\
 _TRAILING_TEXT = re.compile(
     r"\s*(?:,|\\,|\\;|\\quad|\\qquad|~|\s)*" + _TEXT_COMMAND + r"\s*\{\s*(\([^{}]*\)|[^{}]*[A-Za-z]{2,}\s+[A-Za-z]{2,}[^{}]*)\}\s*$"
 )
-# "y = f(x) \text{ for small } x", "\Phi = ... \text{if } r < R": the condition after an answer
-_CONDITION_TAIL = re.compile(r"\s*,?\s*" + _TEXT_COMMAND + r"\s*\{\s*(?:for|as|when|where|if)\b[^{}]*\}[^{}]*$")
+# "y = f(x) \text{ for small } x": a condition after a candidate answer goes to its words. (A gold
+# answer keeps its conditions: "S = 0 \text{ for } |00\rangle" and "S = 0 \text{ for } |1\rangle" differ.)
+_CONDITION_TEXT = re.compile(r"\s*,?\s*" + _TEXT_COMMAND + r"\s*\{\s*\(?\s*(?:valid\s+)?(?:for|if|when|where)\b[^{}]*\}.*$")
 _PLAIN_PREFIX = re.compile(r"^\s*([A-Za-z][A-Za-z ,'\-]{2,60}?)\s*:\s*(?=\S)")
 
 
@@ -286,7 +287,7 @@ def clean_part(text: str) -> tuple[str | None, str, str]:
             s = s[m.end() :]
             continue
         break
-    m = _CONDITION_TAIL.search(s)
+    m = _CONDITION_TEXT.search(s)
     if m and s[: m.start()].strip():
         words.append(s[m.start() :].strip())
         s = s[: m.start()]

@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 
 from harness.checker.latex import split_top_level, top_level_scan
-from harness.checker.reading import AnswerPart, box_rows, clean_part, read_answers
+from harness.checker.reading import AnswerPart, BoxReading, box_rows, clean_part, read_answers
 
 # Regimes whose answer is a list of values (roots) rather than one formula.
 LIST_REGIMES = {"roots"}
@@ -126,8 +126,14 @@ def regime_answers(text: str, kind: str, regimes: tuple[str, ...]) -> dict[str, 
     if not boxes:
         raise AnswerError("no \\boxed{} answer")
     is_list = kind in LIST_REGIMES
-    # 1. The last box alone holds every regime: a list per regime, labelled parts, or one item per regime.
-    last = boxes[-1].content
+    found = _from_last_box(boxes[-1], is_list, regimes)
+    return found if found is not None else _from_box_per_regime(boxes, is_list, regimes)
+
+
+def _from_last_box(box: BoxReading, is_list: bool, regimes: tuple[str, ...]) -> dict[str, str | list[str]] | None:
+    """The last box alone holds every regime: rows labelled by regime, a list per
+    regime, labelled parts, or one item per regime in the question's order."""
+    last = box.content
     items = split_items(last)
     rows = _labelled_rows(last, regimes) if len(regimes) > 1 else {}
     if rows:
@@ -142,35 +148,40 @@ def regime_answers(text: str, kind: str, regimes: tuple[str, ...]) -> dict[str, 
         ]
         if len(regimes) > 1 and len(lists) == len(regimes):
             return {r: split_items(lst) for r, lst in zip(regimes, lists)}
-        if len(regimes) == 1:
-            return {regimes[0]: items}
-    else:
-        labelled = {}
-        for part in boxes[-1].readings.get("split", ()):
-            regime = _regime_of_part(part, regimes)
-            if regime is not None and regime not in labelled:
-                labelled[regime] = part.latex
-        if sorted(labelled) == sorted(regimes):
-            return labelled
-        if len(items) == len(regimes):
-            return dict(zip(regimes, items))
-        stated = [i for i in items if re.match(r"^\s*\\(?:epsilon|varepsilon)\s*(?:=|\\approx)", i)]
-        if len(regimes) == 1 and len(stated) == 1:  # "\\epsilon = ..., y = ...": the formula for ε
-            return {regimes[0]: stated[0]}
-    # 2. One box per regime: the last len(regimes) boxes, labelled by the words before or inside them.
+        return {regimes[0]: items} if len(regimes) == 1 else None
+    labelled: dict[str, str | list[str]] = {}
+    for part in box.readings.get("split", ()):
+        regime = _regime_of_part(part, regimes)
+        if regime is not None and regime not in labelled:
+            labelled[regime] = part.latex
+    if sorted(labelled) == sorted(regimes):
+        return labelled
+    if len(items) == len(regimes):
+        return dict(zip(regimes, items))
+    stated = [i for i in items if re.match(r"^\s*\\(?:epsilon|varepsilon)\s*(?:=|\\approx)", i)]
+    if len(regimes) == 1 and len(stated) == 1:  # "\\epsilon = ..., y = ...": the formula for ε
+        return {regimes[0]: stated[0]}
+    return None
+
+
+def _from_box_per_regime(boxes: list[BoxReading], is_list: bool, regimes: tuple[str, ...]) -> dict[str, str | list[str]]:
+    """One box per regime: the last len(regimes) boxes, labelled by the words before
+    or inside them, else in the question's order. With fewer boxes than regimes,
+    the labelled ones are graded and the other regimes have no answer."""
+    n_last = len(split_items(boxes[-1].content))
+    missing = AnswerError(f"expected answers for {len(regimes)} regimes ({', '.join(regimes)}), found {n_last} in the last box")
     if len(boxes) < len(regimes):
-        # fewer boxes than regimes: those labelled are graded, the others have no answer
         named = {_label(b.context, regimes) or _regime_of_part(b.readings["whole"][0], regimes): b for b in boxes}
         named.pop(None, None)
-        if not named or is_list:
-            raise AnswerError(f"expected answers for {len(regimes)} regimes ({', '.join(regimes)}), found {len(items)} in the last box")
+        if is_list:
+            raise missing
         partial: dict[str, str | list[str]] = {}
         for regime, box in named.items():
             box_items = split_items(box.readings["whole"][0].latex)
             if len(box_items) == 1:
                 partial[str(regime)] = box_items[0]
         if not partial:
-            raise AnswerError(f"expected answers for {len(regimes)} regimes ({', '.join(regimes)}), found {len(items)} in the last box")
+            raise missing
         return partial
     chosen = boxes[-len(regimes):]
     labels = [_label(b.context, regimes) or _regime_of_part(b.readings["whole"][0], regimes) for b in chosen]
@@ -181,5 +192,5 @@ def regime_answers(text: str, kind: str, regimes: tuple[str, ...]) -> dict[str, 
         box_items = split_items(box.readings["whole"][0].latex if not is_list else box.content)
         if not is_list and len(box_items) != 1:
             raise AnswerError(f"the box for the {label} regime holds {len(box_items)} formulas")
-        out[label] = box_items if is_list else box_items[0]
+        out[str(label)] = box_items if is_list else box_items[0]
     return out
