@@ -69,16 +69,15 @@ def stated_precision(gold_latex: str) -> float:
     value = re.split(r"=|\\approx|\\simeq|\\sim(?![A-Za-z])", text)[-1]
     value = _POWER_OF_TEN.sub(" ", value)
     value = re.sub(r"\\(?:text|mathrm)\s*\{[^{}]*\}", " ", value)
-    numbers = _DECIMAL.findall(value)
-    if len(numbers) != 1 or not numbers[0]:
+    numbers = list(_DECIMAL.finditer(value))
+    if len(numbers) != 1 or not numbers[0].group(1):
         return 0.0
     if re.search(r"[A-Za-z]", re.sub(r"\\[A-Za-z]+", "", value)):
         return 0.0  # a formula with a decimal coefficient
-    literal = _DECIMAL.search(value).group(0)
-    mantissa = float(literal)
+    mantissa = float(numbers[0].group(0))
     if mantissa == 0:
         return 0.0
-    return 0.5 * 10 ** -len(numbers[0]) / mantissa
+    return 0.5 * 10 ** -len(numbers[0].group(1)) / mantissa
 
 
 # ------------------------------------------------------------------ values

@@ -71,7 +71,7 @@ class BoxReading:
 
 def _find_boxes(text: str) -> list[tuple[int, int, str, str]]:
     """(start, end, content, origin) of every top-level box, in order."""
-    found = []
+    found: list[tuple[int, int, str, str]] = []
     pos = 0
     while True:
         m = _BOX_OPEN.search(text, pos)

@@ -163,7 +163,7 @@ class PhysicsTask(Task):
             per_sample[i].append(PairCheck(k, parts[i][k].box, g, equal, method, detail))
         matched = [self._match(s, boxes, ps, checks) for s, boxes, ps, checks in zip(samples, read, parts, per_sample)]
         if self._judge_model() is not None:
-            todo = []
+            todo: list[tuple[int, PairCheck, str]] = []
             for i, checks in enumerate(per_sample):
                 answered = {m.gold for m in matched[i].matches}
                 used = set(matched[i].parts)
@@ -187,16 +187,17 @@ class PhysicsTask(Task):
         n_gold = len(sample.target)
         index = {p: k for k, p in enumerate(parts)}
         deciding = {(c.gold, c.part): c for c in checks if c.equal is True}
-        matches = []
-        for m in sorted(result.matches, key=lambda m: m.gold):
-            check = deciding[(m.gold, index[m.part])]
-            matches.append({"gold": m.gold, "part": index[m.part], "box": m.part.box, "reading": m.reading,
-                            "label": m.part.label, "method": check.method, "detail": check.detail})
+        deciding_check = {m.gold: deciding[(m.gold, index[m.part])] for m in result.matches}
+        matches = [
+            {"gold": m.gold, "part": index[m.part], "box": m.part.box, "reading": m.reading, "label": m.part.label,
+             "method": deciding_check[m.gold].method, "detail": deciding_check[m.gold].detail}
+            for m in sorted(result.matches, key=lambda m: m.gold)
+        ]
         # only the readings used count: a box read as three parts is not undecided because it is unreadable whole
         used = {index[p] for p in result.parts}
         checks_used = [c for c in checks if c.part in used]
-        unjudged = unjudged_gold(n_gold, checks_used, {m["gold"] for m in matches})
-        decided = decided_without_judge(n_gold, checks_used, {m["gold"]: m["method"] for m in matches}, unjudged)
+        unjudged = unjudged_gold(n_gold, checks_used, set(deciding_check))
+        decided = decided_without_judge(n_gold, checks_used, {g: c.method for g, c in deciding_check.items()}, unjudged)
         paper_matched = paper_matched_boxes([index[b.readings["whole"][0]] for b in boxes], n_gold, checks)
         fraction = len(matches) / n_gold if n_gold else 0.0
         paper_score = paper_matched / len(boxes) if boxes else 0.0
@@ -207,7 +208,8 @@ class PhysicsTask(Task):
             found = f"{len(boxes)} boxes" if all(b.origin.startswith("boxed") for b in boxes) else f"{len(boxes)} answers ({boxes[0].origin})"
             explanation = (
                 f"{len(matches)}/{n_gold} gold answers matched one-to-one by {len(parts)} answer parts of {found} ("
-                + (", ".join(f"gold {m['gold']}<-box {m['box']}{' (' + m['label'] + ')' if m['label'] else ''} by {m['method']}" for m in matches) or "none")
+                + (", ".join(f"gold {m.gold}<-box {m.part.box}{f' ({m.part.label})' if m.part.label else ''} by "
+                             f"{deciding_check[m.gold].method}" for m in sorted(result.matches, key=lambda m: m.gold)) or "none")
                 + f"); paper formula {paper_matched}/{len(boxes)} boxes; scored {self.args.scoring}"
             )
         return Score(
