@@ -52,14 +52,36 @@ class Sample:
 
 
 @dataclass(frozen=True)
+class ResponseFormat:
+    """Structured output: the reply must be one JSON object matching `schema_json`
+    (a JSON Schema, as text so that requests stay hashable)."""
+
+    name: str
+    schema_json: str
+
+
+GuidanceSchedule = tuple[tuple[int, str], ...]
+"""(first message index, guidance text) pairs: which guidance a steered model
+applies from which chat message on (a guidance shift mid-conversation)."""
+
+
+@dataclass(frozen=True)
 class GenerateRequest:
-    """Generate text from `prompt` until a stop sequence or `max_tokens`."""
+    """Generate text from `prompt` until a stop sequence or `max_tokens`.
+
+    `steered=False` asks a steered model for its unsteered answer (an unsteered
+    model ignores it); `guidance_schedule` overrides a steered model's guidance;
+    `response_format` asks for structured output (adapters without the
+    `structured_output` capability are refused by the runner when a role needs it)."""
 
     prompt: Prompt
     stop: tuple[str, ...] = ()
     max_tokens: int = 256
     temperature: float = 0.0
     seed: int | None = None
+    steered: bool = True
+    guidance_schedule: GuidanceSchedule | None = None
+    response_format: ResponseFormat | None = None
     # Structured view of the request for models that are not language models
     # (reference learners, the assign-add transformer); LMs ignore it.
     metadata: dict = field(default_factory=dict, compare=False)
@@ -68,10 +90,13 @@ class GenerateRequest:
 
 @dataclass(frozen=True)
 class LoglikelihoodRequest:
-    """Log-probability of `continuation` given `context` (summed over its tokens)."""
+    """Log-probability of `continuation` given `context` (summed over its tokens).
+    `steered` and `guidance_schedule` as for `GenerateRequest`."""
 
     context: Prompt
     continuation: str
+    steered: bool = True
+    guidance_schedule: GuidanceSchedule | None = None
     metadata: dict = field(default_factory=dict, compare=False)
     kind: ClassVar[str] = "loglikelihood"
 
@@ -156,14 +181,28 @@ class NoArgs:
     """Tasks without options use this as their `Args`."""
 
 
+@dataclass(frozen=True)
+class ModelRole:
+    """A model a task calls besides the model under test (a judge). `default`
+    is the model spec used when `--model-role NAME=SPEC` is not given; with
+    None the role is off unless the user names a model for it."""
+
+    name: str
+    description: str
+    default: str | None = None
+    requires: frozenset[str] = frozenset({"generate"})
+
+
 class Task:
     """Base class for tasks. Subclasses set `name`, `description`, `Args` (a
     frozen dataclass whose fields are the task's options; `Literal` types list
     the allowed values) and implement `samples`, `requests` and `score`.
 
-    Multi-round tasks (a judge, an interactive stream) override `followup`:
-    it is called with all responses so far and returns more requests, or []
-    when the sample is ready to score.
+    Multi-round tasks (an interactive stream) override `followup`: it is
+    called with all responses so far and returns more requests, or [] when the
+    sample is ready to score. Models other than the one under test (a judge)
+    are declared in `roles`; the runner binds them before the first request and
+    the scorer reaches them with `self.role(name)`.
     """
 
     name: ClassVar[str] = ""
@@ -171,9 +210,19 @@ class Task:
     Args: ClassVar[type] = NoArgs
     # What the model must support: subset of {"generate", "loglikelihood", "images", "token_logprobs"}.
     requires: ClassVar[frozenset[str]] = frozenset({"generate"})
+    roles: ClassVar[tuple[ModelRole, ...]] = ()
 
     def __init__(self, args: Any = None):
         self.args = args if args is not None else self.Args()
+        self.role_models: dict[str, Any] = {}
+
+    def bind_roles(self, models: dict[str, Any]) -> None:
+        """Receive the `RoleModel` of every role that has a model (called by the runner)."""
+        self.role_models = dict(models)
+
+    def role(self, name: str) -> Any:
+        """The bound `RoleModel` for `name`, or None when the role has no model."""
+        return self.role_models.get(name)
 
     def samples(self) -> Iterable[Sample]:
         raise NotImplementedError
@@ -208,7 +257,7 @@ class Task:
         """Optional extra outputs (CSV curves, plots) written into the run directory."""
 
     def close(self) -> None:
-        """Release resources (judge models, worker pools)."""
+        """Release resources (worker pools); role models are closed by the runner."""
 
 
 # ---------------------------------------------------------------- model adapter

@@ -12,17 +12,44 @@ import click
 from harness import registry
 from harness.api import HarnessError
 
-# Task families contribute subcommands: each module exposes COMMANDS, a list of
-# (parent group, click command) with "" for a top-level command.
-FAMILY_COMMAND_MODULES: list[str] = [
-    "harness.adapters.steering.cli",
-    "harness.tasks.assign_add.cli",
-    "harness.tasks.hardmath.cli",
-    "harness.tasks.physics.cli",
-]
+# Commands of the task families and the steering wrapper, imported only when run
+# (they need torch): parent group ("" for top level) -> name -> (module:command, short help).
+FAMILY_COMMANDS: dict[str, dict[str, tuple[str, str]]] = {
+    "": {"steer": ("harness.adapters.steering.cli:steer_group", "Steering: build KV banks and CAA vectors, rank layers, compare methods.")},
+    "train": {"assign-add": ("harness.tasks.assign_add.cli:train_cmd", "Train the Assign-and-Add transformer.")},
+    "analyze": {"assign-add": ("harness.tasks.assign_add.cli:analyze_cmd", "Assign-and-Add diagnostics of a trained model.")},
+    "generate": {"hardmath": ("harness.tasks.hardmath.cli:hardmath_command", "Generate HARDMath problems with checked answers."),
+                 "physics-gold-replay": ("harness.tasks.physics.cli:physics_gold_replay", "Write PHYSICS gold answers as a replay file.")},
+}
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 110})
+class LazyGroup(click.Group):
+    """A group whose listed commands are imported when invoked, not when --help is shown."""
+
+    def __init__(self, *args, lazy: dict[str, tuple[str, str]] | None = None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.lazy = lazy or {}
+
+    def list_commands(self, ctx):
+        return sorted(set(super().list_commands(ctx)) | set(self.lazy))
+
+    def get_command(self, ctx, name):
+        if name in self.lazy and name not in self.commands:
+            module, _, attr = self.lazy[name][0].partition(":")
+            self.add_command(getattr(importlib.import_module(module), attr), name)
+        return super().get_command(ctx, name)
+
+    def format_commands(self, ctx, formatter):
+        limit = formatter.width - 6 - max((len(n) for n in self.list_commands(ctx)), default=0)
+        rows = [(name, self.commands[name].get_short_help_str(limit) if name in self.commands else self.lazy[name][1])
+                for name in self.list_commands(ctx) if name in self.lazy or not self.commands[name].hidden]
+        if rows:
+            with formatter.section("Commands"):
+                formatter.write_dl(rows)
+
+
+@click.group(cls=LazyGroup, lazy={name: entry for name, entry in FAMILY_COMMANDS[""].items()},
+             context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 110})
 @click.version_option(package_name="harness")
 def cli():
     """harness: evaluate models on tasks, steer them, publish leaderboards.
@@ -35,6 +62,8 @@ def cli():
 @click.option("--task", "-t", "tasks", required=True, multiple=True, help="Task name (repeatable, or comma-separated).")
 @click.option("--task-arg", "-T", multiple=True, metavar="KEY=VALUE", help="Task option (repeatable).")
 @click.option("--model-arg", "-M", multiple=True, metavar="KEY=VALUE", help="Model option (repeatable).")
+@click.option("--model-role", "model_role", multiple=True, metavar="ROLE=SPEC", help="Model for a role the task declares, e.g. judge=openai:gpt-4o (repeatable).")
+@click.option("--model-role-arg", "model_role_arg", multiple=True, metavar="ROLE:KEY=VALUE", help="Model option for a role, e.g. judge:base_url=http://... (repeatable).")
 @click.option("--output", "-o", type=click.Path(path_type=Path), help="Run directory (default runs/<time>-<model>-<task>). Reusing it resumes.")
 @click.option("--overwrite", is_flag=True, help="Discard an existing run directory with a different configuration.")
 @click.option("--limit", "-L", type=click.IntRange(min=1), help="Evaluate only the first N samples of each task.")
@@ -47,7 +76,7 @@ def cli():
 @click.option("--chunk-size", type=click.IntRange(min=1), default=64, show_default=True, help="Samples scored and saved to samples.jsonl together.")
 @click.option("--no-cache", is_flag=True, help="Do not read or write the response cache.")
 @click.option("--quiet", "-q", is_flag=True, help="No progress bar.")
-def eval_command(model, tasks, task_arg, model_arg, output, overwrite, limit, seed, batch_size, concurrency, steer, steer_arg, includes, chunk_size, no_cache, quiet):
+def eval_command(model, tasks, task_arg, model_arg, model_role, model_role_arg, output, overwrite, limit, seed, batch_size, concurrency, steer, steer_arg, includes, chunk_size, no_cache, quiet):
     """Evaluate MODEL on one or more tasks; writes config.json, samples.jsonl and results.json."""
     from harness.runner import RunConfig, format_results_table, run_eval
 
@@ -58,6 +87,8 @@ def eval_command(model, tasks, task_arg, model_arg, output, overwrite, limit, se
         tasks=[t.strip() for spec in tasks for t in spec.split(",") if t.strip()],
         task_args=registry.parse_kv(task_arg, "--task-arg"),
         model_args=registry.parse_kv(model_arg, "--model-arg"),
+        model_roles=registry.parse_kv(model_role, "--model-role"),
+        model_role_args=parse_role_args(model_role_arg),
         output=output,
         limit=limit,
         seed=seed,
@@ -79,29 +110,52 @@ def eval_command(model, tasks, task_arg, model_arg, output, overwrite, limit, se
         sys.exit(1)
 
 
-def _list_registered(kind: dict, includes) -> None:
+@cli.command("score")
+@click.argument("run_dir", type=click.Path(path_type=Path))
+@click.option("--task-arg", "-T", multiple=True, metavar="KEY=VALUE", help="Scoring option to change (repeatable), e.g. scoring=paper.")
+@click.option("--output", "-o", type=click.Path(path_type=Path), help="Write the re-scored run here (required when a task arg changes).")
+def score_command(run_dir, task_arg, output):
+    """Score a run's stored responses again with the current scorer; no model is called."""
+    from harness.rescore import rescore_run
+    from harness.runner import format_results_table
+
+    result = rescore_run(run_dir, registry.parse_kv(task_arg, "--task-arg"), output)
+    click.echo(format_results_table(result.results))
+    click.echo(f"\nre-scored run directory: {result.output}")
+
+
+def parse_role_args(pairs: tuple[str, ...]) -> dict[str, dict[str, str]]:
+    """`judge:base_url=URL` -> {"judge": {"base_url": URL}}."""
+    out: dict[str, dict[str, str]] = {}
+    for pair in pairs:
+        role, sep, kv = pair.partition(":")
+        if not sep or not role or "=" not in kv:
+            raise HarnessError(f"--model-role-arg '{pair}' is not ROLE:KEY=VALUE; write it as --model-role-arg judge:base_url=URL")
+        out.setdefault(role, {}).update(registry.parse_kv([kv], "--model-role-arg"))
+    return out
+
+
+def _list_registered(kind: str, includes) -> None:
     """One line per registered class: its name and description."""
     for path in includes:
         registry.include(path)
-    registry.load_builtins()
-    for name in sorted(kind):
-        doc = (kind[name].__doc__ or "").strip()
-        click.echo(f"{name:<18} {kind[name].description or (doc.splitlines()[0] if doc else '')}")
+    for name, description in registry.describe(kind):
+        click.echo(f"{name:<18} {description}")
 
 
 @cli.command("tasks")
 @click.option("--include", "includes", multiple=True, type=click.Path())
 def tasks_command(includes):
     """List the available tasks."""
-    _list_registered(registry.TASKS, includes)
+    _list_registered("task", includes)
 
 
 @cli.command("models")
 @click.option("--include", "includes", multiple=True, type=click.Path())
 def models_command(includes):
     """List the model adapters (use as --model NAME:TARGET)."""
-    _list_registered(registry.MODELS, includes)
-    click.echo("\nsteering methods (--steer): " + ", ".join(sorted(registry.STEERING)))
+    _list_registered("model", includes)
+    click.echo("\nsteering methods (--steer): " + ", ".join(registry.known("steering")))
 
 
 @cli.command("leaderboard")
@@ -118,18 +172,9 @@ def leaderboard_command(run_dirs, output, title):
         click.echo(str(p))
 
 
-def _attach_family_commands() -> None:
-    groups: dict[str, click.Group] = {}
-    for module_name in FAMILY_COMMAND_MODULES:
-        module = importlib.import_module(module_name)
-        for parent, command in module.COMMANDS:
-            if not parent:
-                cli.add_command(command)
-                continue
-            if parent not in groups:
-                groups[parent] = click.Group(parent, help=f"{parent.capitalize()} commands of the task families.")
-                cli.add_command(groups[parent])
-            groups[parent].add_command(command)
+for _parent, _commands in FAMILY_COMMANDS.items():
+    if _parent:
+        cli.add_command(LazyGroup(_parent, lazy=_commands, help=f"{_parent.capitalize()} commands of the task families."))
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -137,12 +182,17 @@ def main(argv: list[str] | None = None) -> None:
     debug = "--debug" in argv
     argv = [a for a in argv if a != "--debug"]
     try:
-        _attach_family_commands()
         cli.main(args=argv, prog_name="harness", standalone_mode=False)
     except HarnessError as e:
         if debug:
             traceback.print_exc()
         click.echo(f"error: {e}", err=True)
+        sys.exit(2)
+    except ModuleNotFoundError as e:
+        error = registry.missing_extra(e, "this command")
+        if error is None or debug:
+            raise
+        click.echo(f"error: {error}", err=True)
         sys.exit(2)
     except click.exceptions.Abort:
         click.echo("aborted; rerun the same command to resume", err=True)

@@ -8,7 +8,7 @@ from __future__ import annotations
 import json
 from typing import Callable
 
-from harness.api import ChatMessage, GenerateRequest
+from harness.api import ChatMessage, GenerateRequest, ResponseFormat
 
 
 def json_judge_request(system: str, user: str, schema: dict, schema_name: str, max_tokens: int = 256) -> GenerateRequest:
@@ -18,7 +18,7 @@ def json_judge_request(system: str, user: str, schema: dict, schema_name: str, m
         max_tokens=max_tokens,
         temperature=0.0,
         seed=0,
-        metadata={"response_format": {"type": "json_schema", "json_schema": {"name": schema_name, "schema": schema}}},
+        response_format=ResponseFormat(schema_name, json.dumps(schema, sort_keys=True)),
     )
 
 

@@ -1,13 +1,18 @@
 """Name → class registries for tasks, model adapters and steering methods.
 
-Three sources: built-ins (imported lazily from `BUILTIN_*`), installed plugins
-(entry-point groups `harness.tasks` and `harness.models`, each entry pointing at
-a module or a class), and user files passed with `--include PATH`.
-Options given as `key=value` strings are converted to the fields of the
-class's `Args` dataclass and validated here, once, for every kind.
+Built-ins and installed plugins register the same way: entry points in the
+groups `harness.tasks`, `harness.models` and `harness.steering`, each naming a
+class (or a module whose import registers its classes). An entry point is
+imported only when its name is first used, so listing what exists (`harness
+tasks`, `harness models`) reads the classes' descriptions from their source
+and imports neither torch nor a task's data. User files passed with
+`--include PATH` register with the decorators below. Options given as
+`key=value` strings are converted to the fields of the class's `Args`
+dataclass and validated here, once, for every kind.
 """
 from __future__ import annotations
 
+import ast
 import dataclasses
 import importlib
 import importlib.metadata
@@ -24,24 +29,8 @@ TASKS: dict[str, type[Task]] = {}
 MODELS: dict[str, type[ModelAdapter]] = {}
 STEERING: dict[str, Any] = {}
 
-# Modules whose import registers the built-ins. Kept as strings so that
-# `harness tasks` does not import torch-heavy code it does not need.
-BUILTIN_MODULES = [
-    "harness.tasks.smoke",
-    "harness.tasks.physics",
-    "harness.tasks.hardmath",
-    "harness.tasks.assign_add",
-    "harness.tasks.persona",
-    "harness.tasks.halu",
-    "harness.adapters.hf",
-    "harness.adapters.openai_api",
-    "harness.adapters.replay",
-    "harness.adapters.assign_add",
-    "harness.adapters.reference_learners",
-    "harness.adapters.steering",
-]
-
-_loaded = False
+GROUPS = {"task": "harness.tasks", "model": "harness.models", "steering": "harness.steering"}
+_TABLES: dict[str, dict[str, Any]] = {"task": TASKS, "model": MODELS, "steering": STEERING}
 
 
 def register_task(cls: type[Task]) -> type[Task]:
@@ -70,21 +59,119 @@ def register_steering(name: str):
     return deco
 
 
-def load_builtins() -> None:
-    global _loaded
-    if _loaded:
-        return
-    _loaded = True
-    for mod in BUILTIN_MODULES:
-        importlib.import_module(mod)
-    for group in ("harness.tasks", "harness.models"):
-        for ep in importlib.metadata.entry_points(group=group):
-            obj = ep.load()
-            if isinstance(obj, type) and issubclass(obj, Task):
-                register_task(obj)
-            elif isinstance(obj, type) and issubclass(obj, ModelAdapter):
-                register_model(obj)
-            # A module entry point registers its contents on import.
+# Optional dependencies and the extra that installs them.
+EXTRAS = {"torch": "hf", "transformers": "hf", "safetensors": "hf", "lm_eval": "bench", "math_verify": "bench"}
+CPU_TORCH = "pip install torch==2.13.0 --index-url https://download.pytorch.org/whl/cpu"
+
+
+def missing_extra(error: ModuleNotFoundError, what: str) -> HarnessError | None:
+    """A one-line error naming the extra that provides the missing module, or None if no extra does."""
+    top = (error.name or "").split(".")[0]
+    if top not in EXTRAS:
+        return None
+    extra = EXTRAS[top]
+    hint = f" (for the CPU build of torch first run `{CPU_TORCH}`)" if extra == "hf" else ""
+    return HarnessError(f"{what} needs {top}, which is not installed; install the [{extra}] extra: "
+                        f"pip install 'harness[{extra}]'{hint}")
+
+
+def _entry_points(kind: str) -> dict[str, importlib.metadata.EntryPoint]:
+    return {ep.name: ep for ep in importlib.metadata.entry_points(group=GROUPS[kind])}
+
+
+def _load(kind: str, ep: importlib.metadata.EntryPoint) -> None:
+    try:
+        obj = ep.load()  # a module entry point registers its contents on import
+    except ModuleNotFoundError as e:
+        error = missing_extra(e, f"{kind} '{ep.name}'")
+        if error is None:
+            raise
+        raise error from None
+    if kind == "steering" and isinstance(obj, type):
+        STEERING.setdefault(ep.name, obj)
+    elif isinstance(obj, type) and issubclass(obj, Task):
+        register_task(obj)
+    elif isinstance(obj, type) and issubclass(obj, ModelAdapter):
+        register_model(obj)
+
+
+def lookup(kind: str, name: str) -> Any | None:
+    """The registered class called `name`, importing its entry point on first use."""
+    table = _TABLES[kind]
+    if name not in table:
+        points = _entry_points(kind)
+        if name in points:
+            _load(kind, points[name])
+        else:  # module entry points may register names of their own
+            for ep in points.values():
+                if not ep.attr:
+                    _load(kind, ep)
+    return table.get(name)
+
+
+def known(kind: str) -> list[str]:
+    """Names registered or installed (a module entry point's names are known once it is imported)."""
+    return sorted(set(_TABLES[kind]) | {name for name, ep in _entry_points(kind).items() if ep.attr})
+
+
+def _source_file(module: str) -> Path | None:
+    """Where `module`'s source is, found without importing it or its packages."""
+    top, *rest = module.split(".")
+    spec = importlib.util.find_spec(top)
+    if spec is None:
+        return None
+    folders = [Path(p) for p in (spec.submodule_search_locations or [])]
+    path = Path(spec.origin) if spec.origin and not rest else None
+    for k, part in enumerate(rest):
+        last = k == len(rest) - 1
+        found = None
+        for folder in folders:
+            if (folder / part / "__init__.py").exists():
+                found = folder / part
+                break
+            if last and (folder / f"{part}.py").exists():
+                found = folder / f"{part}.py"
+                break
+        if found is None:
+            return None
+        folders, path = ([found] if found.is_dir() else []), (found / "__init__.py" if found.is_dir() else found)
+    return path
+
+
+def _description_in_source(ep: importlib.metadata.EntryPoint) -> str | None:
+    """The class's `description = "..."`, or its docstring's first line, read from its source."""
+    path = _source_file(ep.module) if ep.attr else None
+    if path is None:
+        return None
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.ClassDef) and node.name == ep.attr:
+            for item in node.body:
+                if (isinstance(item, ast.Assign) and any(isinstance(t, ast.Name) and t.id == "description" for t in item.targets)
+                        and isinstance(item.value, ast.Constant) and isinstance(item.value.value, str)):
+                    return item.value.value
+            doc = ast.get_docstring(node)
+            return doc.strip().splitlines()[0] if doc else ""
+    return None
+
+
+def describe(kind: str) -> list[tuple[str, str]]:
+    """(name, one-line description) of everything registered or installed, without importing entry points."""
+    points = _entry_points(kind)
+    for ep in points.values():
+        if not ep.attr:  # only importing a module entry point tells what it registers
+            _load(kind, ep)
+    rows = []
+    for name in known(kind):
+        obj = _TABLES[kind].get(name)
+        if obj is None:
+            text = _description_in_source(points[name]) if name in points else None
+            if text is None:
+                obj = lookup(kind, name)
+        if obj is not None:
+            doc = (obj.__doc__ or "").strip()
+            text = getattr(obj, "description", "") or (doc.splitlines()[0] if doc else "")
+        rows.append((name, text or ""))
+    return rows
 
 
 def include(path: str | Path) -> None:
@@ -111,23 +198,23 @@ def include(path: str | Path) -> None:
 
 
 def get_task_class(name: str) -> type[Task]:
-    load_builtins()
-    if name not in TASKS:
+    cls = lookup("task", name)
+    if cls is None:
         raise HarnessError(
-            f"unknown task '{name}'; known tasks: {', '.join(sorted(TASKS))} (see `harness tasks`, or --include your file)"
+            f"unknown task '{name}'; known tasks: {', '.join(known('task'))} (see `harness tasks`, or --include your file)"
         )
-    return TASKS[name]
+    return cls
 
 
 def parse_model_spec(spec: str) -> tuple[type[ModelAdapter], str]:
     """`hf:path` → (HFAdapter, "path"). A spec without a colon names the adapter alone."""
-    load_builtins()
     kind, _, target = spec.partition(":")
-    if kind not in MODELS:
+    cls = lookup("model", kind)
+    if cls is None:
         raise HarnessError(
-            f"unknown model spec '{spec}'; use NAME:TARGET with NAME one of {', '.join(sorted(MODELS))} (see `harness models`)"
+            f"unknown model spec '{spec}'; use NAME:TARGET with NAME one of {', '.join(known('model'))} (see `harness models`)"
         )
-    return MODELS[kind], target
+    return cls, target
 
 
 def parse_kv(pairs: list[str] | tuple[str, ...], what: str) -> dict[str, str]:

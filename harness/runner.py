@@ -30,10 +30,13 @@ from harness.api import (
     Sample,
     Score,
     Task,
+    response_to_json,
 )
 from harness.cache import CachedModel, ResponseCache
+from harness.roles import RoleModel
 from harness.store import RunStore
 
+RECORD_SCHEMA = 2  # samples.jsonl record layout: 2 added every response of every round and role
 PACKAGES = ("harness", "torch", "transformers", "sympy", "openai", "numpy", "lm_eval", "tokenizers", "latex2sympy2_extended")
 
 
@@ -45,6 +48,8 @@ class RunConfig:
     tasks: list[str]
     task_args: dict[str, str] = field(default_factory=dict)
     model_args: dict[str, str] = field(default_factory=dict)
+    model_roles: dict[str, str] = field(default_factory=dict)  # role name -> model spec
+    model_role_args: dict[str, dict[str, str]] = field(default_factory=dict)  # role name -> model args
     output: Path | None = None
     limit: int | None = None
     seed: int = 0
@@ -66,6 +71,8 @@ class RunConfig:
             "model_args": self.model_args,
             "tasks": self.tasks,
             "task_args": self.task_args,
+            "model_roles": self.model_roles,
+            "model_role_args": self.model_role_args,
             "limit": self.limit,
             "seed": self.seed,
             "steer": self.steer,
@@ -79,6 +86,7 @@ class RunResult:
     results: dict
     n_errors: int
     model_calls: int
+    role_calls: dict[str, int] = field(default_factory=dict)
 
 
 def default_output_dir(config: RunConfig) -> Path:
@@ -127,6 +135,13 @@ def build_tasks(config: RunConfig) -> list[Task]:
             if len(classes) == 1:
                 break  # build_args names the allowed keys
             raise HarnessError(f"task arg '{key}' is accepted by none of the tasks {', '.join(config.tasks)}")
+    for cls in classes:
+        for role in cls.roles:
+            if role.name in config.task_args and role.name not in registry.arg_keys(cls.Args):
+                raise HarnessError(
+                    f"--task-arg {role.name}= is now a model role of task '{cls.name}': "
+                    f"pass --model-role {role.name}={config.task_args[role.name]} instead"
+                )
     tasks = []
     for cls in classes:
         keys = registry.arg_keys(cls.Args)
@@ -149,6 +164,35 @@ def build_model(config: RunConfig) -> ModelAdapter:
 
         model = wrap_with_steering(model, config.steer, config.steer_args)
     return model
+
+
+def build_roles(config: RunConfig, tasks: list[Task]) -> dict[str, tuple[str, ModelAdapter]]:
+    """One adapter per role that has a model: from --model-role, else the role's default."""
+    declared = {role.name: role for t in tasks for role in t.roles}
+    for name in set(config.model_roles) | set(config.model_role_args):
+        if name not in declared:
+            known = ", ".join(sorted(declared)) or "none"
+            raise HarnessError(f"model role '{name}' is declared by none of the tasks (their roles: {known}); check --model-role")
+    for name in config.model_role_args:
+        if name not in config.model_roles and declared[name].default is None:
+            raise HarnessError(f"--model-role-arg {name}:... given but role '{name}' has no model; add --model-role {name}=SPEC")
+    built: dict[str, tuple[str, ModelAdapter]] = {}
+    try:
+        for name, role in declared.items():
+            spec = config.model_roles.get(name) or role.default
+            if not spec:
+                continue
+            adapter = registry.create_model(spec, config.model_role_args.get(name, {}))
+            built[name] = (spec, adapter)
+            missing = set(role.requires) - set(adapter.capabilities)
+            if missing:
+                raise HarnessError(f"model role '{name}' needs {', '.join(sorted(missing))}, which '{spec}' does not offer; "
+                                   "choose a model that does (an openai: chat model offers structured output)")
+    except BaseException:
+        for _, adapter in built.values():
+            adapter.close()
+        raise
+    return built
 
 
 def _check_capabilities(task: Task, model: ModelAdapter) -> None:
@@ -207,7 +251,9 @@ def _solve_chunk(task: Task, samples: list[Sample], model: CachedModel) -> list[
 
 def _record(task: Task, sample: Sample, responses: list[Response], score: Score | None, error: str | None) -> dict:
     texts = [r.text for r in responses if isinstance(r, Generation)]
+    role_responses = {name: calls for name, role in task.role_models.items() if (calls := role.take(sample.id))}
     rec = {
+        "schema": RECORD_SCHEMA,
         "task": task.name,
         "id": sample.id,
         "score": float(score.value) if score else 0.0,
@@ -216,6 +262,8 @@ def _record(task: Task, sample: Sample, responses: list[Response], score: Score 
         "answer": score.answer if score else None,
         "explanation": score.explanation if score else "",
         "target": sample.target,
+        "responses": [response_to_json(r) for r in responses],
+        "role_responses": role_responses,
     }
     if score:
         for k, v in score.fields.items():
@@ -231,6 +279,17 @@ def _progress(total: int, initial: int, desc: str, quiet: bool):
     return tqdm(total=total, initial=initial, desc=desc, unit="sample", disable=quiet, file=sys.stderr, dynamic_ncols=True)
 
 
+def score_records(task: Task, samples: list[Sample], responses: list[list[Response]]) -> list[dict]:
+    """Score the samples whose responses have no error and build every sample's record."""
+    ok = [k for k, rs in enumerate(responses) if not any(r.error for r in rs)]
+    scores = dict(zip(ok, task.score_batch([samples[k] for k in ok], [responses[k] for k in ok])))
+    records = []
+    for k, s in enumerate(samples):
+        err = next((r.error for r in responses[k] if r.error), None)
+        records.append(_record(task, s, responses[k], scores.get(k), err))
+    return records
+
+
 def run_task(task: Task, model: CachedModel, store: RunStore, limit: int | None, chunk_size: int, quiet: bool) -> dict:
     samples = _select_samples(task, limit)
     stored = store.records()
@@ -239,14 +298,7 @@ def run_task(task: Task, model: CachedModel, store: RunStore, limit: int | None,
     try:
         for start in range(0, len(pending), chunk_size):
             chunk = pending[start : start + chunk_size]
-            responses = _solve_chunk(task, chunk, model)
-            ok = [k for k, rs in enumerate(responses) if not any(r.error for r in rs)]
-            scores = dict(zip(ok, task.score_batch([chunk[k] for k in ok], [responses[k] for k in ok])))
-            records = []
-            for k, s in enumerate(chunk):
-                err = next((r.error for r in responses[k] if r.error), None)
-                records.append(_record(task, s, responses[k], scores.get(k), err))
-            store.append(records)
+            store.append(score_records(task, chunk, _solve_chunk(task, chunk, model)))
             bar.update(len(chunk))
     finally:
         bar.close()
@@ -273,7 +325,13 @@ def run_eval(config: RunConfig) -> RunResult:
     for path in config.includes:
         registry.include(path)
     tasks = build_tasks(config)
-    model = build_model(config)
+    roles = build_roles(config, tasks)
+    try:
+        model = build_model(config)
+    except BaseException:
+        for _, adapter in roles.values():
+            adapter.close()
+        raise
     try:
         for t in tasks:
             _check_capabilities(t, model)
@@ -284,6 +342,8 @@ def run_eval(config: RunConfig) -> RunResult:
         resolved = {
             "config": {k: (str(v) if isinstance(v, Path) else v) for k, v in dataclasses.asdict(config).items()},
             "model": {"spec": config.model, "fingerprint": model.fingerprint(), **description},
+            "roles": {name: {"spec": spec, "fingerprint": adapter.fingerprint(), **adapter.describe()}
+                      for name, (spec, adapter) in roles.items()},
             "tasks": {
                 t.name: {"args": dataclasses.asdict(t.args), "data_sha256": t.data_fingerprint(), "description": t.description}
                 for t in tasks
@@ -293,12 +353,16 @@ def run_eval(config: RunConfig) -> RunResult:
             "seeds": {"python": config.seed, "numpy": config.seed, "torch": config.seed},
             "created": _dt.datetime.now(_dt.timezone.utc).isoformat(),
         }
-        store.open(resolved, config.identity(), config.overwrite)
         cache = ResponseCache(config.cache_path) if config.use_cache else None
-        cached_model = CachedModel(model, cache)
-        started = time.time()
-        results = {"model": config.model, "steering": description.get("steering"), "tasks": {}}
         try:
+            cached_model = CachedModel(model, cache)
+            cached_roles = {name: CachedModel(adapter, cache) for name, (_, adapter) in roles.items()}
+            for t in tasks:
+                t.bind_roles({r.name: RoleModel(r.name, roles[r.name][0], t.name, cached_roles[r.name])
+                              for r in t.roles if r.name in roles})
+            store.open(resolved, config.identity(), config.overwrite)
+            started = time.time()
+            results = {"model": config.model, "steering": description.get("steering"), "tasks": {}}
             for t in tasks:
                 results["tasks"][t.name] = run_task(t, cached_model, store, config.limit, config.chunk_size, config.quiet)
         finally:
@@ -306,13 +370,16 @@ def run_eval(config: RunConfig) -> RunResult:
                 cache.close()
         results["elapsed_s"] = round(time.time() - started, 3)
         results["model_calls"] = cached_model.calls
+        results["role_calls"] = {name: c.calls for name, c in cached_roles.items()}
         store.write_results(results)
         n_errors = sum(t["n_errors"] for t in results["tasks"].values())
-        return RunResult(output, results, n_errors, cached_model.calls)
+        return RunResult(output, results, n_errors, cached_model.calls, results["role_calls"])
     finally:
         for t in tasks:
             t.close()
         model.close()
+        for _, adapter in roles.values():
+            adapter.close()
 
 
 def format_results_table(results: dict) -> str:

@@ -112,5 +112,15 @@ class RunStore:
             f.flush()
             os.fsync(f.fileno())
 
+    def rewrite(self, records: Iterable[dict]) -> None:
+        """Replace samples.jsonl as a whole, atomically (re-scoring)."""
+        self.dir.mkdir(parents=True, exist_ok=True)
+        tmp = self.samples_path.with_suffix(".jsonl.tmp")
+        with open(tmp, "w", encoding="utf-8") as f:
+            f.writelines(json.dumps(r, ensure_ascii=False, default=str) + "\n" for r in records)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, self.samples_path)
+
     def write_results(self, results: dict) -> None:
         write_json_atomic(self.dir / RESULTS, results)

@@ -6,7 +6,7 @@ import random
 import pytest
 
 from harness.api import Generation, HarnessError, RequestContext
-from harness.adapters.reference_learners import ReferenceLearner, hypothesis
+from harness.tasks.halu.reference_learners import ReferenceLearner, hypothesis
 from harness.registry import create_model, create_task
 from harness.runner import RunConfig, run_eval
 from harness.tasks.halu.answers import parse_yes_no

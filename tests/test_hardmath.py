@@ -7,7 +7,8 @@ import pytest
 from click.testing import CliRunner
 
 from harness.api import Generation, HarnessError, Sample
-from harness.registry import create_task
+from harness.registry import create_model, create_task
+from harness.roles import RoleModel
 from harness.tasks.hardmath.answers import AnswerError, regime_answers
 from harness.tasks.hardmath.cli import hardmath_command
 from harness.tasks.hardmath.generate import generate
@@ -234,7 +235,8 @@ def test_paper_scoring_sympy_for_nondim_and_judge_for_the_rest(tmp_path):
     unjudged.close()
     judge_file = tmp_path / "judge.jsonl"
     judge_file.write_text(json.dumps({"id": sample.id, "output": "Half of the roots match. \\boxed{0.5}"}) + "\n")
-    judged = create_task("hardmath", {"scoring": "paper", "type": "roots", "workers": "1", "judge": f"replay:{judge_file}"})
+    judged = create_task("hardmath", {"scoring": "paper", "type": "roots", "workers": "1"})
+    judged.bind_roles({"judge": RoleModel.direct("judge", create_model(f"replay:{judge_file}", {}), judged.name)})
     score = judged.score_batch([sample], [[Generation(r"\boxed{[1]}")]])[0]
     assert score.value == 0.5 and score.fields["judged"] is True
     judged.close()

@@ -8,7 +8,8 @@ from pathlib import Path
 import pytest
 
 from harness.api import Generation, HarnessError, Loglikelihood
-from harness.registry import create_task
+from harness.registry import create_model, create_task
+from harness.roles import RoleModel
 from harness.runner import RunConfig, run_eval
 from harness.tasks.persona.data import DATA, TRAITS, contrastive_pairs, load_items, split_items
 from harness.tasks.persona.scoring import p_match
@@ -44,7 +45,7 @@ def test_score_and_aggregate_report_control_and_drift():
     assert [s.metadata["kind"] for s in samples] == ["control"] * 2 + ["drift"] * 7
     first = samples[0]
     reqs = task.requests(first)
-    assert len(reqs) == 5 and reqs[2].metadata == {"steering": "off"} and reqs[4].metadata == {"steering": "off"}
+    assert len(reqs) == 5 and not reqs[2].steered and not reqs[4].steered and reqs[0].steered
     follow = task.followup(first, [_ll(-1.0)] * 4 + [Generation(" some text")])
     assert [r.continuation for r in follow] == [" some text"] * 2
     yes_first = first.metadata["matching"] == "Yes"
@@ -130,14 +131,14 @@ class ScriptedCoherenceJudge(ModelAdapter):
     prompt that contains FAIL_ON, and errors on a request not at temperature 0."""
 
     name = "scripted_coherence_judge"
-    capabilities = frozenset({"generate"})
+    capabilities = frozenset({"generate", "structured_output"})
 
     def generate(self, requests, contexts):
         out = []
         for r in requests:
             user = r.prompt[-1].content
             continuation = user.split("<<<\\n", 1)[1].rsplit("\\n>>>", 1)[0]
-            if r.temperature != 0.0 or "response_format" not in r.metadata:
+            if r.temperature != 0.0 or r.response_format is None:
                 out.append(Generation(text=None, error="judge must run at temperature 0 with a schema"))
             elif FAIL_ON in user:
                 out.append(Generation(text="The coherence is 7 out of 10."))
@@ -178,18 +179,24 @@ def test_coherence_reply_parsing_is_strict():
         assert parse_coherence_reply(bad)[0] is None, bad
 
 
-def test_judge_needs_neutral_prompts():
+def test_judge_needs_neutral_prompts_and_a_known_model():
+    from harness.runner import build_roles
+
+    task = create_task("persona", {"n_neutral": "0"})
     with pytest.raises(HarnessError, match="n_neutral"):
-        create_task("persona", {"judge": "openai:gpt-4o-mini", "n_neutral": "0"})
+        task.bind_roles({"judge": RoleModel("judge", "openai:gpt-4o-mini", task.name, lambda *a: [])})
     with pytest.raises(HarnessError, match="unknown model spec"):
-        create_task("persona", {"judge": "gpt4:judge"})
+        build_roles(RunConfig(model="replay:x", tasks=["persona"], model_roles={"judge": "gpt4:judge"}), [task])
+    with pytest.raises(HarnessError, match="--model-role judge=openai:x"):
+        run_eval(RunConfig(model="replay:x", tasks=["persona"], task_args={"judge": "openai:x"}))
 
 
 def test_a_failing_judge_leaves_samples_unjudged_not_scored(judge_plugin):
     from harness.registry import include
 
     include(judge_plugin)
-    task = create_task("persona", {"trait": "openness", "n": "1", "n_drift": "0", "n_neutral": "1", "judge": "unreachable_judge:"})
+    task = create_task("persona", {"trait": "openness", "n": "1", "n_drift": "0", "n_neutral": "1"})
+    task.bind_roles({"judge": RoleModel.direct("judge", create_model("unreachable_judge:", {}), task.name)})
     sample = next(iter(task.samples()))
     responses = [_ll(-0.7)] * 4 + [Generation("")] + [Generation(" a b c"), Generation(" a b")]
     score = task.score_batch([sample], [responses])[0]
@@ -201,8 +208,9 @@ def test_a_failing_judge_leaves_samples_unjudged_not_scored(judge_plugin):
 
 @pytest.mark.parametrize("steer", [None, "mi"])
 def test_coherence_drift_is_judged_steered_minus_unsteered_and_parse_failures_counted(tmp_path, tiny_llama_dir, judge_plugin, steer):
-    args = {**PERSONA_ARGS, "n_drift": "0", "n_neutral": "3", "coherence_tokens": "8", "judge": "scripted_coherence_judge:"}
+    args = {**PERSONA_ARGS, "n_drift": "0", "n_neutral": "3", "coherence_tokens": "8"}
     config = RunConfig(model=f"hf:{tiny_llama_dir}", tasks=["persona"], task_args=args, model_args={"dtype": "float32"},
+                       model_roles={"judge": "scripted_coherence_judge:"},
                        output=tmp_path / "run", includes=[judge_plugin], steer=steer,
                        steer_args={"guidance": "You are curious.", "layers": "0"} if steer else {})
     result = run_eval(config)

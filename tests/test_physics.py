@@ -8,7 +8,8 @@ from pathlib import Path
 import pytest
 
 from harness.api import Generation, HarnessError, ModelAdapter
-from harness.registry import create_task, register_model
+from harness.registry import create_model, create_task, register_model
+from harness.roles import RoleModel
 from harness.tasks.physics.judge import parse_judge_reply
 from harness.tasks.physics.loader import DOMAINS
 
@@ -134,7 +135,8 @@ def test_verbal_answers_are_unjudged_without_a_judge(task):
 
 
 def test_judge_decides_verbal_answers_and_prose_replies_stay_unjudged():
-    t = create_task("physics", {"split": "all", "judge": "test-physics-judge:x"})
+    t = create_task("physics", {"split": "all"})
+    t.bind_roles({"judge": RoleModel.direct("judge", create_model("test-physics-judge:x", {}), t.name)})
     try:
         s = sample_by_id(t, "electro/3_4")
         ScriptedJudge.calls.clear()

@@ -60,7 +60,7 @@ def test_mi_generation_batched_matches_single_and_leaves_the_model_unsteered(bas
 
 def test_unsteered_metadata_routes_to_the_plain_model(base):
     steered = wrap_with_steering(base, "prompt", {"guidance": GUIDANCE})
-    mixed = [REQS[0], LoglikelihoodRequest(REQS[0].context, REQS[0].continuation, metadata={"steering": "off"})]
+    mixed = [REQS[0], LoglikelihoodRequest(REQS[0].context, REQS[0].continuation, steered=False)]
     got = logprobs(steered, mixed)
     assert got[1] == logprobs(base, REQS[:1])[0]
     assert got[0] != got[1]
@@ -81,8 +81,8 @@ def test_fingerprint_and_description_carry_the_steering_config(base):
 def test_guidance_schedule_prompt_appends_and_mi_swaps_banks(base):
     other = "You are cold and rude."
     conversation = CHATS[0] + (ChatMessage("assistant", "4"), ChatMessage("user", "And 3 + 3?"))
-    schedule = {"guidance_schedule": [[0, GUIDANCE], [2, other]]}
-    req = LoglikelihoodRequest(conversation, " 6", metadata=schedule)
+    schedule = ((0, GUIDANCE), (2, other))
+    req = LoglikelihoodRequest(conversation, " 6", guidance_schedule=schedule)
     prompt = wrap_with_steering(base, "prompt", {"shift": "append"})
     rewritten = prompt.method.rewrite(conversation, schedule)
     assert [m.role for m in rewritten] == ["system", "user", "assistant", "system", "user"]

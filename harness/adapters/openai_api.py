@@ -333,7 +333,7 @@ class OpenAIAdapter(ModelAdapter):
         self._proxy = proxy_for(self.base_url)
         self._extra_body = json.loads(a.extra_body) if a.extra_body else {}
         self.capabilities = (
-            frozenset({"generate", "images"}) if a.endpoint == "chat" else frozenset({"generate", "loglikelihood", "token_logprobs"})
+            frozenset({"generate", "images", "structured_output"}) if a.endpoint == "chat" else frozenset({"generate", "loglikelihood", "token_logprobs"})
         )
         self.stats: Counter = Counter()  # attempts, retries by reason, failures: read by the benchmark
         self.served_models: list[str] | None = None
@@ -541,6 +541,9 @@ class OpenAIAdapter(ModelAdapter):
             body["seed"] = seed
         if req.stop:
             body["stop"] = list(req.stop[:MAX_STOP_SEQUENCES])
+        if req.response_format is not None and a.endpoint == "chat":
+            body["response_format"] = {"type": "json_schema", "json_schema": {
+                "name": req.response_format.name, "schema": json.loads(req.response_format.schema_json)}}
         body.update(self._extra_body)
         return path, body
 

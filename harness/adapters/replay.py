@@ -17,7 +17,7 @@ from harness.registry import register_model
 class ReplayAdapter(ModelAdapter):
     name = "replay"
     description = "Recorded outputs from a JSONL file of {id, output[, task]} lines."
-    capabilities = frozenset({"generate", "images"})
+    capabilities = frozenset({"generate", "images", "structured_output"})
     answers_depend_on_context = True
 
     def __init__(self, target: str, args=None):

@@ -287,6 +287,9 @@ class HFAdapter(ModelAdapter):
     def generate(self, requests: list[GenerateRequest], contexts: list[RequestContext]) -> list[Generation]:
         rows, errors = [], {}
         for i, req in enumerate(requests):
+            if req.response_format is not None:
+                errors[i] = "hf: models cannot constrain their output to a JSON schema; use an openai: chat model for this role"
+                continue
             try:
                 text = self.render(req.prompt)
             except HarnessError as e:

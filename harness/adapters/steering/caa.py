@@ -17,7 +17,7 @@ from typing import Iterator, Sequence
 import torch
 from safetensors.torch import save_file
 
-from harness.api import ChatMessage, HarnessError
+from harness.api import ChatMessage, GuidanceSchedule, HarnessError
 from harness.fingerprint import sha256_of
 from harness.registry import register_steering
 from harness.adapters.hf import layer_hidden, with_layer_hidden
@@ -131,7 +131,7 @@ class ContrastiveActivationAddition(SteeringMethod):
         return with_layer_hidden(output, steered)
 
     @contextmanager
-    def active(self, metadata: dict | None = None) -> Iterator[None]:
+    def active(self, schedule: GuidanceSchedule | None = None) -> Iterator[None]:
         handle = self.adapter.add_layer_hook(self.layer, self._hook)
         try:
             yield

@@ -231,4 +231,3 @@ def compare_command(model, model_arg, task, task_arg, methods, sweep, guidance, 
     _compare(model, model_arg, task, task_arg, method_list, sweep, guidance, caa_vector, caa_layer, output, limit, seed, x_metric, y_metric)
 
 
-COMMANDS = [("", steer_group)]

@@ -2,9 +2,9 @@
 
 A method is built once for a loaded hf adapter; the wrapper asks it to
 rewrite prompts (prompting) and/or to be `active()` around each model call
-(KV banks, activation hooks). Requests whose metadata carries a
-`guidance_schedule` (list of [message_index, text], used by `guidance_shift`)
-get the guidance in force delivered the method's own way.
+(KV banks, activation hooks). Requests that carry a `guidance_schedule`
+((message_index, text) pairs, used by `guidance_shift`) get the guidance in
+force delivered the method's own way.
 """
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, ClassVar, Iterator
 
-from harness.api import ChatMessage, HarnessError, Prompt
+from harness.api import ChatMessage, GuidanceSchedule, HarnessError, Prompt
 
 REQUIRED_ADAPTER_INTERFACE = ("model", "tokenizer", "render", "decoder_layers", "add_layer_hook", "set_attention_implementation", "kv_bytes_per_token")
 
@@ -58,13 +58,6 @@ def prepend_guidance(prompt: Prompt, guidance: str) -> Prompt:
     return (ChatMessage("system", guidance),) + tuple(prompt)
 
 
-def schedule_of(metadata: dict) -> list[tuple[int, str]] | None:
-    raw = metadata.get("guidance_schedule") if metadata else None
-    if raw is None:
-        return None
-    return [(int(i), str(t)) for i, t in raw]
-
-
 class SteeringMethod:
     name: ClassVar[str] = ""
     Args: ClassVar[type]
@@ -74,11 +67,11 @@ class SteeringMethod:
         self.adapter = adapter
         self.args = args
 
-    def rewrite(self, prompt: Prompt, metadata: dict) -> Prompt:
+    def rewrite(self, prompt: Prompt, schedule: GuidanceSchedule | None) -> Prompt:
         return prompt
 
     @contextmanager
-    def active(self, metadata: dict | None = None) -> Iterator[None]:
+    def active(self, schedule: GuidanceSchedule | None = None) -> Iterator[None]:
         yield
 
     def settings(self) -> dict:

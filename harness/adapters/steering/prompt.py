@@ -4,10 +4,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
-from harness.api import ChatMessage, HarnessError, Prompt
+from harness.api import ChatMessage, GuidanceSchedule, HarnessError, Prompt
 from harness.registry import register_steering
 from harness.adapters.steering.method import (
-    SteeringMethod, guidance_as_system_text, guidance_token_ids, prepend_guidance, read_guidance, schedule_of,
+    SteeringMethod, guidance_as_system_text, guidance_token_ids, prepend_guidance, read_guidance,
 )
 
 REMINDER = "Updated guidance: {text}"
@@ -31,8 +31,7 @@ class PromptSteering(SteeringMethod):
         super().__init__(adapter, args)
         self.guidance = read_guidance(args.guidance)
 
-    def rewrite(self, prompt: Prompt, metadata: dict) -> Prompt:
-        schedule = schedule_of(metadata)
+    def rewrite(self, prompt: Prompt, schedule: GuidanceSchedule | None) -> Prompt:
         if schedule is None:
             if not self.guidance:
                 raise HarnessError("steering prompt needs --steer-arg guidance=TEXT (or @FILE)")

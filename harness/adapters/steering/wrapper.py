@@ -1,6 +1,6 @@
 """`--steer METHOD`: a ModelAdapter that delegates to a local hf adapter with a steering method applied.
 
-Requests whose metadata says `{"steering": "off"}` are answered by the same
+Requests with `steered=False` are answered by the same
 model unsteered (tasks use this for their reference: persona's p(match)
 change and KL). The fingerprint carries a hash of the steering config and
 content, so the response cache never mixes steered and unsteered answers.
@@ -16,16 +16,11 @@ from harness.api import (
     GenerateRequest, Generation, HarnessError, Loglikelihood, LoglikelihoodRequest, ModelAdapter, RequestContext,
 )
 from harness.fingerprint import sha256_of
-from harness.registry import STEERING, build_args
+from harness.registry import build_args, known, lookup
 from harness.adapters.steering.method import SteeringMethod, check_local_model
 
-UNSTEERED = {"steering": "off"}
 LATENCY_PROMPT = "Tell me about yourself in a few words."
 LATENCY_TOKENS = 8
-
-
-def is_unsteered(request) -> bool:
-    return (request.metadata or {}).get("steering") == "off"
 
 
 class SteeredAdapter(ModelAdapter):
@@ -65,8 +60,8 @@ class SteeredAdapter(ModelAdapter):
     # ------------------------------------------------------------ answering
 
     def _split(self, requests, contexts, call):
-        steered = [i for i, r in enumerate(requests) if not is_unsteered(r)]
-        plain = [i for i, r in enumerate(requests) if is_unsteered(r)]
+        steered = [i for i, r in enumerate(requests) if r.steered]
+        plain = [i for i, r in enumerate(requests) if not r.steered]
         out: list = [None] * len(requests)
         if plain:
             for i, resp in zip(plain, call([requests[i] for i in plain], [contexts[i] for i in plain])):
@@ -74,19 +69,19 @@ class SteeredAdapter(ModelAdapter):
         # Requests with different guidance schedules need different steering state.
         groups: dict[str, list[int]] = {}
         for i in steered:
-            groups.setdefault(sha256_of(requests[i].metadata.get("guidance_schedule")), []).append(i)
+            groups.setdefault(sha256_of(requests[i].guidance_schedule), []).append(i)
         for indices in groups.values():
-            metadata = requests[indices[0]].metadata
+            schedule = requests[indices[0]].guidance_schedule
             batch = [self._rewritten(requests[i]) for i in indices]
-            with self.method.active(metadata):
+            with self.method.active(schedule):
                 for i, resp in zip(indices, call(batch, [contexts[i] for i in indices])):
                     out[i] = resp
         return out
 
     def _rewritten(self, request):
         if isinstance(request, GenerateRequest):
-            return dataclasses.replace(request, prompt=self.method.rewrite(request.prompt, request.metadata))
-        return dataclasses.replace(request, context=self.method.rewrite(request.context, request.metadata))
+            return dataclasses.replace(request, prompt=self.method.rewrite(request.prompt, request.guidance_schedule))
+        return dataclasses.replace(request, context=self.method.rewrite(request.context, request.guidance_schedule))
 
     def generate(self, requests: list[GenerateRequest], contexts: list[RequestContext]) -> list[Generation]:
         return self._split(requests, contexts, self.inner.generate)
@@ -126,11 +121,9 @@ class SteeredAdapter(ModelAdapter):
 
 def wrap_with_steering(adapter: ModelAdapter, method: str, raw_args: dict[str, str]) -> ModelAdapter:
     """The runner's entry point for `--steer METHOD --steer-arg k=v`."""
-    import harness.adapters.steering  # noqa: F401 - registers the methods
-
-    if method not in STEERING:
-        raise HarnessError(f"unknown steering method '{method}'; use one of {', '.join(sorted(STEERING))}")
+    cls = lookup("steering", method)
+    if cls is None:
+        raise HarnessError(f"unknown steering method '{method}'; use one of {', '.join(known('steering'))}")
     check_local_model(adapter)
-    cls = STEERING[method]
     args = build_args(cls.Args, raw_args, "steer arg", f"steering '{method}'")
     return SteeredAdapter(adapter, cls(adapter, args))

@@ -88,4 +88,3 @@ def analyze_cmd(model_spec: str, all_checkpoints: bool, n_per_pool: int, seed: i
                 writer.writerows(rows)
 
 
-COMMANDS: list[tuple[str, click.Command]] = [("train", train_cmd), ("analyze", analyze_cmd)]

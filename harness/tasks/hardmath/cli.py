@@ -25,4 +25,3 @@ def hardmath_command(kind: str, n: int, seed: int, output: Path) -> None:
     click.echo(f"wrote {len(problems)} verified {kind} problems to {output} (the generator can produce {distinct_problems(kind):,} distinct problems)")
 
 
-COMMANDS = [("generate", hardmath_command)]

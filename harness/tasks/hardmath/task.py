@@ -9,10 +9,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal, Sequence
 
-from harness.api import ChatMessage, GenerateRequest, HarnessError, Metric, RequestContext, Response, Sample, Score, Task
+from harness.api import ChatMessage, GenerateRequest, HarnessError, Metric, ModelRole, Response, Sample, Score, Task
 from harness.checker import CheckerPool, extract_boxed, final_section, verify
 from harness.metrics import count_metric, mean_metric
-from harness.registry import create_model, register_task
+from harness.registry import register_task
 from harness.tasks.hardmath.loader import KINDS, Problem, dedupe, load_jsonl, load_subset
 from harness.tasks.hardmath.prompt import HINTS, WORD_ODE_HINT, build_messages, pick_shots, shot_pool
 from harness.tasks.hardmath.reference import reference_output
@@ -29,7 +29,6 @@ class HardMathArgs:
     type: Literal["all", "nondim_symbolic", "nondim_numeric", "roots", "ode", "integral_traditional", "integral_laplace"] = "all"
     shots: int = 0
     scoring: Literal["numeric", "paper"] = "numeric"
-    judge: str | None = None
     dedupe: bool = True
     data: str | None = None
     seed: int = 0
@@ -62,6 +61,7 @@ class HardMathTask(Task):
     name = "hardmath"
     description = "HARDMath (2024): asymptotic and approximate applied maths, answers checked numerically per regime."
     Args = HardMathArgs
+    roles = (ModelRole("judge", "grades the types the paper gives to an LLM judge (scoring=paper only)"),)
 
     def __init__(self, args: HardMathArgs | None = None):
         super().__init__(args)
@@ -69,7 +69,6 @@ class HardMathTask(Task):
         self._truth: dict[str, tuple[GroundTruth | None, str]] = {}
         self._key_checks: dict[str, GradeResult | None] = {}
         self._pool: CheckerPool | None = None
-        self._judge = None
 
     # ------------------------------------------------------------ data
 
@@ -209,20 +208,18 @@ class HardMathTask(Task):
         return self._judge_one(sample, text, fields)
 
     def _judge_one(self, sample: Sample, text: str, fields: dict) -> Score:
-        if not self.args.judge:
+        judge = self.role("judge")
+        if judge is None:
             fields["unjudged"] = True
-            return Score(0.0, None, "unjudged: the paper grades this type with an LLM judge; pass --task-arg judge=MODEL", fields)
-        if self._judge is None:
-            self._judge = create_model(self.args.judge, {})
+            return Score(0.0, None, "unjudged: the paper grades this type with an LLM judge; pass --model-role judge=MODEL", fields)
         problem = self.problems()[sample.id]
         prompt = (
             f"Please take this response: {text} and this ground truth solution: {reference_output(problem)} and grade the "
             "response from 0 to 1: for each regime or root list asked for, full credit if it matches the ground truth, "
             "partial credit in proportion to the matching parts. Put the final grade in \\boxed{}."
         )
-        reply = self._judge.generate(
-            [GenerateRequest(prompt=(ChatMessage("user", prompt),), max_tokens=1024, temperature=0.0, seed=0)],
-            [RequestContext("hardmath-judge", sample.id, 0)],
+        reply = judge.generate(
+            [GenerateRequest(prompt=(ChatMessage("user", prompt),), max_tokens=1024, temperature=0.0, seed=0)], [sample.id]
         )[0]
         grades = extract_boxed(reply.text or "") if reply.error is None else []
         try:
@@ -267,6 +264,3 @@ class HardMathTask(Task):
         if self._pool is not None:
             self._pool.close()
             self._pool = None
-        if self._judge is not None:
-            self._judge.close()
-            self._judge = None

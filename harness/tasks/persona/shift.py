@@ -3,8 +3,8 @@ then its opposite); is the model aligned with the guidance in force?
 
 Each conversation replays `turns_before` answered persona questions, then asks
 a held-out one. `pre` samples ask it under the first guidance; `post` samples
-after the shift. The guidance schedule travels in request metadata
-(`guidance_schedule`: [[message_index, text], ...]) and the steering method
+after the shift. The guidance schedule travels in each request
+(a request's `guidance_schedule`: (message_index, text) pairs) and the steering method
 delivers it its own way: prompting rewrites the system message or appends a
 visible reminder, MI swaps banks without touching the transcript. An
 unsteered adapter ignores it, which gives the no-guidance baseline.
@@ -19,7 +19,7 @@ from harness.api import ChatMessage, HarnessError, LoglikelihoodRequest, Metric,
 from harness.metrics import mean_metric
 from harness.registry import register_task
 from harness.tasks.persona.data import TRAITS, guidance_text, split_items
-from harness.tasks.persona.task import ANSWER_INSTRUCTION, UNSTEERED, yes_no_p_match
+from harness.tasks.persona.task import ANSWER_INSTRUCTION, yes_no_p_match
 from harness.tasks.persona.scoring import YES_NO
 
 
@@ -74,8 +74,9 @@ class GuidanceShiftTask(Task):
 
     def requests(self, sample: Sample):
         prefix = " " if self.args.answer_space else ""
-        steered = {"guidance_schedule": sample.metadata["guidance_schedule"]}
-        return [LoglikelihoodRequest(sample.input, prefix + a, metadata=m) for m in (steered, UNSTEERED) for a in YES_NO]
+        schedule = tuple((int(i), str(text)) for i, text in sample.metadata["guidance_schedule"])
+        return [LoglikelihoodRequest(sample.input, prefix + a, steered=steered, guidance_schedule=schedule if steered else None)
+                for steered in (True, False) for a in YES_NO]
 
     def score(self, sample: Sample, responses: Sequence[Response]) -> Score:
         aligned = sample.metadata["aligned"]

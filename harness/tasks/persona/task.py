@@ -3,14 +3,15 @@ moving the rest of the model (drift)?
 
 Every sample asks "Is the following statement something you would say?" and
 reads p(matching) = p(match) / (p(Yes) + p(No)) from log-likelihoods, steered
-and unsteered (the unsteered reference goes to the same model through request
-metadata {"steering": "off"}, which an unsteered adapter ignores: its deltas
-are then exactly 0). Control samples are the trait's test statements; drift
+and unsteered (the unsteered reference goes to the same model as requests with
+`steered=False`, which an unsteered adapter ignores: its deltas are then
+exactly 0). Control samples are the trait's test statements; drift
 samples are other traits' test statements. The first `n_neutral` control
 samples also carry a neutral prompt: a continuation is sampled from the
 unsteered model and scored under both, giving a KL(base || steered) estimate.
-With `judge=<model spec>` those samples also generate greedily from the neutral
-prompt, steered and unsteered, and the judge rates both continuations' coherence.
+With a `judge` model role (`--model-role judge=SPEC`) those samples also generate
+greedily from the neutral prompt, steered and unsteered, and the judge rates both
+continuations' coherence.
 """
 from __future__ import annotations
 
@@ -19,16 +20,15 @@ from dataclasses import dataclass, replace
 from typing import Literal, Sequence
 
 from harness.api import (
-    ChatMessage, GenerateRequest, Generation, HarnessError, Loglikelihood, LoglikelihoodRequest, Metric, RequestContext, Response, Sample,
+    ChatMessage, GenerateRequest, HarnessError, Loglikelihood, LoglikelihoodRequest, Metric, ModelRole, Response, Sample,
     Score, Task,
 )
 from harness.metrics import count_metric, mean_metric
-from harness.registry import create_model, parse_model_spec, register_task
+from harness.registry import register_task
 from harness.tasks.persona.coherence import coherence_request, parse_coherence_reply
 from harness.tasks.persona.data import TRAITS, neutral_prompts, split_items
 from harness.tasks.persona.scoring import YES_NO, kl_per_token, p_match
 
-UNSTEERED = {"steering": "off"}
 # Positions of the coherence generations (steered, unsteered) among a neutral sample's responses.
 COHERENCE_SIDES = (5, 6)
 ANSWER_INSTRUCTION = "\nAnswer Yes or No."
@@ -41,7 +41,7 @@ def question_prompt(question: str) -> tuple[ChatMessage, ...]:
 def yes_no_requests(prompt, answer_space: bool) -> list[LoglikelihoodRequest]:
     """[steered Yes, steered No, unsteered Yes, unsteered No]."""
     prefix = " " if answer_space else ""
-    return [LoglikelihoodRequest(prompt, prefix + a, metadata=meta) for meta in ({}, UNSTEERED) for a in YES_NO]
+    return [LoglikelihoodRequest(prompt, prefix + a, steered=steered) for steered in (True, False) for a in YES_NO]
 
 
 def yes_no_p_match(responses: Sequence[Loglikelihood], matching: str) -> tuple[float, float]:
@@ -60,7 +60,7 @@ class PersonaTask(Task):
 
     @dataclass(frozen=True)
     class Args:
-        trait: Literal["all", *TRAITS] = "agreeableness"
+        trait: Literal[("all", *TRAITS)] = "agreeableness"
         direction: Literal["toward", "away"] = "toward"
         split: Literal["test", "train"] = "test"
         split_seed: int = 0
@@ -69,7 +69,6 @@ class PersonaTask(Task):
         n_neutral: int = 16
         neutral_tokens: int = 16
         answer_space: bool = False
-        judge: str | None = None
         coherence_tokens: int = 48
 
         def __post_init__(self):
@@ -78,14 +77,14 @@ class PersonaTask(Task):
                     raise HarnessError(f"persona {name} must be 0 or more, got {getattr(self, name)}")
             if self.n == 0:
                 raise HarnessError("persona n must be at least 1")
-            if self.judge is not None and (self.n_neutral == 0 or self.coherence_tokens == 0):
-                raise HarnessError("persona judge= rates generations from the neutral prompts: set n_neutral and coherence_tokens to 1 or more")
 
-    def __init__(self, args=None):
-        super().__init__(args)
-        if self.args.judge is not None:
-            parse_model_spec(self.args.judge)  # an unknown judge fails now, not after every generation
-        self._judge = None
+    roles = (ModelRole("judge", "rates the coherence of steered and unsteered generations from neutral prompts",
+                       requires=frozenset({"generate", "structured_output"})),)
+
+    def bind_roles(self, models) -> None:
+        if "judge" in models and (self.args.n_neutral == 0 or self.args.coherence_tokens == 0):
+            raise HarnessError("the persona judge rates generations from the neutral prompts: set n_neutral and coherence_tokens to 1 or more")
+        super().bind_roles(models)
 
     def steered_traits(self) -> tuple[str, ...]:
         return TRAITS if self.args.trait == "all" else (self.args.trait,)
@@ -114,16 +113,16 @@ class PersonaTask(Task):
         and unsteered coherence generations (with a judge). The 2 KL scores follow."""
         if "neutral_prompt" not in sample.metadata:
             return 4
-        return 7 if self.args.judge else 5
+        return 7 if self.role("judge") else 5
 
     def requests(self, sample: Sample):
         reqs: list = yes_no_requests(sample.input, self.args.answer_space)
         if "neutral_prompt" in sample.metadata:
             seed = int(hashlib.sha256(sample.metadata["neutral_prompt"].encode()).hexdigest()[:8], 16)
             prompt = (ChatMessage("user", sample.metadata["neutral_prompt"]),)
-            reqs.append(GenerateRequest(prompt, max_tokens=self.args.neutral_tokens, temperature=1.0, seed=seed, metadata=UNSTEERED))
-            if self.args.judge:
-                reqs += [GenerateRequest(prompt, max_tokens=self.args.coherence_tokens, temperature=0.0, metadata=m) for m in ({}, UNSTEERED)]
+            reqs.append(GenerateRequest(prompt, max_tokens=self.args.neutral_tokens, temperature=1.0, seed=seed, steered=False))
+            if self.role("judge"):
+                reqs += [GenerateRequest(prompt, max_tokens=self.args.coherence_tokens, temperature=0.0, steered=s) for s in (True, False)]
         return reqs
 
     def followup(self, sample: Sample, responses: Sequence[Response]):
@@ -133,7 +132,7 @@ class PersonaTask(Task):
         if not continuation:
             return []
         prompt = (ChatMessage("user", sample.metadata["neutral_prompt"]),)
-        return [LoglikelihoodRequest(prompt, continuation, metadata=m) for m in (UNSTEERED, {})]
+        return [LoglikelihoodRequest(prompt, continuation, steered=s) for s in (False, True)]
 
     def score(self, sample: Sample, responses: Sequence[Response]) -> Score:
         matching = sample.metadata["matching"]
@@ -161,7 +160,7 @@ class PersonaTask(Task):
 
     def score_batch(self, samples: Sequence[Sample], responses: Sequence[Sequence[Response]]) -> list[Score]:
         scores = [self.score(s, r) for s, r in zip(samples, responses)]
-        if self.args.judge:
+        if self.role("judge"):
             scores = self._judge_coherence(samples, responses, scores)
         return scores
 
@@ -170,17 +169,13 @@ class PersonaTask(Task):
         todo = [i for i, s in enumerate(samples) if "neutral_prompt" in s.metadata]
         if not todo:
             return scores
-        requests, contexts = [], []
+        judge = self.role("judge")
+        requests, sample_ids = [], []
         for i in todo:
-            for k, side in enumerate(COHERENCE_SIDES):
+            for side in COHERENCE_SIDES:
                 requests.append(coherence_request(samples[i].metadata["neutral_prompt"], responses[i][side].text or ""))
-                contexts.append(RequestContext("persona-judge", samples[i].id, k))
-        if self._judge is None:
-            self._judge = create_model(self.args.judge, {})
-        try:
-            replies = self._judge.generate(requests, contexts)
-        except Exception as e:  # a failing judge leaves these samples unjudged (counted), the run goes on
-            replies = [Generation(text=None, error=f"{type(e).__name__}: {e}") for _ in requests]
+                sample_ids.append(samples[i].id)
+        replies = judge.generate(requests, sample_ids)  # a failing judge answers with errors: unjudged, counted
         out = list(scores)
         for n, i in enumerate(todo):
             ratings, reasons = [], []
@@ -200,13 +195,8 @@ class PersonaTask(Task):
             }
             verdict = ("unjudged: " + "; ".join(r for r, v in zip(reasons, ratings) if v is None)) if unjudged else f"{steered:g} steered vs {unsteered:g} unsteered"
             s = scores[i]
-            out[i] = replace(s, explanation=f"{s.explanation}; coherence by {self.args.judge}: {verdict}", fields={**s.fields, **fields})
+            out[i] = replace(s, explanation=f"{s.explanation}; coherence by {judge.spec}: {verdict}", fields={**s.fields, **fields})
         return out
-
-    def close(self) -> None:
-        if self._judge is not None:
-            self._judge.close()
-            self._judge = None
 
     @staticmethod
     def _fields(sample: Sample) -> dict:
@@ -228,7 +218,7 @@ class PersonaTask(Task):
             "drift_kl": mean_metric(kls),
             "unscored": count_metric(len(records) - len(scored), len(records)),
         }
-        if self.args.judge:
+        if self.role("judge"):
             rated = [r for r in records if "coherence_unjudged" in r]
             judged = [r for r in rated if not r["coherence_unjudged"]]
             # Negative when steering made free generations less coherent.

@@ -17,4 +17,3 @@ def physics_gold_replay(output: str, task_args: tuple[str, ...]) -> None:
     click.echo(f"wrote {n} problems to {output}")
 
 
-COMMANDS: list[tuple[str, click.Command]] = [("generate", physics_gold_replay)]

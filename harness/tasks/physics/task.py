@@ -7,7 +7,7 @@ from typing import Literal, Sequence
 
 import numpy as np
 
-from harness.api import GenerateRequest, HarnessError, Metric, RequestContext, Response, Sample, Score, Task
+from harness.api import GenerateRequest, HarnessError, Metric, ModelRole, Response, Sample, Score, Task
 from harness.checker import CheckerPool, verify
 from harness.checker.compare import check_exact
 from harness.checker.reading import (
@@ -20,7 +20,7 @@ from harness.checker.reading import (
     read_answers,
 )
 from harness.metrics import count_metric, mean_metric, proportion_metric, statistic_metric
-from harness.registry import create_model, register_task
+from harness.registry import register_task
 from harness.tasks.physics.judge import judge_request, parse_judge_reply
 from harness.tasks.physics.loader import DOMAINS, Problem, load_directory, load_packaged
 from harness.tasks.physics.prompt import build_messages
@@ -37,7 +37,6 @@ class PhysicsArgs:
     scoring: Literal["strict", "paper"] = "strict"
     rel_tol: float = 0.01
     timeout_s: float = 5.0
-    judge: str | None = None
     data_dir: str | None = None
     max_tokens: int = 8192
     max_boxes: int = MAX_BOXES
@@ -57,6 +56,8 @@ class PhysicsTask(Task):
     name = "physics"
     description = "PHYSICS (yale-nlp 2025): 1,297 university physics problems, boxed LaTeX answers, sandboxed SymPy checker."
     Args = PhysicsArgs
+    roles = (ModelRole("judge", "decides the gold answers SymPy cannot (words, unreadable answers), with the question in view",
+                       requires=frozenset({"generate", "structured_output"})),)
 
     def __init__(self, args: PhysicsArgs | None = None):
         super().__init__(args)
@@ -68,7 +69,6 @@ class PhysicsTask(Task):
             self.requires = frozenset({"generate", "images"})
         self._problems: list[Problem] | None = None
         self._pool: CheckerPool | None = None
-        self._judge = None
 
     # ------------------------------------------------------------ data
 
@@ -106,11 +106,6 @@ class PhysicsTask(Task):
             self._pool = CheckerPool(workers=self.args.workers)
         return self._pool
 
-    def _judge_model(self):
-        if self._judge is None and self.args.judge:
-            self._judge = create_model(self.args.judge, {})
-        return self._judge
-
     def _check_pairs(self, jobs: list[tuple[str, str]]) -> list[tuple[bool | None, str, str]]:
         """Verify (gold, candidate) pairs in the sandbox; identical pairs are checked once."""
         unique = list(dict.fromkeys(jobs))
@@ -130,12 +125,11 @@ class PhysicsTask(Task):
 
     def _judge_undecided(self, samples: Sequence[Sample], todo: list[tuple[int, PairCheck, str]]) -> None:
         """Ask the judge about (sample, check, candidate) pairs SymPy left undecided."""
-        judge = self._judge_model()
+        judge = self.role("judge")
         if judge is None or not todo:
             return
         requests = [judge_request(samples[i].metadata["question"], samples[i].target[c.gold], cand) for i, c, cand in todo]
-        contexts = [RequestContext("physics-judge", samples[i].id, k) for k, (i, _, _) in enumerate(todo)]
-        replies = judge.generate(requests, contexts)
+        replies = judge.generate(requests, [samples[i].id for i, _, _ in todo])
         for (_, check, _), reply in zip(todo, replies):
             verdict, reason = parse_judge_reply(reply.text if reply.error is None else None)
             if reply.error is not None:
@@ -162,7 +156,7 @@ class PhysicsTask(Task):
         for (i, k, g), (equal, method, detail) in zip(owners, self._check_pairs(jobs)):
             per_sample[i].append(PairCheck(k, parts[i][k].box, g, equal, method, detail))
         matched = [self._match(s, boxes, ps, checks) for s, boxes, ps, checks in zip(samples, read, parts, per_sample)]
-        if self._judge_model() is not None:
+        if self.role("judge") is not None:
             todo: list[tuple[int, PairCheck, str]] = []
             for i, checks in enumerate(per_sample):
                 answered = {m.gold for m in matched[i].matches}
@@ -266,9 +260,6 @@ class PhysicsTask(Task):
         if self._pool is not None:
             self._pool.close()
             self._pool = None
-        if self._judge is not None:
-            self._judge.close()
-            self._judge = None
 
 
 _QUESTION_LABEL = re.compile(r"(?m)(?:^|\s)\(([a-h])\)")
