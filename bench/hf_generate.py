@@ -16,8 +16,8 @@ import tempfile
 from pathlib import Path
 
 import torch
-
 from hf_common import bench_model, interleaved_best, load_both, mixed_prompts, parse_options
+
 from harness.api import GenerateRequest
 
 STOPS = (".\n", "Question:")

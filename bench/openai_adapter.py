@@ -48,7 +48,7 @@ def loopback_server(latency_ms: float, rates: dict[str, float] | None = None, se
 class Timer:
     """Wall-clock and this process's CPU time (the client's; the server is another process)."""
 
-    def __enter__(self) -> "Timer":
+    def __enter__(self) -> Timer:
         self.wall, self.cpu = time.perf_counter(), time.process_time()
         return self
 

@@ -7,6 +7,7 @@ import json
 import os
 import sqlite3
 from pathlib import Path
+from typing import Any, Callable, Sequence
 
 from harness.api import GenerateRequest, ModelAdapter, Request, RequestContext, Response, response_from_json, response_to_json
 from harness.fingerprint import sha256_of
@@ -62,10 +63,12 @@ class CachedModel:
         self.calls = 0  # requests actually sent to the model
 
     def __call__(self, kind: str, requests: list[Request], contexts: list[RequestContext]) -> list[Response]:
-        method = self.model.generate if kind == "generate" else self.model.loglikelihood
+        method: Callable[[list[Any], list[RequestContext]], Sequence[Response]] = (
+            self.model.generate if kind == "generate" else self.model.loglikelihood
+        )
         if self.cache is None:
             self.calls += len(requests)
-            return method(requests, contexts)
+            return list(method(requests, contexts))
         keys = [
             ResponseCache.key(self.fingerprint, r, c if self.keyed_by_context else None) if _cacheable(r) else None
             for r, c in zip(requests, contexts)
@@ -77,5 +80,5 @@ class CachedModel:
             fresh = method([requests[i] for i in missing], [contexts[i] for i in missing])
             for i, r in zip(missing, fresh):
                 out[i] = r
-            self.cache.put_many([(keys[i], out[i]) for i in missing if keys[i]])
+            self.cache.put_many([(key, response) for i in missing if (key := keys[i]) and (response := out[i]) is not None])
         return out  # type: ignore[return-value]

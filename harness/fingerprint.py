@@ -8,7 +8,7 @@ from typing import Any, Iterable
 
 
 def _default(o: Any):
-    if dataclasses.is_dataclass(o):
+    if dataclasses.is_dataclass(o) and not isinstance(o, type):
         d = dataclasses.asdict(o)
         d["__type__"] = type(o).__name__
         return d

@@ -188,6 +188,8 @@ def include(path: str | Path) -> None:
         if name in sys.modules:
             continue
         spec = importlib.util.spec_from_file_location(name, f)
+        if spec is None or spec.loader is None:
+            raise HarnessError(f"--include {f}: cannot be imported as a Python module; pass a .py file")
         module = importlib.util.module_from_spec(spec)
         sys.modules[name] = module
         try:

@@ -8,9 +8,19 @@ with the sample it was made for: it is written to samples.jsonl, and
 """
 from __future__ import annotations
 
-from typing import Callable
+from typing import Any, Callable
 
-from harness.api import Generation, GenerateRequest, HarnessError, ModelAdapter, Request, RequestContext, Response, response_from_json, response_to_json
+from harness.api import (
+    GenerateRequest,
+    Generation,
+    HarnessError,
+    ModelAdapter,
+    Request,
+    RequestContext,
+    Response,
+    response_from_json,
+    response_to_json,
+)
 from harness.fingerprint import sha256_of
 
 Send = Callable[[str, list[Request], list[RequestContext]], list[Response]]
@@ -36,10 +46,13 @@ class RoleModel:
     @classmethod
     def direct(cls, role: str, adapter: ModelAdapter, task: str) -> RoleModel:
         """A role that calls `adapter` without the runner's cache: for using a task's scorer on its own."""
-        return cls(role, f"{adapter.name}:{adapter.target}", task, lambda kind, requests, contexts: adapter.generate(requests, contexts))
+        def send(kind: str, requests: list[Any], contexts: list[RequestContext]) -> list[Response]:
+            return list(adapter.generate(requests, contexts))
+
+        return cls(role, f"{adapter.name}:{adapter.target}", task, send)
 
     def generate(self, requests: list[GenerateRequest], sample_ids: list[str]) -> list[Generation]:
-        contexts = []
+        contexts: list[RequestContext] = []
         for sample_id in sample_ids:
             index = len(self._log.setdefault(sample_id, [])) + sum(c.sample_id == sample_id for c in contexts)
             contexts.append(RequestContext(f"{self.task}/{self.role}", sample_id, index))

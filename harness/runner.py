@@ -19,12 +19,14 @@ import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from harness import registry
 from harness.api import (
     Generation,
     HarnessError,
     ModelAdapter,
+    Request,
     RequestContext,
     Response,
     Sample,
@@ -205,7 +207,7 @@ def _check_capabilities(task: Task, model: ModelAdapter) -> None:
 
 
 def _select_samples(task: Task, limit: int | None) -> list[Sample]:
-    samples = []
+    samples: list[Sample] = []
     seen = set()
     for s in task.samples():
         if limit is not None and len(samples) >= limit:
@@ -222,7 +224,7 @@ def _solve_chunk(task: Task, samples: list[Sample], model: CachedModel) -> list[
     responses: list[list[Response]] = [[] for _ in samples]
     pending = [(i, task.requests(s)) for i, s in enumerate(samples)]
     while pending:
-        by_kind: dict[str, list[tuple[int, int, object]]] = {}
+        by_kind: dict[str, list[tuple[int, int, Request]]] = {}
         for i, reqs in pending:
             for k, r in enumerate(reqs):
                 by_kind.setdefault(r.kind, []).append((i, k, r))
@@ -362,7 +364,7 @@ def run_eval(config: RunConfig) -> RunResult:
                               for r in t.roles if r.name in roles})
             store.open(resolved, config.identity(), config.overwrite)
             started = time.time()
-            results = {"model": config.model, "steering": description.get("steering"), "tasks": {}}
+            results: dict[str, Any] = {"model": config.model, "steering": description.get("steering"), "tasks": {}}
             for t in tasks:
                 results["tasks"][t.name] = run_task(t, cached_model, store, config.limit, config.chunk_size, config.quiet)
         finally:

@@ -12,8 +12,8 @@ import pytest
 import torch
 
 from harness.api import GenerateRequest, HarnessError, RequestContext
-from harness.tasks.assign_add.adapter import AssignAddAdapter
 from harness.registry import build_args
+from harness.tasks.assign_add.adapter import AssignAddAdapter
 from harness.tasks.assign_add.analyze import analyze_checkpoints
 from harness.tasks.assign_add.checkpoints import RELEASED_DIR, resolve
 from harness.tasks.assign_add.generator import POOLS, draw_pool, make_partition, pool_rng

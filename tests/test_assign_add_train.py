@@ -10,8 +10,8 @@ import pytest
 import torch
 from click.testing import CliRunner
 
-from harness.tasks.assign_add.adapter import AssignAddAdapter
 from harness.api import HarnessError
+from harness.tasks.assign_add.adapter import AssignAddAdapter
 from harness.tasks.assign_add.checkpoints import RELEASED_DIR
 from harness.tasks.assign_add.cli import analyze_cmd, train_cmd
 from harness.tasks.assign_add.train import TrainConfig, train

@@ -207,8 +207,8 @@ def test_whole_published_responses_are_graded_as_the_careful_grader_did(tmp_path
 
 
 def test_hardmath_rows_matrices_and_program_text():
-    from harness.tasks.hardmath.answers import regime_answers, split_items
     from harness.checker.reading import is_program_text
+    from harness.tasks.hardmath.answers import regime_answers, split_items
 
     # rows labelled by a limit (mistral7b_0shot id 136) and cases rows labelled in words (id 181)
     rows = r"\boxed{\begin{aligned} \epsilon \to 0^+ &: \sqrt{\epsilon}, -\sqrt[4]{3}\epsilon^{1/2}\\ \epsilon \to +\infty &: -1, 0, 1 \end{aligned}}"

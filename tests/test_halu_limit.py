@@ -6,12 +6,12 @@ import random
 import pytest
 
 from harness.api import Generation, HarnessError, RequestContext
-from harness.tasks.halu.reference_learners import ReferenceLearner, hypothesis
 from harness.registry import create_model, create_task
 from harness.runner import RunConfig, run_eval
 from harness.tasks.halu.answers import parse_yes_no
 from harness.tasks.halu.collection import COLLECTIONS, get_collection, window_members
 from harness.tasks.halu.languages import WORDS, InitialSegment, Multiples
+from harness.tasks.halu.reference_learners import ReferenceLearner, hypothesis
 from harness.tasks.halu.regular import enumerate_regular
 from harness.tasks.halu.streams import play_adversary
 

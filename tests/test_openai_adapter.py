@@ -246,7 +246,7 @@ def test_unreachable_server_is_one_clear_harness_error():
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]  # closed again before the adapter connects
-    with pytest.raises(HarnessError, match=r"cannot reach .*127\.0\.0\.1:%d.*base_url" % port) as e:
+    with pytest.raises(HarnessError, match=rf"cannot reach .*127\.0\.0\.1:{port}.*base_url") as e:
         OpenAIAdapter("mock", Args(base_url=f"http://127.0.0.1:{port}/v1"))
     assert "\n" not in str(e.value)
 

@@ -13,7 +13,6 @@ from harness.runner import RunConfig, run_eval
 from harness.tasks.persona.data import load_items, split_items
 from harness.tasks.persona.task import ANSWER_INSTRUCTION
 
-
 TRAIT = "agreeableness"
 GUIDANCE = "You are agreeable."
 

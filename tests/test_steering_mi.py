@@ -11,7 +11,6 @@ from harness.adapters.steering.injection import BankInjection
 from harness.api import HarnessError
 from harness.testing.tiny_models import build_tiny_gpt2, build_tiny_llama, build_tiny_qwen3
 
-
 BUILDERS = {
     "llama": lambda d: build_tiny_llama(d, num_hidden_layers=4, rope_scaling={"rope_type": "llama3", "factor": 8.0, "low_freq_factor": 1.0, "high_freq_factor": 4.0, "original_max_position_embeddings": 64}),
     "qwen3": lambda d: build_tiny_qwen3(d, num_hidden_layers=4),

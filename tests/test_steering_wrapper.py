@@ -11,7 +11,6 @@ from harness.adapters.steering.mi import build_bank_for
 from harness.api import ChatMessage, GenerateRequest, HarnessError, LoglikelihoodRequest, RequestContext
 from harness.registry import create_model
 
-
 GUIDANCE = "You are very kind and warm."
 CHATS = [(ChatMessage("user", "What is 2 + 2?"),), (ChatMessage("user", "Hello there, how are you today?"),)]
 

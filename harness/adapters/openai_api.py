@@ -35,11 +35,11 @@ import mimetypes
 import os
 import threading
 import time
+import urllib.request
 from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Awaitable, Callable, Literal, TypeVar
-import urllib.request
 from urllib.parse import urlsplit, urlunsplit
 
 import aiohttp

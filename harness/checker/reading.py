@@ -125,12 +125,10 @@ _MATH_SEGMENT = re.compile(r"\\\[(.+?)\\\]|\$\$(.+?)\$\$|\\\((.+?)\\\)|\$([^$\n]
 
 def _final_section_statements(section: str) -> list[tuple[int, int, str, str]]:
     """Math of the last final-answer section, when the response boxes nothing."""
-    heading = None
-    for heading in _FINAL_HEADING.finditer(section):
-        pass
-    if heading is None:
+    headings = list(_FINAL_HEADING.finditer(section))
+    if not headings:
         return []
-    start = heading.end()
+    start = headings[-1].end()
     tail = section[start:]
     found = []
     for m in _MATH_SEGMENT.finditer(tail):

@@ -15,7 +15,7 @@ import resource
 import signal
 import time
 from dataclasses import dataclass
-from typing import Any, Callable, Literal, Sequence
+from typing import Any, Callable, Literal, Sequence, cast
 
 DEFAULT_TIMEOUT_S = 5.0
 DEFAULT_MEMORY_MB = 2048
@@ -55,6 +55,7 @@ def _worker_main(conn, memory_mb: int) -> None:
         if job is None:
             return
         fn, args = job
+        result: tuple[str, Any, str | None]
         try:
             result = ("ok", fn(*args), None)
         except MemoryError:
@@ -155,7 +156,7 @@ class CheckerPool:
             for conn in ready:
                 worker, index, _ = busy.pop(conn)
                 try:
-                    status, value, error = conn.recv()
+                    status, value, error = cast(multiprocessing.connection.Connection, conn).recv()
                     outcomes[index] = SandboxOutcome(status, value, error)
                     self._idle.append(worker)
                 except (EOFError, OSError):
@@ -163,8 +164,8 @@ class CheckerPool:
                     # anything else a crash (a C extension hitting the memory cap).
                     worker.kill()
                     code = worker.process.exitcode
-                    status = "memory" if code in (-signal.SIGKILL, -signal.SIGSEGV) else "error"
-                    outcomes[index] = SandboxOutcome(status, None, f"worker died (exit code {code})")
+                    died: Literal["memory", "error"] = "memory" if code in (-signal.SIGKILL, -signal.SIGSEGV) else "error"
+                    outcomes[index] = SandboxOutcome(died, None, f"worker died (exit code {code})")
             now = time.monotonic()
             for conn, (worker, index, deadline) in list(busy.items()):
                 if now >= deadline:
@@ -179,7 +180,7 @@ class CheckerPool:
             worker.stop()
         self._idle.clear()
 
-    def __enter__(self) -> "CheckerPool":
+    def __enter__(self) -> CheckerPool:
         return self
 
     def __exit__(self, *exc) -> None:

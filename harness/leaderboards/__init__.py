@@ -11,6 +11,7 @@ import html
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from harness.api import HarnessError
 from harness.store import CONFIG, RESULTS, read_json
@@ -81,10 +82,11 @@ def to_csv(board: Leaderboard, path: Path) -> None:
             header += [c, f"{c} ci95_lo", f"{c} ci95_hi", f"{c} n"]
         w.writerow(header)
         for r in board.rows:
-            line = [r.model, r.steering]
+            line: list[Any] = [r.model, r.steering]
             for c in board.columns:
                 cell = r.cells.get(c)
-                line += [cell.value, *(cell.ci95 or ["", ""]), cell.n] if cell else ["", "", "", ""]
+                interval: list[Any] = list(cell.ci95) if cell and cell.ci95 else ["", ""]
+                line += [cell.value, *interval, cell.n] if cell else ["", "", "", ""]
             w.writerow(line)
 
 

@@ -165,7 +165,7 @@ class LoopbackOpenAIServer:
     def base_url(self) -> str:
         return f"http://127.0.0.1:{self.port}/v1"
 
-    def start(self) -> "LoopbackOpenAIServer":
+    def start(self) -> LoopbackOpenAIServer:
         self._thread = threading.Thread(target=self._httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
         self._thread.start()
         return self
@@ -185,7 +185,7 @@ class LoopbackOpenAIServer:
         if self._thread is not None:
             self._thread.join(timeout=5)
 
-    def __enter__(self) -> "LoopbackOpenAIServer":
+    def __enter__(self) -> LoopbackOpenAIServer:
         return self.start()
 
     def __exit__(self, *exc) -> None:

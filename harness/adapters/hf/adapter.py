@@ -15,6 +15,9 @@ from typing import Callable, Literal
 
 import torch
 
+from harness.adapters.hf.batching import ForwardInfo, left_pad
+from harness.adapters.hf.decoding import DecodeRow, DecodeSettings, decode_all
+from harness.adapters.hf.scoring import ScoreRow, ScoreSettings, encode_pair, score_all
 from harness.api import (
     GenerateRequest,
     Generation,
@@ -25,9 +28,6 @@ from harness.api import (
     Prompt,
     RequestContext,
 )
-from harness.adapters.hf.batching import ForwardInfo, left_pad
-from harness.adapters.hf.decoding import DecodeRow, DecodeSettings, decode_all
-from harness.adapters.hf.scoring import ScoreRow, ScoreSettings, encode_pair, score_all
 from harness.registry import register_model
 
 _DTYPES = {"float32": torch.float32, "float16": torch.float16, "bfloat16": torch.bfloat16}

@@ -32,9 +32,9 @@ class LayerBank:
     head_bias: torch.Tensor | None = None
 
 
-_BANKS: "weakref.WeakKeyDictionary[torch.nn.Module, LayerBank]" = weakref.WeakKeyDictionary()
+_BANKS: weakref.WeakKeyDictionary[torch.nn.Module, LayerBank] = weakref.WeakKeyDictionary()
 # Called as recorder(module, bank_probs[B, H, q, m], valid_query[B, q]) while ranking layers.
-_RECORDERS: "weakref.WeakKeyDictionary[torch.nn.Module, Callable]" = weakref.WeakKeyDictionary()
+_RECORDERS: weakref.WeakKeyDictionary[torch.nn.Module, Callable] = weakref.WeakKeyDictionary()
 
 
 def attach(module: torch.nn.Module, bank: LayerBank) -> None:

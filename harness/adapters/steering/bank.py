@@ -45,7 +45,7 @@ class KVBank:
         """Slots per layer and KV head (m)."""
         return next(iter(self.keys.values())).shape[1] if self.keys else 0
 
-    def select(self, layers: tuple[int, ...]) -> "KVBank":
+    def select(self, layers: tuple[int, ...]) -> KVBank:
         missing = [l for l in layers if l not in self.keys]
         if missing:
             have = ",".join(map(str, self.layers)) or "none"
@@ -55,7 +55,7 @@ class KVBank:
             self.source_length, self.model_fingerprint, self.position_scheme, self.guidance, dict(self.meta),
         )
 
-    def to(self, device, dtype) -> "KVBank":
+    def to(self, device, dtype) -> KVBank:
         """The bank on the model's device and dtype (a loaded bank starts on the CPU)."""
         move = lambda t: t.to(device=device, dtype=dtype)  # noqa: E731
         return KVBank({l: move(k) for l, k in self.keys.items()}, {l: move(v) for l, v in self.values.items()},

@@ -17,12 +17,12 @@ from typing import Iterator, Sequence
 import torch
 from safetensors.torch import save_file
 
-from harness.api import ChatMessage, GuidanceSchedule, HarnessError
-from harness.fingerprint import sha256_of
-from harness.registry import register_steering
 from harness.adapters.hf import layer_hidden, with_layer_hidden
 from harness.adapters.steering.bank import model_fingerprint, read_safetensors
 from harness.adapters.steering.method import SteeringMethod, prepend_guidance
+from harness.api import ChatMessage, GuidanceSchedule, HarnessError
+from harness.fingerprint import sha256_of
+from harness.registry import register_steering
 
 VECTOR_FORMAT = "harness-caa-vector/1"
 

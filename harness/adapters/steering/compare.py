@@ -120,7 +120,9 @@ def markdown_table(rows: list[dict], x: str, y: str) -> str:
     head = ["run", "method", "settings", y, f"{y} 95% CI", x, f"{x} 95% CI", "KV bytes added", "KV bytes (prompting)", "ms/token", "ms/token unsteered"]
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     for r in rows:
-        ci = lambda m: f"[{_fmt(r.get(m + '_ci_lo'))}, {_fmt(r.get(m + '_ci_hi'))}]" if r.get(m + "_ci_lo") is not None else ""
+        def ci(m: str, r: dict = r) -> str:
+            return f"[{_fmt(r.get(m + '_ci_lo'))}, {_fmt(r.get(m + '_ci_hi'))}]" if r.get(m + "_ci_lo") is not None else ""
+
         cells = [r["label"], r["method"], r["settings"].replace("|", "\\|"), _fmt(r.get(y)), ci(y), _fmt(r.get(x)), ci(x),
                  _fmt(r.get("kv_bytes_added_per_sequence")), _fmt(r.get("kv_bytes_prompting_equivalent")),
                  _fmt(r.get("latency_ms_per_token")), _fmt(r.get("latency_ms_per_token_unsteered"))]

@@ -5,9 +5,9 @@ from dataclasses import dataclass
 
 import torch
 
-from harness.api import HarnessError
 from harness.adapters.steering import attention
 from harness.adapters.steering.bank import KVBank, absolute_position_embedding
+from harness.api import HarnessError
 
 
 def attention_module(decoder_layer: torch.nn.Module) -> torch.nn.Module:
@@ -21,7 +21,7 @@ def attention_module(decoder_layer: torch.nn.Module) -> torch.nn.Module:
 
 def kv_head_count(decoder_layer: torch.nn.Module) -> int:
     attn = attention_module(decoder_layer)
-    n_heads = getattr(attn, "num_heads", None) or getattr(attn.config, "num_attention_heads")
+    n_heads = getattr(attn, "num_heads", None) or attn.config.num_attention_heads
     return n_heads // getattr(attn, "num_key_value_groups", 1)
 
 
@@ -93,7 +93,7 @@ class BankInjection:
             self._shift_handle.remove()
             self._shift_handle = None
 
-    def __enter__(self) -> "BankInjection":
+    def __enter__(self) -> BankInjection:
         self.install()
         return self
 

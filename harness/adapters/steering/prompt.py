@@ -4,11 +4,15 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
+from harness.adapters.steering.method import (
+    SteeringMethod,
+    guidance_as_system_text,
+    guidance_token_ids,
+    prepend_guidance,
+    read_guidance,
+)
 from harness.api import ChatMessage, GuidanceSchedule, HarnessError, Prompt
 from harness.registry import register_steering
-from harness.adapters.steering.method import (
-    SteeringMethod, guidance_as_system_text, guidance_token_ids, prepend_guidance, read_guidance,
-)
 
 REMINDER = "Updated guidance: {text}"
 

@@ -13,11 +13,11 @@ from typing import Sequence
 
 import torch
 
-from harness.api import HarnessError
 from harness.adapters.steering import attention
 from harness.adapters.steering.attention import ATTENTION_NAME
 from harness.adapters.steering.bank import KVBank
 from harness.adapters.steering.injection import BankInjection, attention_module
+from harness.api import HarnessError
 
 
 @dataclass(frozen=True)

@@ -12,12 +12,18 @@ import time
 from contextlib import contextmanager
 from typing import Iterator
 
+from harness.adapters.steering.method import SteeringMethod, check_local_model
 from harness.api import (
-    GenerateRequest, Generation, HarnessError, Loglikelihood, LoglikelihoodRequest, ModelAdapter, RequestContext,
+    GenerateRequest,
+    Generation,
+    HarnessError,
+    Loglikelihood,
+    LoglikelihoodRequest,
+    ModelAdapter,
+    RequestContext,
 )
 from harness.fingerprint import sha256_of
 from harness.registry import build_args, known, lookup
-from harness.adapters.steering.method import SteeringMethod, check_local_model
 
 LATENCY_PROMPT = "Tell me about yourself in a few words."
 LATENCY_TOKENS = 8

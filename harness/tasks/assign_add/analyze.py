@@ -28,8 +28,8 @@ from harness.tasks.assign_add.checkpoints import RELEASED_PARTITION, CheckpointR
 from harness.tasks.assign_add.generator import (
     FIRST_VAR,
     MOD,
-    PREFIX_LEN,
     POOLS_BY_NAME,
+    PREFIX_LEN,
     Batch,
     draw_pool,
     make_partition,

@@ -33,14 +33,14 @@ WINDOW = {INTEGERS.name: 2048, WORDS.name: 510}
 """How many domain strings "size" and inclusion tests look at (words: length <= 8)."""
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def window_members(lang: Language) -> frozenset[str]:
     """Members of `lang` among the first WINDOW domain strings."""
     d = lang.domain
     return frozenset(x for x in map(d.item, range(WINDOW[d.name])) if lang.contains(x))
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def window_subset(small: Language, big: Language) -> bool:
     """small ⊆ big as far as the window shows (exact for the families used here)."""
     if isinstance(small, DFALanguage) and isinstance(big, DFALanguage):
@@ -183,7 +183,7 @@ class FiniteCollection(Collection):
         label, kind = self.MEMBERS[i]
         return NamedNumberSet(label, kind) if kind else InitialSegment(10)
 
-    @functools.lru_cache(maxsize=None)
+    @functools.cache
     def telltale(self, lang: Language) -> frozenset[str]:
         """{min(lang - L) : L in the collection, lang ⊄ L}: any L holding it is not a proper subset."""
         mine = window_members(lang)

@@ -76,7 +76,7 @@ class Language(ABC):
         """Members in domain order (infinite for infinite languages)."""
         return (x for x in self.domain.items() if self.contains(x))
 
-    def first_member_not_in(self, other: "Language", exclude: set[str] = frozenset(), scan: int = 100_000) -> str | None:
+    def first_member_not_in(self, other: Language, exclude: set[str] = frozenset(), scan: int = 100_000) -> str | None:
         """The first member of self outside `other` and `exclude` within `scan` domain strings."""
         for i in range(scan):
             x = self.domain.item(i)

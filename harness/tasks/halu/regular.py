@@ -71,7 +71,7 @@ class DFALanguage(Language):
         live = reach[0] | {0}
         return not any(s in reach[s] for s in live & coreach)
 
-    def includes(self, other: "DFALanguage") -> bool:
+    def includes(self, other: DFALanguage) -> bool:
         """Exact test of other ⊆ self on nonempty words (product automaton search)."""
         seen = set()
         frontier = [(other.delta[0][c], self.delta[0][c]) for c in (0, 1)]

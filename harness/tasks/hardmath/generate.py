@@ -16,7 +16,7 @@ from harness.api import HarnessError
 from harness.tasks.hardmath.loader import Problem, normalise_question, problem_kind
 from harness.tasks.hardmath.scoring import grade_output
 from harness.tasks.hardmath.specs import Laplace, NondimNumeric, parse_spec
-from harness.tasks.hardmath.truth import compute_truth, laplace_functions, laplace_leading_order, argmax_on_interval, nondim_numeric_value
+from harness.tasks.hardmath.truth import argmax_on_interval, compute_truth, laplace_functions, laplace_leading_order, nondim_numeric_value
 
 GENERATED_KINDS = ("nondim_symbolic", "nondim_numeric", "roots", "integral_traditional", "integral_laplace")
 MAX_POWER = 20

@@ -103,7 +103,7 @@ def grade_regime(answer: str | list[str] | None, regime: RegimeTruth) -> RegimeV
         if any(is_program_text(a) for a in (answer if isinstance(answer, list) else [answer])):
             return RegimeVerdict(regime.name, "fail", answer, None, "program code where a formula belongs")
         return RegimeVerdict(regime.name, "parse_error", answer, None, f"{type(e).__name__}: {str(e)[:200]}")
-    except (LatexParseError, ValueError, TypeError, ZeroDivisionError, OverflowError) as e:
+    except (ValueError, TypeError, ZeroDivisionError, OverflowError) as e:
         return RegimeVerdict(regime.name, "parse_error", answer, None, f"{type(e).__name__}: {str(e)[:200]}")
 
 

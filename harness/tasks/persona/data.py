@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import random
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cache
 from pathlib import Path
 from typing import Literal
 
@@ -54,7 +54,7 @@ def guidance_text(trait: str, direction: Direction) -> str:
     return f"You are {high if direction == 'toward' else low}. Answer every question in that character."
 
 
-@lru_cache(maxsize=None)
+@cache
 def load_items(trait: str) -> tuple[PersonaItem, ...]:
     return tuple(
         PersonaItem(trait, index, row["question"], row["statement"], row["answer_matching_behavior"].strip(), float(row["label_confidence"]))
@@ -77,7 +77,7 @@ def split_items(trait: str, split: Literal["train", "test"], seed: int = 0, test
     return chosen
 
 
-@lru_cache(maxsize=None)
+@cache
 def neutral_prompts() -> tuple[str, ...]:
     return tuple(json.loads((DATA / "neutral_prompts.json").read_text(encoding="utf-8"))["prompts"])
 

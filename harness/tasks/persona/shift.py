@@ -19,8 +19,8 @@ from harness.api import ChatMessage, HarnessError, LoglikelihoodRequest, Metric,
 from harness.metrics import mean_metric
 from harness.registry import register_task
 from harness.tasks.persona.data import TRAITS, guidance_text, split_items
-from harness.tasks.persona.task import ANSWER_INSTRUCTION, yes_no_p_match
 from harness.tasks.persona.scoring import YES_NO
+from harness.tasks.persona.task import ANSWER_INSTRUCTION, yes_no_p_match
 
 
 def _opposite(answer: str) -> str:

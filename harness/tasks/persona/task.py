@@ -20,8 +20,17 @@ from dataclasses import dataclass, replace
 from typing import Literal, Sequence
 
 from harness.api import (
-    ChatMessage, GenerateRequest, HarnessError, Loglikelihood, LoglikelihoodRequest, Metric, ModelRole, Response, Sample,
-    Score, Task,
+    ChatMessage,
+    GenerateRequest,
+    HarnessError,
+    Loglikelihood,
+    LoglikelihoodRequest,
+    Metric,
+    ModelRole,
+    Response,
+    Sample,
+    Score,
+    Task,
 )
 from harness.metrics import count_metric, mean_metric
 from harness.registry import register_task
