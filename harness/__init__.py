@@ -6,7 +6,6 @@ from harness.api import (
     HarnessError,
     Loglikelihood,
     LoglikelihoodRequest,
-    Metric,
     ModelAdapter,
     NoArgs,
     RequestContext,
@@ -14,6 +13,7 @@ from harness.api import (
     Score,
     Task,
 )
+from harness.metrics import Metric
 from harness.registry import register_model, register_steering, register_task
 
 __version__ = "0.1.0"

@@ -10,7 +10,11 @@ from __future__ import annotations
 import dataclasses
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, ClassVar, Iterable, Literal, Sequence, Union
+from typing import TYPE_CHECKING, Any, ClassVar, Iterable, Literal, Sequence, Union
+
+if TYPE_CHECKING:
+    from harness.metrics import Metric
+    from harness.record import SampleRecord
 
 
 class HarnessError(Exception):
@@ -146,7 +150,7 @@ def response_from_json(d: dict) -> Response:
     return Generation(**d) if kind == "generation" else Loglikelihood(**d)
 
 
-# ---------------------------------------------------------------- scores and metrics
+# ---------------------------------------------------------------- scores
 
 
 @dataclass
@@ -160,17 +164,6 @@ class Score:
     answer: Any = None
     explanation: str = ""
     fields: dict = field(default_factory=dict)
-
-
-@dataclass(frozen=True)
-class Metric:
-    """An aggregate with its 95% confidence interval (None when undefined, e.g. n=0)."""
-
-    value: float
-    ci95: tuple[float, float] | None
-
-    def to_json(self) -> dict:
-        return {"value": self.value, "ci95": list(self.ci95) if self.ci95 is not None else None}
 
 
 # ---------------------------------------------------------------- task
@@ -215,6 +208,12 @@ class Task:
     def __init__(self, args: Any = None):
         self.args = args if args is not None else self.Args()
         self.role_models: dict[str, Any] = {}
+        self._owned: list[Any] = []
+
+    def own(self, resource: Any) -> Any:
+        """Register something with a `close()` (a checker pool) to be closed with the task."""
+        self._owned.append(resource)
+        return resource
 
     def bind_roles(self, models: dict[str, Any]) -> None:
         """Receive the `RoleModel` of every role that has a model (called by the runner)."""
@@ -240,12 +239,12 @@ class Task:
         """Score many samples at once; override to parallelise slow checkers."""
         return [self.score(s, r) for s, r in zip(samples, responses)]
 
-    def aggregate(self, records: list[dict]) -> dict[str, Metric]:
-        """Metrics over the scored sample records (the dicts of samples.jsonl,
-        errors excluded). Default: mean score as `accuracy` with a bootstrap CI."""
+    def aggregate(self, records: list[SampleRecord]) -> dict[str, Metric]:
+        """Metrics over the scored `SampleRecord`s (errors excluded): `r.score` and the
+        task's own `r.fields`. Default: mean score as `accuracy` with a bootstrap CI."""
         from harness.metrics import mean_metric
 
-        return {"accuracy": mean_metric([r["score"] for r in records])}
+        return {"accuracy": mean_metric([r.score for r in records])}
 
     def data_fingerprint(self) -> str:
         """A hash of the task's data, recorded in config.json. Default: hash of the samples."""
@@ -253,11 +252,13 @@ class Task:
 
         return hash_samples(self.samples())
 
-    def write_artifacts(self, records: list[dict], run_dir: Path) -> None:
+    def write_artifacts(self, records: list[SampleRecord], run_dir: Path) -> None:
         """Optional extra outputs (CSV curves, plots) written into the run directory."""
 
     def close(self) -> None:
-        """Release resources (worker pools); role models are closed by the runner."""
+        """Close what the task owns (worker pools); role models are closed by the runner."""
+        while self._owned:
+            self._owned.pop().close()
 
 
 # ---------------------------------------------------------------- model adapter

@@ -7,11 +7,22 @@ same interval (a resumed run reproduces an uninterrupted one exactly).
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 from typing import Callable, Sequence
 
 import numpy as np
 
-from harness.api import Metric
+
+@dataclass(frozen=True)
+class Metric:
+    """An aggregate with its 95% confidence interval (None when undefined, e.g. n=0)."""
+
+    value: float
+    ci95: tuple[float, float] | None
+
+    def to_json(self) -> dict:
+        return {"value": self.value, "ci95": list(self.ci95) if self.ci95 is not None else None}
+
 
 N_RESAMPLES = 2000
 SEED = 20240607

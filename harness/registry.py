@@ -1,7 +1,8 @@
 """Name → class registries for tasks, model adapters and steering methods.
 
 Built-ins and installed plugins register the same way: entry points in the
-groups `harness.tasks`, `harness.models` and `harness.steering`, each naming a
+groups `harness.tasks`, `harness.models`, `harness.steering` and
+`harness.wrappers` (a model wrapping another, `steer` for `--steer`), each naming a
 class (or a module whose import registers its classes). An entry point is
 imported only when its name is first used, so listing what exists (`harness
 tasks`, `harness models`) reads the classes' descriptions from their source
@@ -29,8 +30,10 @@ TASKS: dict[str, type[Task]] = {}
 MODELS: dict[str, type[ModelAdapter]] = {}
 STEERING: dict[str, Any] = {}
 
-GROUPS = {"task": "harness.tasks", "model": "harness.models", "steering": "harness.steering"}
-_TABLES: dict[str, dict[str, Any]] = {"task": TASKS, "model": MODELS, "steering": STEERING}
+WRAPPERS: dict[str, Any] = {}  # name -> callable(adapter, method, raw_args) -> adapter, e.g. `steer` for --steer
+
+GROUPS = {"task": "harness.tasks", "model": "harness.models", "steering": "harness.steering", "wrapper": "harness.wrappers"}
+_TABLES: dict[str, dict[str, Any]] = {"task": TASKS, "model": MODELS, "steering": STEERING, "wrapper": WRAPPERS}
 
 
 def register_task(cls: type[Task]) -> type[Task]:
@@ -89,6 +92,8 @@ def _load(kind: str, ep: importlib.metadata.EntryPoint) -> None:
         raise error from None
     if kind == "steering" and isinstance(obj, type):
         STEERING.setdefault(ep.name, obj)
+    elif kind == "wrapper" and callable(obj):
+        WRAPPERS.setdefault(ep.name, obj)
     elif isinstance(obj, type) and issubclass(obj, Task):
         register_task(obj)
     elif isinstance(obj, type) and issubclass(obj, ModelAdapter):

@@ -14,8 +14,9 @@ from pathlib import Path
 
 from harness import registry
 from harness.api import HarnessError, response_from_json
+from harness.record import RECORD_SCHEMA, SampleRecord
 from harness.roles import RoleModel, StoredRoleResponses
-from harness.runner import RECORD_SCHEMA, RunConfig, RunResult, _select_samples, build_tasks, score_records, summarize_task
+from harness.runner import RunConfig, RunResult, _select_samples, build_tasks, score_records, summarize_task
 from harness.store import CONFIG, RESULTS, RunStore, read_json, write_json_atomic
 
 RUN_FACTS = ("elapsed_s", "model_calls", "role_calls")  # describe the run that made the responses; re-scoring keeps them
@@ -39,13 +40,13 @@ def rescore_run(run_dir: Path, task_args: dict[str, str], output: Path | None = 
                        model_roles=identity.get("model_roles", {}), model_role_args=identity.get("model_role_args", {}))
     tasks = build_tasks(config)
     stored = RunStore(run_dir).records()
-    old = [rec for rec in stored.values() if rec.get("error") is None and rec.get("schema", 1) < RECORD_SCHEMA]
+    old = [rec for rec in stored.values() if rec.error is None and rec.schema < RECORD_SCHEMA]
     if old:
         raise HarnessError(f"{run_dir} was written before responses were stored in full (record schema {RECORD_SCHEMA}); "
                            "rerun `harness eval` on it to re-score")
     store = RunStore(target)
     try:
-        rescored: dict[tuple[str, str], dict] = {}
+        rescored: dict[tuple[str, str], SampleRecord] = {}
         selected = {}
         for task in tasks:
             own = {sid: rec for (name, sid), rec in stored.items() if name == task.name}
@@ -53,12 +54,12 @@ def rescore_run(run_dir: Path, task_args: dict[str, str], output: Path | None = 
                                                   StoredRoleResponses(role.name, own))
                              for role in task.roles if role.name in saved.get("roles", {})})
             selected[task.name] = samples = _select_samples(task, config.limit)
-            todo = [s for s in samples if s.id in own and own[s.id].get("error") is None]
+            todo = [s for s in samples if s.id in own and own[s.id].error is None]
             for start in range(0, len(todo), chunk_size):
                 chunk = todo[start : start + chunk_size]
-                responses = [[response_from_json(d) for d in own[s.id]["responses"]] for s in chunk]
+                responses = [[response_from_json(d) for d in own[s.id].responses] for s in chunk]
                 for rec in score_records(task, chunk, responses):
-                    rescored[(task.name, rec["id"])] = rec
+                    rescored[(task.name, rec.id)] = rec
         if not in_place:
             target.mkdir(parents=True, exist_ok=True)
             write_json_atomic(target / CONFIG, {**saved, "identity": {**identity, "task_args": merged}, "rescored_from": str(run_dir)})

@@ -22,6 +22,7 @@ from harness.api import (
     response_to_json,
 )
 from harness.fingerprint import sha256_of
+from harness.record import SampleRecord
 
 Send = Callable[[str, list[Request], list[RequestContext]], list[Response]]
 
@@ -80,7 +81,7 @@ class StoredRoleResponses:
     zero-call model behind `harness score`. A request that was never asked (a
     scoring argument changed what the task asks) gets an error response."""
 
-    def __init__(self, role: str, records: dict[str, dict]):
+    def __init__(self, role: str, records: dict[str, SampleRecord]):
         self.role = role
         self.records = records
         self.calls = 0
@@ -88,7 +89,8 @@ class StoredRoleResponses:
     def __call__(self, kind: str, requests: list[Request], contexts: list[RequestContext]) -> list[Response]:
         out: list[Response] = []
         for request, context in zip(requests, contexts):
-            stored = self.records.get(context.sample_id, {}).get("role_responses", {}).get(self.role, [])
+            record = self.records.get(context.sample_id)
+            stored = record.role_responses.get(self.role, []) if record else []
             entry = stored[context.index] if context.index < len(stored) else None
             if entry is None or entry["request_sha256"] != request_digest(request):
                 out.append(Generation(text=None, error=f"no stored '{self.role}' response for this request; "

@@ -32,13 +32,12 @@ from harness.api import (
     Sample,
     Score,
     Task,
-    response_to_json,
 )
 from harness.cache import CachedModel, ResponseCache
+from harness.record import SampleRecord
 from harness.roles import RoleModel
 from harness.store import RunStore
 
-RECORD_SCHEMA = 2  # samples.jsonl record layout: 2 added every response of every round and role
 PACKAGES = ("harness", "torch", "transformers", "sympy", "openai", "numpy", "lm_eval", "tokenizers", "latex2sympy2_extended")
 
 
@@ -162,9 +161,14 @@ def build_model(config: RunConfig) -> ModelAdapter:
             args.setdefault(name, str(value))
     model = registry.create_model(config.model, args)
     if config.steer:
-        from harness.adapters.steering import wrap_with_steering
-
-        model = wrap_with_steering(model, config.steer, config.steer_args)
+        wrap = registry.lookup("wrapper", "steer")
+        if wrap is None:
+            raise HarnessError("--steer needs the steering wrapper, which is not installed; reinstall harness")
+        try:
+            model = wrap(model, config.steer, config.steer_args)
+        except BaseException:
+            model.close()
+            raise
     return model
 
 
@@ -251,28 +255,9 @@ def _solve_chunk(task: Task, samples: list[Sample], model: CachedModel) -> list[
     return responses
 
 
-def _record(task: Task, sample: Sample, responses: list[Response], score: Score | None, error: str | None) -> dict:
-    texts = [r.text for r in responses if isinstance(r, Generation)]
+def _record(task: Task, sample: Sample, responses: list[Response], score: Score | None, error: str | None) -> SampleRecord:
     role_responses = {name: calls for name, role in task.role_models.items() if (calls := role.take(sample.id))}
-    rec = {
-        "schema": RECORD_SCHEMA,
-        "task": task.name,
-        "id": sample.id,
-        "score": float(score.value) if score else 0.0,
-        "output": texts[0] if texts else None,
-        "error": error,
-        "answer": score.answer if score else None,
-        "explanation": score.explanation if score else "",
-        "target": sample.target,
-        "responses": [response_to_json(r) for r in responses],
-        "role_responses": role_responses,
-    }
-    if score:
-        for k, v in score.fields.items():
-            if k in rec:
-                raise ValueError(f"task '{task.name}' score field '{k}' clashes with a standard record key")
-            rec[k] = v
-    return rec
+    return SampleRecord.of(task.name, sample, responses, score, error, role_responses)
 
 
 def _progress(total: int, initial: int, desc: str, quiet: bool):
@@ -281,7 +266,7 @@ def _progress(total: int, initial: int, desc: str, quiet: bool):
     return tqdm(total=total, initial=initial, desc=desc, unit="sample", disable=quiet, file=sys.stderr, dynamic_ncols=True)
 
 
-def score_records(task: Task, samples: list[Sample], responses: list[list[Response]]) -> list[dict]:
+def score_records(task: Task, samples: list[Sample], responses: list[list[Response]]) -> list[SampleRecord]:
     """Score the samples whose responses have no error and build every sample's record."""
     ok = [k for k, rs in enumerate(responses) if not any(r.error for r in rs)]
     scores = dict(zip(ok, task.score_batch([samples[k] for k in ok], [responses[k] for k in ok])))
@@ -310,8 +295,8 @@ def run_task(task: Task, model: CachedModel, store: RunStore, limit: int | None,
 def summarize_task(task: Task, samples: list[Sample], store: RunStore) -> dict:
     stored = store.records()
     records = [stored[(task.name, s.id)] for s in samples if (task.name, s.id) in stored]
-    scored = [r for r in records if r.get("error") is None]
-    errors = [r for r in records if r.get("error") is not None]
+    scored = [r for r in records if r.error is None]
+    errors = [r for r in records if r.error is not None]
     metrics = task.aggregate(scored)
     task.write_artifacts(scored, store.dir)
     return {

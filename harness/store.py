@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Iterable
 
 from harness.api import HarnessError
+from harness.record import SampleRecord
 
 CONFIG = "config.json"
 SAMPLES = "samples.jsonl"
@@ -90,8 +91,8 @@ class RunStore:
             tmp.write_bytes(b"".join(line + b"\n" for line in keep))
             os.replace(tmp, path)
 
-    def records(self) -> dict[tuple[str, str], dict]:
-        out: dict[tuple[str, str], dict] = {}
+    def records(self) -> dict[tuple[str, str], SampleRecord]:
+        out: dict[tuple[str, str], SampleRecord] = {}
         if not self.samples_path.exists():
             return out
         with open(self.samples_path, "rb") as f:
@@ -100,11 +101,11 @@ class RunStore:
                     rec = json.loads(line)
                 except json.JSONDecodeError:
                     continue
-                out[(rec["task"], rec["id"])] = rec
+                out[(rec["task"], rec["id"])] = SampleRecord.from_json(rec)
         return out
 
-    def append(self, records: Iterable[dict]) -> None:
-        data = "".join(json.dumps(r, ensure_ascii=False, default=str) + "\n" for r in records)
+    def append(self, records: Iterable[SampleRecord]) -> None:
+        data = "".join(json.dumps(r.to_json(), ensure_ascii=False, default=str) + "\n" for r in records)
         if not data:
             return
         with open(self.samples_path, "a", encoding="utf-8") as f:
@@ -112,12 +113,12 @@ class RunStore:
             f.flush()
             os.fsync(f.fileno())
 
-    def rewrite(self, records: Iterable[dict]) -> None:
+    def rewrite(self, records: Iterable[SampleRecord]) -> None:
         """Replace samples.jsonl as a whole, atomically (re-scoring)."""
         self.dir.mkdir(parents=True, exist_ok=True)
         tmp = self.samples_path.with_suffix(".jsonl.tmp")
         with open(tmp, "w", encoding="utf-8") as f:
-            f.writelines(json.dumps(r, ensure_ascii=False, default=str) + "\n" for r in records)
+            f.writelines(json.dumps(r.to_json(), ensure_ascii=False, default=str) + "\n" for r in records)
             f.flush()
             os.fsync(f.fileno())
         os.replace(tmp, self.samples_path)

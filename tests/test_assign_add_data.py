@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 
 from harness.api import Generation, HarnessError
+from harness.record import SampleRecord
 from harness.registry import build_args
 from harness.tasks.assign_add.generator import (
     EXACT_POOLS,
@@ -202,12 +203,12 @@ def test_scoring_counts_parse_failures_and_reports_every_pool():
     assert [sc.value for sc in scores[:4]] == [1.0, 0.0, 0.0, 1.0]
     assert "parse failure" in scores[2].explanation and scores[2].fields["parsed"] is False
     assert "expected" in scores[1].explanation and scores[1].answer == (samples[1].target + 1) % MOD
-    records = [{"score": sc.value, **sc.fields} for sc in scores]
+    records = [SampleRecord.of(task.name, s, [], sc, None) for s, sc in zip(samples, scores)]
     metrics = task.aggregate(records)
     assert set(metrics) == {f"acc_{p}" for p in POOL_NAMES} | {"parse_failures"}
     assert all(m.value == 0.5 and m.ci95[0] < 0.5 < m.ci95[1] for k, m in metrics.items() if k.startswith("acc_"))
     assert metrics["parse_failures"].value == 9
-    partial = task.aggregate([r for r in records if r["pool"] == "0var_train"])
+    partial = task.aggregate([r for r in records if r.fields["pool"] == "0var_train"])
     assert set(partial) == {"acc_0var_train", "parse_failures"}
     request = task.requests(samples[0])[0]
     assert request.metadata["tokens"] == samples[0].metadata["tokens"]

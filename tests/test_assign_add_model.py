@@ -176,7 +176,7 @@ def test_eval_through_the_runner(tmp_path):
     assert all(len(m["ci95"]) == 2 for m in metrics.values())
     assert result.n_errors == 0
     lines = (out / "samples.jsonl").read_text().splitlines()
-    assert len(lines) == 900 and {"pool", "parsed", "explanation"} <= set(json.loads(lines[0]))
+    assert len(lines) == 900 and {"pool", "parsed"} <= set(json.loads(lines[0])["fields"]) and "explanation" in json.loads(lines[0])
     # Replayed outputs, rewritten as a chatty model would write them, or unreadable.
     replay = tmp_path / "replay.jsonl"
     with replay.open("w") as f:
@@ -207,7 +207,7 @@ def test_a_language_model_reads_the_text_form(tiny_gpt2_dir, tmp_path):
     assert result.n_errors == 0
     records = [json.loads(line) for line in (out / "samples.jsonl").read_text().splitlines()]
     assert len(records) == 18 and all(r["output"] is not None for r in records)
-    failures = sum(not r["parsed"] for r in records)
+    failures = sum(not r["fields"]["parsed"] for r in records)
     metrics = result.results["tasks"]["assign_add"]["metrics"]
     assert metrics["parse_failures"]["value"] == failures
-    assert all(r["score"] == 0.0 for r in records if not r["parsed"])
+    assert all(r["score"] == 0.0 for r in records if not r["fields"]["parsed"])

@@ -198,12 +198,12 @@ def test_whole_published_responses_are_graded_as_the_careful_grader_did(tmp_path
         assert run.n_errors == 0 and set(records) == set(ids)
         for pid in ids:
             record = records[pid]
-            accepted = {m["gold"] for m in record["matches"]}
+            accepted = {m["gold"] for m in record["fields"]["matches"]}
             assert all(isinstance(g, int) for g in accepted)
             for grade in grades[(model, pid)].grades:
                 if grade.kind == "math" and grade.verdict != "unclear":
-                    assert (grade.gold in accepted) == (grade.verdict == "correct"), (pid, grade, record["matches"])
-            assert all({"part", "box", "reading", "method", "detail"} <= set(m) for m in record["matches"])
+                    assert (grade.gold in accepted) == (grade.verdict == "correct"), (pid, grade, record["fields"]["matches"])
+            assert all({"part", "box", "reading", "method", "detail"} <= set(m) for m in record["fields"]["matches"])
 
 
 def test_hardmath_rows_matrices_and_program_text():

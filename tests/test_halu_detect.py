@@ -49,7 +49,7 @@ def test_unparseable_judge_answers_are_counted_and_scored_wrong(tmp_path):
     assert m["unjudged"]["value"] == 10  # the ten correct answers got no verdict
     assert m["balanced_accuracy"]["value"] == 0.5  # ...and count as wrong, not as "No"
     recs = [json.loads(x) for x in open(tmp_path / "run" / "samples.jsonl")]
-    bad = [r for r in recs if not r["judged"]]
+    bad = [r for r in recs if not r["fields"]["judged"]]
     assert len(bad) == 10 and all("unjudged" in r["explanation"] for r in bad)
 
 
@@ -91,10 +91,10 @@ def test_logprob_and_ptrue_run_on_a_local_model_and_other_models_are_refused(tmp
     assert t["n"] == 8 and t["metrics"]["unjudged"]["value"] == 0
     assert 0.0 <= t["metrics"]["auroc"]["value"] <= 1.0 and "auroc_max_surprisal" in t["metrics"]
     recs = [json.loads(x) for x in open(tmp_path / "logprob" / "samples.jsonl")]
-    assert all(r["max_surprisal"] >= r["mean_surprisal"] > 0 for r in recs)
+    assert all(r["fields"]["max_surprisal"] >= r["fields"]["mean_surprisal"] > 0 for r in recs)
     t = run(tmp_path, f"hf:{model_dir}", {"dataset": "truthfulqa", "detector": "ptrue"}, 8, "ptrue")
     recs = [json.loads(x) for x in open(tmp_path / "ptrue" / "samples.jsonl")]
-    assert all(0 < r["p_true"] < 1 and r["score"] == pytest.approx(1 - r["p_true"]) for r in recs)
+    assert all(0 < r["fields"]["p_true"] < 1 and r["score"] == pytest.approx(1 - r["fields"]["p_true"]) for r in recs)
     replay = write_replay(tmp_path, "halueval_qa", 4, lambda y: "No")
     with pytest.raises(HarnessError, match="loglikelihood"):
         run(tmp_path, f"replay:{replay}", {"dataset": "halueval_qa", "detector": "ptrue"}, 4, "refused")

@@ -7,6 +7,7 @@ import pytest
 from click.testing import CliRunner
 
 from harness.api import Generation, HarnessError, Sample
+from harness.record import SampleRecord
 from harness.registry import create_model, create_task
 from harness.roles import RoleModel
 from harness.tasks.hardmath.answers import AnswerError, regime_answers
@@ -136,7 +137,7 @@ def test_task_scores_replay_and_audits_keys(tmp_path, mini):
     assert by_id["320"].value == pytest.approx(1 / 3) and by_id["320"].fields["key_verified"] is False
     bad = task.score_batch([picked[0]], [[Generation("no boxed answer")]])[0]
     assert bad.value == 0.0 and bad.fields["parse_failure"] is True
-    records = [{"id": s.id, "score": sc.value, **sc.fields} for s, sc in zip(picked, scores)] + [{"id": "306", "score": 0.0, **bad.fields}]
+    records = [SampleRecord.of(task.name, s, [], sc, None) for s, sc in zip(picked, scores)] + [SampleRecord.of(task.name, picked[0], [], bad, None)]
     metrics = task.aggregate(records)
     assert metrics["key_disagreements"].value == 1 and metrics["parse_failures"].value == 1
     assert metrics["accuracy"].ci95 is not None
@@ -152,7 +153,7 @@ def test_a_runaway_answer_is_a_counted_timeout(mini):
     task._ensure_truth(["306"])  # ground truth first, so the 3 s limit applies to the answer alone
     score = task.score_batch([sample], [[Generation(r"\boxed{10^{10^{10^{10}}}, 1, 1}")]])[0]
     assert score.value == 0.0 and score.fields["timeout"] is True and "timeout" in score.explanation
-    assert task.aggregate([{"id": "306", "score": 0.0, **score.fields}])["timeouts"].value == 1
+    assert task.aggregate([SampleRecord("hardmath", "306", 0.0, None, fields=score.fields)])["timeouts"].value == 1
     task.close()
 
 
@@ -217,7 +218,7 @@ def test_end_to_end_replay_run_writes_key_audit_and_metrics(tmp_path, mini):
     assert metrics["accuracy"]["value"] == pytest.approx(0.75) and metrics["accuracy"]["ci95"]
     assert metrics["key_disagreements"]["value"] == 0
     records = [json.loads(line) for line in (out / "samples.jsonl").read_text().splitlines()]
-    assert [r["id"] for r in records] == ids and all(r["key_verified"] for r in records)
+    assert [r["id"] for r in records] == ids and all(r["fields"]["key_verified"] for r in records)
     assert (out / "hardmath_key_audit.jsonl").exists()
 
 
@@ -231,7 +232,7 @@ def test_paper_scoring_sympy_for_nondim_and_judge_for_the_rest(tmp_path):
     unjudged = create_task("hardmath", {"scoring": "paper", "type": "roots", "workers": "1"})
     sample = next(iter(unjudged.samples()))
     score = unjudged.score_batch([sample], [[Generation(r"\boxed{[1]}")]])[0]
-    assert score.fields["unjudged"] is True and unjudged.aggregate([{"id": sample.id, "score": 0.0, **score.fields}])["unjudged"].value == 1
+    assert score.fields["unjudged"] is True and unjudged.aggregate([SampleRecord.of("hardmath", sample, [], score, None)])["unjudged"].value == 1
     unjudged.close()
     judge_file = tmp_path / "judge.jsonl"
     judge_file.write_text(json.dumps({"id": sample.id, "output": "Half of the roots match. \\boxed{0.5}"}) + "\n")

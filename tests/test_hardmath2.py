@@ -4,6 +4,7 @@ from __future__ import annotations
 import pytest
 
 from harness.api import Generation
+from harness.record import SampleRecord
 from harness.registry import create_task
 from harness.tasks.hardmath.hardmath2 import grade_hardmath2, load_hardmath2, parameter_point
 
@@ -36,7 +37,7 @@ def test_task_counts_parse_failures_as_wrong(problems):
     outputs = [[Generation(problems[s.id].solution)] for s in samples[:1]] + [[Generation("I cannot box this")]]
     scores = task.score_batch(samples, outputs)
     assert [sc.value for sc in scores] == [1.0, 0.0] and scores[1].fields["status"] == "parse_failure"
-    records = [{"id": s.id, "score": sc.value, **sc.fields} for s, sc in zip(samples, scores)]
+    records = [SampleRecord.of(task.name, s, [], sc, None) for s, sc in zip(samples, scores)]
     metrics = task.aggregate(records)
     assert metrics["accuracy"].value == 0.5 and metrics["accuracy_of_parsed"].value == 1.0
     assert metrics["parse_failures"].value == 1

@@ -271,7 +271,7 @@ def test_end_to_end_through_the_runner(trained_qa_dir, tmp_path):
     choice = results["tasks"]["smoke-choice"]
     assert choice["n"] == 2 and choice["metrics"]["accuracy"]["ci95"] is not None
     records = [json.loads(line) for line in (tmp_path / "run" / "samples.jsonl").read_text().splitlines()]
-    logprobs = [r["logprobs"] for r in records if r["task"] == "smoke-choice"]
+    logprobs = [r["fields"]["logprobs"] for r in records if r["task"] == "smoke-choice"]
     assert all(len(lp) == 2 and all(x < 0 for x in lp) for lp in logprobs)
     config = json.loads((tmp_path / "run" / "config.json").read_text())
     assert config["model"]["architecture"] == "GPT2LMHeadModel"

@@ -54,7 +54,7 @@ def test_judge_role_is_stored_cached_counted_and_rescored_without_calls(tmp_path
         results = json.loads((first / "results.json").read_text())
         assert results["role_calls"] == {"judge": asked} and results["model_calls"] == 3
         assert all(json.loads(c["response"]["text"])["reason"] == "scripted" for r in judged for c in r["role_responses"]["judge"])
-        assert any(c["method"] == "judge" for r in records for c in r["checks"])
+        assert any(c["method"] == "judge" for r in records for c in r["fields"]["checks"])
         config = json.loads((first / "config.json").read_text())
         assert config["roles"]["judge"]["spec"] == "openai:mock" and "sk-role-test" not in json.dumps(config)
 

@@ -57,7 +57,7 @@ def test_eval_loglikelihood_task_through_completions_endpoint(tmp_path):
                 "--task", "smoke-choice", "--limit", "4", "--output", str(out), "--quiet", "--no-cache")
     records = [json.loads(line) for line in (out / "samples.jsonl").read_text().splitlines()]
     # the mock LM gives " Yes" -0.4 and " No" -0.3: it always answers No
-    assert [r["answer"] for r in records] == ["No"] * 4 and all(r["logprobs"] == pytest.approx([-0.4, -0.3]) for r in records)
+    assert [r["answer"] for r in records] == ["No"] * 4 and all(r["fields"]["logprobs"] == pytest.approx([-0.4, -0.3]) for r in records)
     labels = [row["label"] for row in read_jsonl(DATA / "smoke_choice.jsonl")][:4]
     assert [r["score"] for r in records] == [float(label == 1) for label in labels]
 

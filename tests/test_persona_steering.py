@@ -99,8 +99,8 @@ def test_prompt_mi_and_caa_move_the_trait_on_held_out_statements(tmp_path, perso
 
     trained_on = {it.index for it in split_items(TRAIT, "train")}
     none, records = control(tmp_path, persona_model_dir)
-    assert none == 0.0 and not {r["statement_index"] for r in records} & trained_on
-    baseline = sum(r["p_match"] for r in records) / len(records)
+    assert none == 0.0 and not {r["fields"]["statement_index"] for r in records} & trained_on
+    baseline = sum(r["fields"]["p_match"] for r in records) / len(records)
     assert 0.4 < baseline < 0.6  # undecided without guidance
 
     prompted, _ = control(tmp_path, persona_model_dir, "prompt", {"guidance": GUIDANCE})

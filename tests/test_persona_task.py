@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from harness.api import Generation, HarnessError, Loglikelihood
+from harness.record import SampleRecord
 from harness.registry import create_model, create_task
 from harness.roles import RoleModel
 from harness.runner import RunConfig, run_eval
@@ -55,9 +56,9 @@ def test_score_and_aggregate_report_control_and_drift():
     score = task.score(first, responses)
     assert score.value == score.fields["p_match"] == pytest.approx(0.2)
     assert score.fields["delta"] == pytest.approx(-0.3) and score.fields["kl_per_token"] == pytest.approx(1.0)
-    records = [dict(score.fields, score=score.value)]
+    records = [SampleRecord.of(task.name, first, [], score, None)]
     drift = task.score(samples[-1], [_ll(-0.1), _ll(-3.0), _ll(-0.7), _ll(-0.7)])
-    records.append(dict(drift.fields, score=drift.value))
+    records.append(SampleRecord.of(task.name, samples[-1], [], drift, None))
     metrics = task.aggregate(records)
     assert metrics["control"].value == pytest.approx(0.3)  # away: a drop in p(match) is control
     assert metrics["drift_other_traits"].value == pytest.approx(abs(drift.fields["delta"]))
@@ -87,16 +88,16 @@ def test_persona_unsteered_run_has_zero_change_and_score_equals_p_match(tmp_path
     results, records = _run(tmp_path, tiny_llama_dir, "persona", PERSONA_ARGS)
     metrics = results["tasks"]["persona"]["metrics"]
     assert results["tasks"]["persona"]["n"] == 10
-    assert all(r["score"] == r["p_match"] and r["delta"] == 0.0 for r in records)
+    assert all(r["score"] == r["fields"]["p_match"] and r["fields"]["delta"] == 0.0 for r in records)
     assert metrics["control"]["value"] == 0.0 and metrics["drift_kl"]["value"] == 0.0
-    assert sum(r.get("kl_per_token") is not None for r in records) == 2
+    assert sum(r["fields"].get("kl_per_token") is not None for r in records) == 2
 
 
 def test_persona_steered_run_records_change_and_steering_config(tmp_path, tiny_llama_dir):
     results, records = _run(tmp_path, tiny_llama_dir, "persona", PERSONA_ARGS, "mi", {"guidance": "You are curious.", "layers": "0"})
-    assert all(r["score"] == r["p_match"] for r in records)
-    assert any(abs(r["delta"]) > 1e-6 for r in records)
-    assert any(abs(r["kl_per_token"]) > 1e-6 for r in records if r.get("kl_per_token") is not None)
+    assert all(r["score"] == r["fields"]["p_match"] for r in records)
+    assert any(abs(r["fields"]["delta"]) > 1e-6 for r in records)
+    assert any(abs(r["fields"]["kl_per_token"]) > 1e-6 for r in records if r["fields"].get("kl_per_token") is not None)
     config = json.loads((tmp_path / "mi" / "config.json").read_text())
     assert config["model"]["steering"]["settings"]["layers"] == "0"
     assert results["steering"]["kv_bytes_added_per_sequence"] > 0
@@ -115,8 +116,8 @@ def test_guidance_shift_runs_prompting_and_mi(tmp_path, tiny_llama_dir):
         results, records = _run(tmp_path, tiny_llama_dir, "guidance_shift", args, steer, {})
         metrics = results["tasks"]["guidance_shift"]["metrics"]
         assert {"pre_shift_alignment", "post_shift_alignment", "post_shift_gain"} <= set(metrics)
-        assert all(r["score"] == r["p_aligned"] for r in records)
-        outcomes[steer] = [r["p_aligned"] for r in records]
+        assert all(r["score"] == r["fields"]["p_aligned"] for r in records)
+        outcomes[steer] = [r["fields"]["p_aligned"] for r in records]
     assert outcomes["prompt"] != outcomes["mi"]
 
 
@@ -202,7 +203,7 @@ def test_a_failing_judge_leaves_samples_unjudged_not_scored(judge_plugin):
     score = task.score_batch([sample], [responses])[0]
     assert score.fields["coherence_unjudged"] and score.fields["coherence_delta"] is None
     assert "judge unreachable" in score.explanation
-    metrics = task.aggregate([dict(score.fields, score=score.value)])
+    metrics = task.aggregate([SampleRecord.of(task.name, sample, [], score, None)])
     assert metrics["coherence_unjudged"].value == 1.0
 
 
@@ -216,21 +217,21 @@ def test_coherence_drift_is_judged_steered_minus_unsteered_and_parse_failures_co
     result = run_eval(config)
     records = [json.loads(l) for l in (result.output / "samples.jsonl").read_text().splitlines()]
     metrics = result.results["tasks"]["persona"]["metrics"]
-    rated = [r for r in records if "coherence_unjudged" in r]
-    assert len(rated) == 3 and sum(r["coherence_unjudged"] for r in rated) == 1  # the prose reply is unjudged, not scored
+    rated = [r for r in records if "coherence_unjudged" in r["fields"]]
+    assert len(rated) == 3 and sum(r["fields"]["coherence_unjudged"] for r in rated) == 1  # the prose reply is unjudged, not scored
     assert metrics["coherence_unjudged"]["value"] == 1.0
     deltas = []
     for r in rated:
-        texts = r["coherence_texts"]
-        if r["coherence_unjudged"]:
-            assert r["coherence_delta"] is None and "unjudged" in r["explanation"] and "no JSON verdict" in r["explanation"]
+        texts = r["fields"]["coherence_texts"]
+        if r["fields"]["coherence_unjudged"]:
+            assert r["fields"]["coherence_delta"] is None and "unjudged" in r["explanation"] and "no JSON verdict" in r["explanation"]
             continue
-        assert r["coherence_steered"] == judge_rating(texts["steered"]) and r["coherence_unsteered"] == judge_rating(texts["unsteered"])
-        deltas.append(r["coherence_delta"])
+        assert r["fields"]["coherence_steered"] == judge_rating(texts["steered"]) and r["fields"]["coherence_unsteered"] == judge_rating(texts["unsteered"])
+        deltas.append(r["fields"]["coherence_delta"])
     assert metrics["drift_coherence"]["value"] == pytest.approx(sum(deltas) / len(deltas))
     assert metrics["drift_coherence"]["ci95"] is not None
     if steer is None:
-        assert all(r["coherence_texts"]["steered"] == r["coherence_texts"]["unsteered"] for r in rated)
+        assert all(r["fields"]["coherence_texts"]["steered"] == r["fields"]["coherence_texts"]["unsteered"] for r in rated)
         assert metrics["drift_coherence"]["value"] == 0.0
     else:
-        assert any(r["coherence_texts"]["steered"] != r["coherence_texts"]["unsteered"] for r in rated)
+        assert any(r["fields"]["coherence_texts"]["steered"] != r["fields"]["coherence_texts"]["unsteered"] for r in rated)

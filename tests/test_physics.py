@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from harness.api import Generation, HarnessError, ModelAdapter
+from harness.record import SampleRecord
 from harness.registry import create_model, create_task, register_model
 from harness.roles import RoleModel
 from harness.tasks.physics.judge import parse_judge_reply
@@ -122,7 +123,7 @@ def test_no_box_scores_zero_and_is_counted(task):
 
 
 def _record(score, sid="x"):
-    return {"id": sid, "score": score.value, **score.fields}
+    return SampleRecord("physics", sid, score.value, None, fields=score.fields)
 
 
 def test_verbal_answers_are_unjudged_without_a_judge(task):
@@ -241,7 +242,7 @@ def test_gold_replay_through_the_runner_and_the_cli_helper(tmp_path):
     records = {r["id"]: r for r in map(json.loads, (out / "samples.jsonl").read_text().splitlines())}
     wrong = records[lines[0]["id"]]
     assert wrong["score"] < 1.0 and wrong["answer"] == [r"42 \, \text{kg}"]
-    assert all({"method", "detail", "equal"} <= set(c) for c in wrong["checks"])
+    assert all({"method", "detail", "equal"} <= set(c) for c in wrong["fields"]["checks"])
 
 
 def test_question_labels_give_gold_labels_only_when_they_count_the_gold_answers():

@@ -94,12 +94,17 @@ class _Worker:
             self.conn.close()
 
 
+SANDBOX_STATUS = {"timeout": "timeout", "memory": "memory_limit", "error": "checker_error"}
+"""How a check that did not finish is named in a verdict's `method` (by the outcome's status)."""
+
+
 class CheckerPool:
     """A pool of sandboxed worker processes. `fn` must be a picklable
     module-level function; its arguments and result must pickle too.
 
     Workers are started lazily and reused; a worker killed for a timeout or
-    dead from memory exhaustion is replaced by a fresh one.
+    dead from memory exhaustion is replaced by a fresh one, and so are the
+    workers stopped by `close()`.
     """
 
     def __init__(
@@ -117,7 +122,6 @@ class CheckerPool:
             importlib.import_module(module)
         self._ctx = multiprocessing.get_context("fork")
         self._idle: list[_Worker] = []
-        self._closed = False
 
     def _take_worker(self) -> _Worker:
         while self._idle:
@@ -132,8 +136,6 @@ class CheckerPool:
 
     def map(self, fn: Callable, arg_tuples: Sequence[tuple], timeout_s: float = DEFAULT_TIMEOUT_S) -> list[SandboxOutcome]:
         """Run `fn(*args)` for every tuple, in parallel over the workers; results in input order."""
-        if self._closed:
-            raise RuntimeError("CheckerPool is closed")
         outcomes: list[SandboxOutcome | None] = [None] * len(arg_tuples)
         pending = list(enumerate(arg_tuples))
         pending.reverse()
@@ -175,7 +177,7 @@ class CheckerPool:
         return outcomes  # type: ignore[return-value]
 
     def close(self) -> None:
-        self._closed = True
+        """Stop the workers; a later `map` starts fresh ones."""
         for worker in self._idle:
             worker.stop()
         self._idle.clear()

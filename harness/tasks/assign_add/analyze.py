@@ -22,8 +22,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from harness.api import Metric
-from harness.metrics import proportion_metric
+from harness.metrics import Metric, proportion_metric
 from harness.tasks.assign_add.checkpoints import RELEASED_PARTITION, CheckpointRef
 from harness.tasks.assign_add.generator import (
     FIRST_VAR,

@@ -12,8 +12,9 @@ import hashlib
 from dataclasses import dataclass
 from typing import Iterable, Literal, Sequence
 
-from harness.api import GenerateRequest, HarnessError, Metric, Response, Sample, Score, Task
-from harness.metrics import count_metric, proportion_metric
+from harness.api import GenerateRequest, HarnessError, Response, Sample, Score, Task
+from harness.metrics import Metric, count_metric, proportion_metric
+from harness.record import SampleRecord
 from harness.registry import register_task
 from harness.tasks.assign_add.generator import (
     EXACT_POOLS,
@@ -127,13 +128,13 @@ class AssignAddTask(Task):
             fields,
         )
 
-    def aggregate(self, records: list[dict]) -> dict[str, Metric]:
+    def aggregate(self, records: list[SampleRecord]) -> dict[str, Metric]:
         """Accuracy per pool (Wilson 95% interval), plus parse failures overall."""
         metrics: dict[str, Metric] = {}
         for pool in self.pools():
-            scores = [r["score"] for r in records if r.get("pool") == pool]
+            scores = [r.score for r in records if r.fields.get("pool") == pool]
             if scores:  # a pool cut by --limit, or whose every request errored, has no accuracy to report
                 metrics[f"acc_{pool}"] = proportion_metric(int(sum(s == 1.0 for s in scores)), len(scores))
-        failures = sum(1 for r in records if r.get("parsed") is False)
+        failures = sum(1 for r in records if r.fields.get("parsed") is False)
         metrics["parse_failures"] = count_metric(failures, len(records))
         return metrics

@@ -27,8 +27,9 @@ from typing import Literal, Sequence
 
 import numpy as np
 
-from harness.api import GenerateRequest, LoglikelihoodRequest, Metric, Response, Sample, Score, Task
-from harness.metrics import count_metric, statistic_metric
+from harness.api import GenerateRequest, LoglikelihoodRequest, Response, Sample, Score, Task
+from harness.metrics import Metric, count_metric, statistic_metric
+from harness.record import SampleRecord
 from harness.registry import register_task
 from harness.tasks.halu import detect_prompt as prompts
 from harness.tasks.halu.answers import parse_yes_no
@@ -169,13 +170,13 @@ class HaluDetect(Task):
             return self.args.threshold
         return float(np.median(scores)) if scores else 0.0
 
-    def aggregate(self, records: list[dict]) -> dict[str, Metric]:
-        judged = [r for r in records if r["judged"]]
-        threshold = self._threshold([r["hallucination_score"] for r in judged])
-        ranked = np.array([[r["label"], r["hallucination_score"]] for r in judged], dtype=float).reshape(-1, 2)
+    def aggregate(self, records: list[SampleRecord]) -> dict[str, Metric]:
+        judged = [r for r in records if r.fields["judged"]]
+        threshold = self._threshold([r.fields["hallucination_score"] for r in judged])
+        ranked = np.array([[r.fields["label"], r.fields["hallucination_score"]] for r in judged], dtype=float).reshape(-1, 2)
         # Every item gets a prediction; an unjudged one is counted as wrong.
         predicted = [
-            [r["label"], int(r["hallucination_score"] > threshold) if r["judged"] else 1 - r["label"]] for r in records
+            [r.fields["label"], int(r.fields["hallucination_score"] > threshold) if r.fields["judged"] else 1 - r.fields["label"]] for r in records
         ]
         predicted = np.array(predicted, dtype=float).reshape(-1, 2)
         metrics = {
@@ -186,24 +187,24 @@ class HaluDetect(Task):
             "unjudged": count_metric(len(records) - len(judged), len(records)),
         }
         if self.args.detector == "logprob":
-            rows = np.array([[r["label"], r["max_surprisal"]] for r in judged], dtype=float).reshape(-1, 2)
+            rows = np.array([[r.fields["label"], r.fields["max_surprisal"]] for r in judged], dtype=float).reshape(-1, 2)
             metrics["auroc_max_surprisal"] = statistic_metric(rows, auroc)
         if self.args.k_sweep:
             metrics.update(self._sweep(records))
         return metrics
 
-    def _sweep(self, records: list[dict]) -> dict[str, Metric]:
+    def _sweep(self, records: list[SampleRecord]) -> dict[str, Metric]:
         """AUROC of the judge at each k_neg, over the items it judged at that k."""
         out = {}
         for k_pos, k_neg in self.args.judge_settings:
             key = f"judge_pos{k_pos}_neg{k_neg}"
-            rows = np.array([[r["label"], r[key]] for r in records if r[key] is not None], dtype=float).reshape(-1, 2)
+            rows = np.array([[r.fields["label"], r.fields[key]] for r in records if r.fields[key] is not None], dtype=float).reshape(-1, 2)
             out[f"auroc_k{k_neg}"] = statistic_metric(rows, auroc)
         return out
 
-    def write_artifacts(self, records: list[dict], run_dir: Path) -> None:
+    def write_artifacts(self, records: list[SampleRecord], run_dir: Path) -> None:
         """The threshold used for F1 / balanced accuracy; with k_sweep, the AUROC-vs-k curve."""
-        judged = [r["hallucination_score"] for r in records if r["judged"]]
+        judged = [r.fields["hallucination_score"] for r in records if r.fields["judged"]]
         summary = {"detector": self.args.detector, "threshold": self._threshold(judged), "judged": len(judged), "items": len(records)}
         (run_dir / "halu_detect_threshold.json").write_text(json.dumps(summary, indent=2) + "\n")
         if not self.args.k_sweep or not records:

@@ -15,8 +15,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal, Sequence
 
-from harness.api import HarnessError, Metric, Response, Sample, Score, Task
-from harness.metrics import count_metric, mean_metric, proportion_metric
+from harness.api import HarnessError, Response, Sample, Score, Task
+from harness.metrics import Metric, count_metric, mean_metric, proportion_metric
+from harness.record import SampleRecord
 from harness.registry import register_task
 from harness.tasks.halu.answers import parse_yes_no
 from harness.tasks.halu.collection import Collection, get_collection
@@ -159,24 +160,24 @@ class HaluLimit(Task):
             },
         )
 
-    def aggregate(self, records: list[dict]) -> dict[str, Metric]:
-        n_queries = sum(len(r["correct_by_step"]) for r in records)
+    def aggregate(self, records: list[SampleRecord]) -> dict[str, Metric]:
+        n_queries = sum(len(r.fields["correct_by_step"]) for r in records)
         return {
-            "final_window_accuracy": mean_metric([r["final_window_accuracy"] for r in records]),
-            "converged": proportion_metric(sum(r["final_window_accuracy"] == 1.0 for r in records), len(records)),
-            "overall_accuracy": mean_metric([r["overall_accuracy"] for r in records]),
-            "mind_changes": mean_metric([r["mind_changes"] for r in records]),
-            "last_error_step": mean_metric([r["last_error_step"] for r in records]),
-            "parse_failures": count_metric(sum(r["parse_failures"] for r in records), n_queries),
+            "final_window_accuracy": mean_metric([r.fields["final_window_accuracy"] for r in records]),
+            "converged": proportion_metric(sum(r.fields["final_window_accuracy"] == 1.0 for r in records), len(records)),
+            "overall_accuracy": mean_metric([r.fields["overall_accuracy"] for r in records]),
+            "mind_changes": mean_metric([r.fields["mind_changes"] for r in records]),
+            "last_error_step": mean_metric([r.fields["last_error_step"] for r in records]),
+            "parse_failures": count_metric(sum(r.fields["parse_failures"] for r in records), n_queries),
         }
 
-    def write_artifacts(self, records: list[dict], run_dir: Path) -> None:
+    def write_artifacts(self, records: list[SampleRecord], run_dir: Path) -> None:
         if not records:
             return
-        steps = len(records[0]["correct_by_step"])
+        steps = len(records[0].fields["correct_by_step"])
         rows = []
         for t in range(steps):
-            hits = [r["correct_by_step"][t] for r in records if len(r["correct_by_step"]) > t]
+            hits = [r.fields["correct_by_step"][t] for r in records if len(r.fields["correct_by_step"]) > t]
             m = proportion_metric(sum(hits), len(hits))
             rows.append((t + 1, m.value, m.ci95[0], m.ci95[1], len(hits)))
         a = self.args

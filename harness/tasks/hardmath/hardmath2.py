@@ -13,11 +13,12 @@ from typing import Literal, Sequence
 import mpmath
 import numpy as np
 
-from harness.api import ChatMessage, GenerateRequest, HarnessError, Metric, Response, Sample, Score, Task
+from harness.api import ChatMessage, GenerateRequest, HarnessError, Response, Sample, Score, Task
 from harness.checker import CheckerPool, LatexParseError, extract_boxed, final_section
 from harness.checker.latex import split_top_level
 from harness.io import read_jsonl
-from harness.metrics import count_metric, mean_metric
+from harness.metrics import Metric, count_metric, mean_metric
+from harness.record import SampleRecord
 from harness.registry import register_task
 from harness.tasks.hardmath.expressions import evaluate, parse
 from harness.tasks.hardmath.loader import DATA_DIR
@@ -105,7 +106,7 @@ class Hardmath2Task(Task):
 
     def __init__(self, args: Hardmath2Args | None = None):
         super().__init__(args)
-        self._pool: CheckerPool | None = None
+        self._pool: CheckerPool = self.own(CheckerPool(workers=self.args.workers, preload=("harness.tasks.hardmath.hardmath2",)))
         self.problems = {p.id: p for p in load_hardmath2() if self.args.type in ("all", p.type)}
 
     def samples(self):
@@ -116,8 +117,6 @@ class Hardmath2Task(Task):
         return [GenerateRequest(prompt=sample.input, max_tokens=self.args.max_tokens, temperature=0.0)]
 
     def score_batch(self, samples: Sequence[Sample], responses: Sequence[Sequence[Response]]) -> list[Score]:
-        if self._pool is None:
-            self._pool = CheckerPool(workers=self.args.workers, preload=("harness.tasks.hardmath.hardmath2",))
         jobs = [(s.target, r[0].text or "", self.problems[s.id].parameters) for s, r in zip(samples, responses)]
         outcomes = self._pool.map(grade_hardmath2, jobs, timeout_s=self.args.timeout_s)
         scores = []
@@ -127,21 +126,16 @@ class Hardmath2Task(Task):
             scores.append(Score(float(verdict["status"] == "correct"), verdict.get("answer"), verdict["detail"], fields))
         return scores
 
-    def aggregate(self, records: list[dict]) -> dict[str, Metric]:
-        graded = [r for r in records if r["status"] != "bad_gold"]
-        metrics = {"accuracy": mean_metric([r["score"] for r in graded])}
+    def aggregate(self, records: list[SampleRecord]) -> dict[str, Metric]:
+        graded = [r for r in records if r.fields["status"] != "bad_gold"]
+        metrics = {"accuracy": mean_metric([r.score for r in graded])}
         for t in TYPES:
-            subset = [r["score"] for r in graded if r["type"] == t]
+            subset = [r.score for r in graded if r.fields["type"] == t]
             if subset:
                 metrics[f"accuracy/{t}"] = mean_metric(subset)
-        parsed = [r["score"] for r in graded if r["status"] in ("correct", "wrong")]
+        parsed = [r.score for r in graded if r.fields["status"] in ("correct", "wrong")]
         metrics["accuracy_of_parsed"] = mean_metric(parsed)  # the authors' "pass@1"
         n = len(records)
         for status in ("parse_failure", "timeout", "bad_gold"):
-            metrics[f"{status}s"] = count_metric(sum(r["status"] == status for r in records), n)
+            metrics[f"{status}s"] = count_metric(sum(r.fields["status"] == status for r in records), n)
         return metrics
-
-    def close(self) -> None:
-        if self._pool is not None:
-            self._pool.close()
-            self._pool = None

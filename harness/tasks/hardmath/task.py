@@ -9,9 +9,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal, Sequence
 
-from harness.api import ChatMessage, GenerateRequest, HarnessError, Metric, ModelRole, Response, Sample, Score, Task
-from harness.checker import CheckerPool, extract_boxed, final_section, verify
-from harness.metrics import count_metric, mean_metric
+from harness.api import ChatMessage, GenerateRequest, HarnessError, ModelRole, Response, Sample, Score, Task
+from harness.checker import SANDBOX_STATUS, CheckerPool, extract_boxed, final_section, verify
+from harness.metrics import Metric, count_metric, mean_metric
+from harness.record import SampleRecord
 from harness.registry import register_task
 from harness.tasks.hardmath.loader import KINDS, Problem, dedupe, load_jsonl, load_subset
 from harness.tasks.hardmath.prompt import HINTS, WORD_ODE_HINT, build_messages, pick_shots, shot_pool
@@ -19,8 +20,6 @@ from harness.tasks.hardmath.reference import reference_output
 from harness.tasks.hardmath.scoring import GradeResult, grade_output
 from harness.tasks.hardmath.specs import SpecError, parse_spec
 from harness.tasks.hardmath.truth import GroundTruth, compute_truth
-
-_SANDBOX_STATUS = {"timeout": "timeout", "memory": "memory_limit", "error": "checker_error"}
 
 
 @dataclass(frozen=True)
@@ -68,7 +67,7 @@ class HardMathTask(Task):
         self._problems: dict[str, Problem] | None = None
         self._truth: dict[str, tuple[GroundTruth | None, str]] = {}
         self._key_checks: dict[str, GradeResult | None] = {}
-        self._pool: CheckerPool | None = None
+        self._pool: CheckerPool = self.own(CheckerPool(workers=self.args.workers, preload=("harness.tasks.hardmath.task",)))
 
     # ------------------------------------------------------------ data
 
@@ -105,15 +104,10 @@ class HardMathTask(Task):
 
     # ------------------------------------------------------------ ground truth
 
-    def _pool_(self) -> CheckerPool:
-        if self._pool is None:
-            self._pool = CheckerPool(workers=self.args.workers, preload=("harness.tasks.hardmath.task",))
-        return self._pool
-
     def _ensure_truth(self, ids: Sequence[str]) -> None:
         """Numerical truth for `ids`, and the answer key graded against it (key verification)."""
         todo = list(dict.fromkeys(i for i in ids if i not in self._truth))
-        outcomes = self._pool_().map(truth_and_key_check, [(self.problems()[i],) for i in todo], timeout_s=TRUTH_TIMEOUT_S)
+        outcomes = self._pool.map(truth_and_key_check, [(self.problems()[i],) for i in todo], timeout_s=TRUTH_TIMEOUT_S)
         for i, outcome in zip(todo, outcomes):
             if outcome.status == "ok":
                 truth, why, key_check = outcome.value
@@ -136,7 +130,7 @@ class HardMathTask(Task):
         if self.args.scoring == "paper":
             return [self._score_paper(s, t) for s, t in zip(samples, texts)]
         gradable = [k for k, s in enumerate(samples) if self._truth[s.id][0] is not None]
-        outcomes = self._pool_().map(
+        outcomes = self._pool.map(
             grade_output,
             [(samples[k].metadata["kind"], self._truth[samples[k].id][0], texts[k]) for k in gradable],
             timeout_s=self.args.timeout_s,
@@ -162,7 +156,7 @@ class HardMathTask(Task):
         if outcome.status != "ok":
             fields["timeout"] = outcome.status == "timeout"
             fields["parse_failure"] = outcome.status != "timeout"
-            return Score(0.0, None, f"checker {_SANDBOX_STATUS[outcome.status]}: {outcome.error}", fields)
+            return Score(0.0, None, f"checker {SANDBOX_STATUS[outcome.status]}: {outcome.error}", fields)
         result: GradeResult = outcome.value
         if not truth.graded():
             fields["ungradable"] = True
@@ -199,10 +193,10 @@ class HardMathTask(Task):
                 return Score(0.0, answer, f"not a number: {answer[:60]!r}", fields)
             return Score(float(ok), answer, f"two-decimal equality with {gold}: {ok}", fields)
         if kind == "nondim_symbolic":
-            outcome = self._pool_().run(verify, gold, answer, 1e-9, timeout_s=self.args.timeout_s)
+            outcome = self._pool.run(verify, gold, answer, 1e-9, timeout_s=self.args.timeout_s)
             if outcome.status != "ok":
                 fields["timeout"] = outcome.status == "timeout"
-                return Score(0.0, answer, f"checker {_SANDBOX_STATUS[outcome.status]}", fields)
+                return Score(0.0, answer, f"checker {SANDBOX_STATUS[outcome.status]}", fields)
             fields["parse_failure"] = outcome.value.method.startswith("parse")
             return Score(float(bool(outcome.value.equal)), answer, f"SymPy: {outcome.value.method} {outcome.value.detail}", fields)
         return self._judge_one(sample, text, fields)
@@ -234,33 +228,28 @@ class HardMathTask(Task):
 
     # ------------------------------------------------------------ metrics
 
-    def aggregate(self, records: list[dict]) -> dict[str, Metric]:
-        scored = [r for r in records if not r.get("ungradable") and not r.get("unjudged")]
-        metrics = {"accuracy": mean_metric([r["score"] for r in scored])}
+    def aggregate(self, records: list[SampleRecord]) -> dict[str, Metric]:
+        scored = [r for r in records if not r.fields.get("ungradable") and not r.fields.get("unjudged")]
+        metrics = {"accuracy": mean_metric([r.score for r in scored])}
         for kind in KINDS:
-            subset = [r["score"] for r in scored if r["kind"] == kind]
+            subset = [r.score for r in scored if r.fields["kind"] == kind]
             if subset:
                 metrics[f"accuracy/{kind}"] = mean_metric(subset)
-        verified = [r["score"] for r in scored if r.get("key_verified")]
+        verified = [r.score for r in scored if r.fields.get("key_verified")]
         metrics["accuracy/key_verified"] = mean_metric(verified)
         n = len(records)
-        metrics["parse_failures"] = count_metric(sum(bool(r.get("parse_failure")) for r in records), n)
-        metrics["timeouts"] = count_metric(sum(bool(r.get("timeout")) for r in records), n)
-        metrics["ungradable"] = count_metric(sum(bool(r.get("ungradable")) for r in records), n)
-        metrics["key_disagreements"] = count_metric(sum(r.get("key_verified") is False for r in records), n)
+        metrics["parse_failures"] = count_metric(sum(bool(r.fields.get("parse_failure")) for r in records), n)
+        metrics["timeouts"] = count_metric(sum(bool(r.fields.get("timeout")) for r in records), n)
+        metrics["ungradable"] = count_metric(sum(bool(r.fields.get("ungradable")) for r in records), n)
+        metrics["key_disagreements"] = count_metric(sum(r.fields.get("key_verified") is False for r in records), n)
         if self.args.scoring == "paper":
-            metrics["unjudged"] = count_metric(sum(bool(r.get("unjudged")) for r in records), n)
+            metrics["unjudged"] = count_metric(sum(bool(r.fields.get("unjudged")) for r in records), n)
         return metrics
 
-    def write_artifacts(self, records: list[dict], run_dir: Path) -> None:
+    def write_artifacts(self, records: list[SampleRecord], run_dir: Path) -> None:
         """hardmath_key_audit.jsonl: every problem whose answer key disagrees with the numerics, with both values."""
         with open(Path(run_dir) / "hardmath_key_audit.jsonl", "w", encoding="utf-8") as f:
             for r in records:
-                if r.get("key_verified") is False:
-                    bad = [v for v in r.get("key_check", []) if v["status"] != "pass"]
-                    f.write(json.dumps({"id": r["id"], "kind": r["kind"], "disagreeing_regimes": bad}) + "\n")
-
-    def close(self) -> None:
-        if self._pool is not None:
-            self._pool.close()
-            self._pool = None
+                if r.fields.get("key_verified") is False:
+                    bad = [v for v in r.fields.get("key_check", []) if v["status"] != "pass"]
+                    f.write(json.dumps({"id": r.id, "kind": r.fields["kind"], "disagreeing_regimes": bad}) + "\n")

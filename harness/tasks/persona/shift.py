@@ -15,8 +15,9 @@ import random
 from dataclasses import dataclass
 from typing import Literal, Sequence
 
-from harness.api import ChatMessage, HarnessError, LoglikelihoodRequest, Metric, Response, Sample, Score, Task
-from harness.metrics import mean_metric
+from harness.api import ChatMessage, HarnessError, LoglikelihoodRequest, Response, Sample, Score, Task
+from harness.metrics import Metric, mean_metric
+from harness.record import SampleRecord
 from harness.registry import register_task
 from harness.tasks.persona.data import TRAITS, guidance_text, split_items
 from harness.tasks.persona.scoring import YES_NO
@@ -90,11 +91,11 @@ class GuidanceShiftTask(Task):
         explanation = f"{sample.metadata['phase']}-shift: p({aligned}) = {steered:.4f} with guidance, {unsteered:.4f} without"
         return Score(steered, aligned, explanation, fields)
 
-    def aggregate(self, records: list[dict]) -> dict[str, Metric]:
+    def aggregate(self, records: list[SampleRecord]) -> dict[str, Metric]:
         out = {}
         for phase in ("pre", "post"):
-            rows = [r for r in records if r["phase"] == phase]
-            out[f"{phase}_shift_alignment"] = mean_metric([r["p_aligned"] for r in rows])
-            out[f"{phase}_shift_alignment_unsteered"] = mean_metric([r["p_aligned_unsteered"] for r in rows])
-            out[f"{phase}_shift_gain"] = mean_metric([r["p_aligned"] - r["p_aligned_unsteered"] for r in rows])
+            rows = [r for r in records if r.fields["phase"] == phase]
+            out[f"{phase}_shift_alignment"] = mean_metric([r.fields["p_aligned"] for r in rows])
+            out[f"{phase}_shift_alignment_unsteered"] = mean_metric([r.fields["p_aligned_unsteered"] for r in rows])
+            out[f"{phase}_shift_gain"] = mean_metric([r.fields["p_aligned"] - r.fields["p_aligned_unsteered"] for r in rows])
         return out

@@ -25,14 +25,14 @@ from harness.api import (
     HarnessError,
     Loglikelihood,
     LoglikelihoodRequest,
-    Metric,
     ModelRole,
     Response,
     Sample,
     Score,
     Task,
 )
-from harness.metrics import count_metric, mean_metric
+from harness.metrics import Metric, count_metric, mean_metric
+from harness.record import SampleRecord
 from harness.registry import register_task
 from harness.tasks.persona.coherence import coherence_request, parse_coherence_reply
 from harness.tasks.persona.data import TRAITS, neutral_prompts, split_items
@@ -212,29 +212,29 @@ class PersonaTask(Task):
         m = sample.metadata
         return {"kind": m["kind"], "trait": m["trait"], "statement_index": m["statement_index"], "matching": m["matching"]}
 
-    def aggregate(self, records: list[dict]) -> dict[str, Metric]:
+    def aggregate(self, records: list[SampleRecord]) -> dict[str, Metric]:
         sign = 1.0 if self.args.direction == "toward" else -1.0
-        scored = [r for r in records if not r.get("unscored")]
-        control = [r for r in scored if r["kind"] == "control"]
-        drift = [r for r in scored if r["kind"] == "drift"]
-        kls = [r["kl_per_token"] for r in control if r.get("kl_per_token") is not None]
+        scored = [r for r in records if not r.fields.get("unscored")]
+        control = [r for r in scored if r.fields["kind"] == "control"]
+        drift = [r for r in scored if r.fields["kind"] == "drift"]
+        kls = [r.fields["kl_per_token"] for r in control if r.fields.get("kl_per_token") is not None]
         metrics = {
-            "p_match": mean_metric([r["p_match"] for r in control]),
-            "p_match_unsteered": mean_metric([r["p_match_unsteered"] for r in control]),
+            "p_match": mean_metric([r.fields["p_match"] for r in control]),
+            "p_match_unsteered": mean_metric([r.fields["p_match_unsteered"] for r in control]),
             # Positive when the trait moved the instructed way (toward: up, away: down).
-            "control": mean_metric([sign * r["delta"] for r in control]),
-            "drift_other_traits": mean_metric([abs(r["delta"]) for r in drift]),
+            "control": mean_metric([sign * r.fields["delta"] for r in control]),
+            "drift_other_traits": mean_metric([abs(r.fields["delta"]) for r in drift]),
             "drift_kl": mean_metric(kls),
             "unscored": count_metric(len(records) - len(scored), len(records)),
         }
         if self.role("judge"):
-            rated = [r for r in records if "coherence_unjudged" in r]
-            judged = [r for r in rated if not r["coherence_unjudged"]]
+            rated = [r for r in records if "coherence_unjudged" in r.fields]
+            judged = [r for r in rated if not r.fields["coherence_unjudged"]]
             # Negative when steering made free generations less coherent.
-            metrics["drift_coherence"] = mean_metric([r["coherence_delta"] for r in judged])
-            metrics["coherence_steered"] = mean_metric([r["coherence_steered"] for r in judged])
-            metrics["coherence_unsteered"] = mean_metric([r["coherence_unsteered"] for r in judged])
+            metrics["drift_coherence"] = mean_metric([r.fields["coherence_delta"] for r in judged])
+            metrics["coherence_steered"] = mean_metric([r.fields["coherence_steered"] for r in judged])
+            metrics["coherence_unsteered"] = mean_metric([r.fields["coherence_unsteered"] for r in judged])
             metrics["coherence_unjudged"] = count_metric(len(rated) - len(judged), len(rated))
-        for trait in sorted({r["trait"] for r in control}) if self.args.trait == "all" else ():
-            metrics[f"control_{trait}"] = mean_metric([sign * r["delta"] for r in control if r["trait"] == trait])
+        for trait in sorted({r.fields["trait"] for r in control}) if self.args.trait == "all" else ():
+            metrics[f"control_{trait}"] = mean_metric([sign * r.fields["delta"] for r in control if r.fields["trait"] == trait])
         return metrics

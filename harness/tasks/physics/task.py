@@ -7,8 +7,8 @@ from typing import Literal, Sequence
 
 import numpy as np
 
-from harness.api import GenerateRequest, HarnessError, Metric, ModelRole, Response, Sample, Score, Task
-from harness.checker import CheckerPool, verify
+from harness.api import GenerateRequest, HarnessError, ModelRole, Response, Sample, Score, Task
+from harness.checker import SANDBOX_STATUS, CheckerPool, verify
 from harness.checker.compare import check_exact
 from harness.checker.reading import (
     MAX_BOXES,
@@ -19,14 +19,13 @@ from harness.checker.reading import (
     match_parts,
     read_answers,
 )
-from harness.metrics import count_metric, mean_metric, proportion_metric, statistic_metric
+from harness.metrics import Metric, count_metric, mean_metric, proportion_metric, statistic_metric
+from harness.record import SampleRecord
 from harness.registry import register_task
 from harness.tasks.physics.judge import judge_request, parse_judge_reply
 from harness.tasks.physics.loader import DOMAINS, Problem, load_directory, load_packaged
 from harness.tasks.physics.prompt import build_messages
 from harness.tasks.physics.scoring import PairCheck, decided_without_judge, paper_matched_boxes, unjudged_gold
-
-_SANDBOX_METHODS = {"timeout": "timeout", "memory": "memory_limit", "error": "checker_error"}
 
 
 @dataclass(frozen=True)
@@ -68,7 +67,7 @@ class PhysicsTask(Task):
                 )
             self.requires = frozenset({"generate", "images"})
         self._problems: list[Problem] | None = None
-        self._pool: CheckerPool | None = None
+        self._pool: CheckerPool = self.own(CheckerPool(workers=self.args.workers))
 
     # ------------------------------------------------------------ data
 
@@ -101,17 +100,12 @@ class PhysicsTask(Task):
 
     # ------------------------------------------------------------ scoring
 
-    def _checker_pool(self) -> CheckerPool:
-        if self._pool is None:
-            self._pool = CheckerPool(workers=self.args.workers)
-        return self._pool
-
     def _check_pairs(self, jobs: list[tuple[str, str]]) -> list[tuple[bool | None, str, str]]:
         """Verify (gold, candidate) pairs in the sandbox; identical pairs are checked once."""
         unique = list(dict.fromkeys(jobs))
         exact = {pair: check_exact(*pair) for pair in unique}
         todo = [pair for pair in unique if exact[pair] is None]
-        outcomes = self._checker_pool().map(
+        outcomes = self._pool.map(
             verify, [(g, c, self.args.rel_tol) for g, c in todo], timeout_s=self.args.timeout_s
         )
         verdicts = {pair: (v.equal, v.method, v.detail) for pair, v in exact.items() if v is not None}
@@ -120,7 +114,7 @@ class PhysicsTask(Task):
                 v = outcome.value
                 verdicts[pair] = (v.equal, v.method, v.detail)
             else:
-                verdicts[pair] = (None, _SANDBOX_METHODS[outcome.status], outcome.error or "")
+                verdicts[pair] = (None, SANDBOX_STATUS[outcome.status], outcome.error or "")
         return [verdicts[j] for j in jobs]
 
     def _judge_undecided(self, samples: Sequence[Sample], todo: list[tuple[int, PairCheck, str]]) -> None:
@@ -233,33 +227,28 @@ class PhysicsTask(Task):
 
     # ------------------------------------------------------------ metrics
 
-    def aggregate(self, records: list[dict]) -> dict[str, Metric]:
+    def aggregate(self, records: list[SampleRecord]) -> dict[str, Metric]:
         metrics: dict[str, Metric] = {}
         if not records:
             return {"accuracy": mean_metric([])}
-        metrics["accuracy"] = mean_metric([r["score"] for r in records])
+        metrics["accuracy"] = mean_metric([r.score for r in records])
         metrics.update(_accuracy_metrics(records, ""))
-        metrics["paper_accuracy"] = mean_metric([r["paper_score"] for r in records])
-        diffs = [r["paper_score"] - r["answer_fraction"] for r in records]
+        metrics["paper_accuracy"] = mean_metric([r.fields["paper_score"] for r in records])
+        diffs = [r.fields["paper_score"] - r.fields["answer_fraction"] for r in records]
         metrics["paper_minus_answer_fraction"] = mean_metric(diffs)
         for domain in DOMAINS:
-            subset = [r for r in records if r["domain"] == domain]
+            subset = [r for r in records if r.fields["domain"] == domain]
             if subset:
                 metrics.update(_accuracy_metrics(subset, f"/{domain}"))
-        n_checks = sum(r["n_checks"] for r in records)
-        n_gold = sum(r["n_gold"] for r in records)
-        metrics["timeouts"] = count_metric(sum(r["n_timeouts"] for r in records), n_checks)
-        metrics["parse_failures"] = count_metric(sum(r["n_parse_failures"] for r in records), n_checks)
-        metrics["judged"] = count_metric(sum(r["n_judged"] for r in records), n_checks)
-        metrics["unjudged"] = count_metric(sum(len(r["unjudged_gold"]) for r in records), n_gold)
-        metrics["decided_without_judge"] = count_metric(sum(r["decided_without_judge"] for r in records), n_gold)
-        metrics["no_boxed_answer"] = count_metric(sum(r["n_boxes"] == 0 for r in records), len(records))
+        n_checks = sum(r.fields["n_checks"] for r in records)
+        n_gold = sum(r.fields["n_gold"] for r in records)
+        metrics["timeouts"] = count_metric(sum(r.fields["n_timeouts"] for r in records), n_checks)
+        metrics["parse_failures"] = count_metric(sum(r.fields["n_parse_failures"] for r in records), n_checks)
+        metrics["judged"] = count_metric(sum(r.fields["n_judged"] for r in records), n_checks)
+        metrics["unjudged"] = count_metric(sum(len(r.fields["unjudged_gold"]) for r in records), n_gold)
+        metrics["decided_without_judge"] = count_metric(sum(r.fields["decided_without_judge"] for r in records), n_gold)
+        metrics["no_boxed_answer"] = count_metric(sum(r.fields["n_boxes"] == 0 for r in records), len(records))
         return metrics
-
-    def close(self) -> None:
-        if self._pool is not None:
-            self._pool.close()
-            self._pool = None
 
 
 _QUESTION_LABEL = re.compile(r"(?m)(?:^|\s)\(([a-h])\)")
@@ -275,11 +264,11 @@ def question_labels(question: str, n_gold: int) -> list[str | None] | None:
     return list(labels)
 
 
-def _accuracy_metrics(records: list[dict], suffix: str) -> dict[str, Metric]:
+def _accuracy_metrics(records: list[SampleRecord], suffix: str) -> dict[str, Metric]:
     """answer_accuracy = matched gold answers / gold answers (bootstrap over
     problems); strict_accuracy = problems with every gold answer matched."""
-    rows = np.array([[r["gold_matched"], r["n_gold"]] for r in records], dtype=float)
+    rows = np.array([[r.fields["gold_matched"], r.fields["n_gold"]] for r in records], dtype=float)
     return {
         f"answer_accuracy{suffix}": statistic_metric(rows, lambda a: a[:, 0].sum() / a[:, 1].sum()),
-        f"strict_accuracy{suffix}": proportion_metric(sum(bool(r["all_correct"]) for r in records), len(records)),
+        f"strict_accuracy{suffix}": proportion_metric(sum(bool(r.fields["all_correct"]) for r in records), len(records)),
     }

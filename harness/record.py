@@ -1,0 +1,71 @@
+"""One sample's record: a line of samples.jsonl, and what `Task.aggregate` reads.
+
+A record keeps everything needed to score the sample again with no model call
+(`harness score`): every response of every round of the model under test and
+every call of every model role, beside the verdict. Its layout is versioned by
+`schema`; a reader meets older layouts only through `from_json`.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from harness.api import Generation, Response, Sample, Score, response_to_json
+
+RECORD_SCHEMA = 2
+"""1: the task's fields at the top level, only the first generation kept.
+2: the task's fields under `fields`; `responses` and `role_responses` kept in full."""
+
+_TOP_LEVEL = ("schema", "task", "id", "score", "output", "error", "answer", "explanation", "target", "fields",
+              "responses", "role_responses")
+
+
+@dataclass
+class SampleRecord:
+    """The verdict on one sample (`score`, `answer`, `explanation`, the task's own
+    `fields`) or the `error` that prevented one, with the responses it was reached from."""
+
+    task: str
+    id: str
+    score: float
+    error: str | None
+    answer: Any = None
+    explanation: str = ""
+    target: Any = None
+    output: str | None = None  # the first generation's text, for reading and for `replay:`
+    fields: dict[str, Any] = field(default_factory=dict)
+    responses: list[dict] = field(default_factory=list)
+    role_responses: dict[str, list[dict]] = field(default_factory=dict)
+    schema: int = RECORD_SCHEMA
+
+    @classmethod
+    def of(cls, task: str, sample: Sample, responses: list[Response], score: Score | None, error: str | None,
+           role_responses: dict[str, list[dict]] | None = None) -> SampleRecord:
+        texts = [r.text for r in responses if isinstance(r, Generation)]
+        return cls(
+            task=task,
+            id=sample.id,
+            score=float(score.value) if score else 0.0,
+            error=error,
+            answer=score.answer if score else None,
+            explanation=score.explanation if score else "",
+            target=sample.target,
+            output=texts[0] if texts else None,
+            fields=dict(score.fields) if score else {},
+            responses=[response_to_json(r) for r in responses],
+            role_responses=role_responses or {},
+        )
+
+    def to_json(self) -> dict:
+        return {"schema": self.schema, "task": self.task, "id": self.id, "score": self.score, "output": self.output,
+                "error": self.error, "answer": self.answer, "explanation": self.explanation, "target": self.target,
+                "fields": self.fields, "responses": self.responses, "role_responses": self.role_responses}
+
+    @classmethod
+    def from_json(cls, d: dict) -> SampleRecord:
+        schema = int(d.get("schema", 1))
+        fields = d.get("fields", {}) if schema >= 2 else {k: v for k, v in d.items() if k not in _TOP_LEVEL}
+        return cls(task=d["task"], id=d["id"], score=float(d.get("score", 0.0)), error=d.get("error"),
+                   answer=d.get("answer"), explanation=d.get("explanation", ""), target=d.get("target"),
+                   output=d.get("output"), fields=fields, responses=d.get("responses", []),
+                   role_responses=d.get("role_responses", {}), schema=schema)
