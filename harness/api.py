@@ -170,6 +170,21 @@ class Score:
 
 
 @dataclass(frozen=True)
+class SteeringTarget:
+    """What a task offers `harness steer` (compare, layer ranking, CAA vectors):
+    the behaviour it measures as guidance text (None when its requests carry
+    guidance schedules instead), its control and drift metrics, and train-split
+    material for steering vectors that never overlaps its scored samples."""
+
+    guidance: str | None
+    control_metric: str
+    drift_metric: str
+    probe_questions: tuple[str, ...]  # user messages: layer-ranking probes, prompted CAA vectors
+    contrastive_pairs: tuple[tuple[str, str, str], ...] = ()  # (question with A/B choices, toward letter, away letter)
+    meta: dict = field(default_factory=dict, compare=False)  # recorded with vectors built from it
+
+
+@dataclass(frozen=True)
 class NoArgs:
     """Tasks without options use this as their `Args`."""
 
@@ -245,6 +260,11 @@ class Task:
         from harness.metrics import mean_metric
 
         return {"accuracy": mean_metric([r.score for r in records])}
+
+    def steering_target(self, n: int) -> SteeringTarget | None:
+        """The task's steering material (at most `n` probes and pairs), or None: steering
+        comparisons on it then need --guidance and the metrics named."""
+        return None
 
     def data_fingerprint(self) -> str:
         """A hash of the task's data, recorded in config.json. Default: hash of the samples."""

@@ -16,6 +16,8 @@ from harness.tasks.assign_add.checkpoints import RELEASED_DIR
 from harness.tasks.assign_add.cli import analyze_cmd, train_cmd
 from harness.tasks.assign_add.train import TrainConfig, train
 
+pytestmark = pytest.mark.slow  # training runs: deselect with -m "not slow" for a quick pass
+
 TINY = dict(eval_every=1, checkpoint_every=3, eval_n=40, batch_size=64)
 
 

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import csv
 
+import pytest
 from click.testing import CliRunner
 
 from harness.adapters.steering.bank import load_bank
@@ -28,7 +29,7 @@ def test_bank_and_vector_build_write_loadable_files(tmp_path, tiny_llama_dir):
     out = invoke("bank", "build", "-m", f"hf:{tiny_llama_dir}", "--guidance", "You are curious.", "--layers", "1", "-o", bank_path)
     assert "1 layers" in out
     assert load_bank(bank_path).layers == (1,) and load_bank(bank_path).guidance == "You are curious."
-    invoke("vector", "build", "-m", f"hf:{tiny_llama_dir}", "--trait", "openness", "--layer", "1", "--n", "4", "-o", vector_path)
+    invoke("vector", "build", "-m", f"hf:{tiny_llama_dir}", "-T", "trait=openness", "--layer", "1", "--n", "4", "-o", vector_path)
     vector = load_vector(vector_path)
     assert vector.layer == 1 and vector.meta["trait"] == "openness" and vector.meta["n_pairs"] == 4
 
@@ -61,3 +62,15 @@ def test_compare_writes_table_plot_and_leaderboard_runs(tmp_path, tiny_llama_dir
     board = build_leaderboard(sorted((out_dir / "runs").iterdir()))
     steering = {r.steering.split(" ")[0] for r in board.rows}
     assert steering == {"none", "prompt", "mi"} and len(board.rows) == 4
+
+
+def test_steering_material_comes_from_the_task_through_the_registry(tiny_llama_dir):
+    from harness.api import HarnessError
+    from harness.registry import create_task
+
+    target = create_task("persona", {"trait": "openness", "direction": "away"}).steering_target(3)
+    assert target.guidance and target.control_metric == "control" and len(target.contrastive_pairs) == 3
+    assert create_task("guidance_shift", {}).steering_target(3).guidance is None  # schedules: no single guidance
+    with pytest.raises(HarnessError, match="offers no steering material"):
+        CliRunner().invoke(steer_group, ["vector", "build", "-m", f"hf:{tiny_llama_dir}", "-t", "smoke-gen", "--layer", "0",
+                                         "-o", "v.safetensors"], catch_exceptions=False)

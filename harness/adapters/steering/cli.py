@@ -6,9 +6,10 @@ from pathlib import Path
 import click
 
 from harness import registry
-from harness.api import HarnessError
+from harness.api import ChatMessage, HarnessError, SteeringTarget
 
 MODEL_HELP = "A local model spec, hf:PATH."
+CAA_PAIRS = 200  # contrastive pairs of a CAA vector built on the fly
 
 
 def _load_model(spec: str, model_args: tuple[str, ...]):
@@ -19,16 +20,16 @@ def _load_model(spec: str, model_args: tuple[str, ...]):
     return adapter
 
 
-def _persona_guidance(task: str, task_args: dict[str, str]) -> str | None:
-    """Content-matched guidance of a persona run: the trait and direction's description."""
-    if task != "persona":
-        return None
-    from harness.tasks.persona.data import guidance_text
+def _steering_target(task: str, task_arg: tuple[str, ...], n: int) -> SteeringTarget | None:
+    """The task's steering material (guidance, metrics, train-split probes and pairs), found through the registry."""
+    return registry.create_task(task, registry.parse_kv(task_arg, "--task-arg")).steering_target(n)
 
-    trait, direction = task_args.get("trait", "agreeableness"), task_args.get("direction", "toward")
-    if trait == "all":
-        raise HarnessError("persona trait=all has no single guidance; pass --guidance TEXT or a single trait")
-    return guidance_text(trait, direction)
+
+def _required_target(task: str, task_arg: tuple[str, ...], n: int, what: str) -> SteeringTarget:
+    target = _steering_target(task, task_arg, n)
+    if target is None:
+        raise HarnessError(f"task '{task}' offers no steering material for {what}; use a task that does (persona)")
+    return target
 
 
 @click.group("steer")
@@ -74,34 +75,31 @@ def vector_group():
 @vector_group.command("build")
 @click.option("--model", "-m", required=True, help=MODEL_HELP)
 @click.option("--model-arg", "-M", multiple=True, metavar="KEY=VALUE")
-@click.option("--task", type=click.Choice(["persona"]), default="persona", show_default=True)
-@click.option("--trait", required=True, help="Persona trait.")
-@click.option("--direction", type=click.Choice(["toward", "away"]), default="toward", show_default=True)
+@click.option("--task", "-t", default="persona", show_default=True, help="Task whose train split gives the examples.")
+@click.option("--task-arg", "-T", multiple=True, metavar="KEY=VALUE", help="Its options, e.g. trait=openness, direction=away.")
 @click.option("--layer", required=True, type=int, help="Decoder layer whose output is read and steered.")
-@click.option("--n", default=200, show_default=True, help="Contrastive pairs from the train split.")
-@click.option("--split-seed", default=0, show_default=True)
+@click.option("--n", default=200, show_default=True, help="Contrastive pairs (or questions) from the train split.")
 @click.option("--source", type=click.Choice(["ab", "prompted"]), default="ab", show_default=True,
               help="ab: A/B answer letters (CAA); prompted: questions with vs without the guidance as system message.")
-@click.option("--guidance", default=None, help="Guidance for --source prompted (default: the trait's description).")
+@click.option("--guidance", default=None, help="Guidance for --source prompted (default: the task's guidance).")
 @click.option("--output", "-o", required=True, type=click.Path(dir_okay=False, path_type=Path))
-def vector_build(model, model_arg, task, trait, direction, layer, n, split_seed, source, guidance, output):
-    """Mean difference of the layer output over contrastive prompts from the trait's train split."""
+def vector_build(model, model_arg, task, task_arg, layer, n, source, guidance, output):
+    """Mean difference of the layer output over contrastive prompts from the task's train split."""
     from harness.adapters.steering.caa import build_prompted_vector, build_vector, save_vector
     from harness.adapters.steering.method import read_guidance
-    from harness.tasks.persona.data import TRAITS, contrastive_pairs, guidance_text, split_items
-    from harness.tasks.persona.task import ANSWER_INSTRUCTION
 
-    if trait not in TRAITS:
-        raise HarnessError(f"unknown trait '{trait}'; use one of {', '.join(TRAITS)}")
-    meta = {"task": task, "trait": trait, "direction": direction, "split_seed": split_seed}
+    target = _required_target(task, task_arg, n, "a steering vector")
+    if source == "ab" and not target.contrastive_pairs:
+        raise HarnessError(f"task '{task}' has no contrastive pairs; use --source prompted")
+    text = read_guidance(guidance) if guidance else target.guidance
+    if source == "prompted" and not text:
+        raise HarnessError(f"task '{task}' gives no guidance; pass --guidance TEXT")
     adapter = _load_model(model, model_arg)
     try:
         if source == "ab":
-            vector = build_vector(adapter, contrastive_pairs(trait, direction, "train", split_seed, n), layer, meta)
+            vector = build_vector(adapter, list(target.contrastive_pairs), layer, target.meta)
         else:
-            text = read_guidance(guidance) if guidance else guidance_text(trait, direction)
-            questions = [it.question + ANSWER_INSTRUCTION for it in split_items(trait, "train", split_seed)[:n]]
-            vector = build_prompted_vector(adapter, questions, text, layer, meta)
+            vector = build_prompted_vector(adapter, list(target.probe_questions), text, layer, target.meta)
         save_vector(vector, output)
     finally:
         adapter.close()
@@ -112,26 +110,27 @@ def vector_build(model, model_arg, task, trait, direction, layer, n, split_seed,
 @click.option("--model", "-m", required=True, help=MODEL_HELP)
 @click.option("--model-arg", "-M", multiple=True, metavar="KEY=VALUE")
 @click.option("--guidance", required=True, help="Guidance text, or @FILE.")
-@click.option("--trait", default="agreeableness", show_default=True, help="Probe prompts: this persona trait's train statements.")
+@click.option("--task", "-t", default="persona", show_default=True, help="Task whose train split gives the probe prompts.")
+@click.option("--task-arg", "-T", multiple=True, metavar="KEY=VALUE", help="Its options, e.g. trait=openness.")
 @click.option("--n", default=16, show_default=True, help="Probe prompts.")
 @click.option("--sink", default=1, show_default=True, help="Leading bank slots left out of the mass (attention sinks).")
 @click.option("--top", default=0, help="Print only the top K layers (0: all).")
-@click.option("--sweep-task", default=None, help="Also run mi with the top-1, top-2, ... layer sets on this task (e.g. persona).")
-@click.option("--task-arg", "-T", multiple=True, metavar="KEY=VALUE", help="Options of --sweep-task.")
+@click.option("--sweep", is_flag=True, help="Also run mi with the top-1, top-2, ... layer sets on the task.")
 @click.option("--limit", default=None, type=int, help="Samples per sweep run.")
 @click.option("--output", "-o", default=None, type=click.Path(file_okay=False, path_type=Path), help="Folder for ranking.csv and sweep runs.")
-def layers_command(model, model_arg, guidance, trait, n, sink, top, sweep_task, task_arg, limit, output):
+def layers_command(model, model_arg, guidance, task, task_arg, n, sink, top, sweep, limit, output):
     """Rank layers by attention mass on the guidance bank (bank at every layer), optionally sweep them."""
     from harness.adapters.steering.method import read_guidance
     from harness.adapters.steering.mi import build_bank_for
     from harness.adapters.steering.ranking import rank_layers
-    from harness.tasks.persona.data import split_items
-    from harness.tasks.persona.task import question_prompt
 
     text = read_guidance(guidance)
+    target = _required_target(task, task_arg, n, "probe prompts")
+    if sweep and not output:
+        raise HarnessError("--sweep needs --output DIR for its run directories")
     adapter = _load_model(model, model_arg)
     try:
-        prompts = [adapter.render(question_prompt(it.question)) for it in split_items(trait, "train")[:n]]
+        prompts = [adapter.render((ChatMessage("user", q),)) for q in target.probe_questions]
         ranking = rank_layers(adapter, build_bank_for(adapter, text), prompts, sink)
     finally:
         adapter.close()
@@ -145,12 +144,10 @@ def layers_command(model, model_arg, guidance, trait, n, sink, top, sweep_task, 
             f.write("rank,layer,bank_mass,top_head,top_head_mass\n")
             for i, r in enumerate(ranking, 1):
                 f.write(f"{i},{r.layer},{r.bank_mass},{r.top_head},{r.top_head_mass}\n")
-    if sweep_task:
-        if not output:
-            raise HarnessError("--sweep-task needs --output DIR for its run directories")
+    if sweep:
         k = top or len(ranking)
         layer_sets = [",".join(str(r.layer) for r in ranking[:i]) for i in range(1, k + 1)]
-        _compare(model, model_arg, sweep_task, task_arg, ["none", "prompt", "mi"], [f"mi.layers={';'.join(layer_sets)}"],
+        _compare(model, model_arg, task, task_arg, ["none", "prompt", "mi"], [f"mi.layers={';'.join(layer_sets)}"],
                  text, None, None, output, limit, 0, None, None)
 
 
@@ -158,21 +155,23 @@ def _compare(model, model_arg, task, task_arg, methods, sweep, guidance, caa_vec
     from harness.adapters.steering import compare as cmp
 
     task_args = registry.parse_kv(task_arg, "--task-arg")
-    registry.create_task(task, task_args)  # validate before any model work
-    x, y = x_metric or cmp.DEFAULT_AXES.get(task, (None, None))[0], y_metric or cmp.DEFAULT_AXES.get(task, (None, None))[1]
+    target = _steering_target(task, task_arg, CAA_PAIRS)  # also validates the task before any model work
+    x = x_metric or (target.drift_metric if target else None)
+    y = y_metric or (target.control_metric if target else None)
     if x is None or y is None:
         raise HarnessError(f"no default control/drift metrics for task '{task}'; pass --x-metric and --y-metric")
-    text = guidance if guidance is not None else _persona_guidance(task, task_args)
+    text = guidance if guidance is not None else (target.guidance if target else None)
+    schedules = target is not None and target.guidance is None  # the task's requests carry guidance schedules
     fixed: dict[str, dict[str, str]] = {}
     if text:
         fixed["prompt"] = {"guidance": text}
         fixed["mi"] = {"guidance": text}
-    elif task != "guidance_shift":
+    elif not schedules:
         raise HarnessError(f"task '{task}' gives no guidance; pass --guidance TEXT")
     if "caa" in methods:
-        if task == "guidance_shift":
-            raise HarnessError("caa cannot follow a guidance schedule (its vector is fixed); leave it out of --methods for guidance_shift")
-        fixed["caa"] = {"vector": str(caa_vector or _default_vector(model, model_arg, task, task_args, caa_layer, output))}
+        if schedules:
+            raise HarnessError(f"caa cannot follow a guidance schedule (its vector is fixed); leave it out of --methods for {task}")
+        fixed["caa"] = {"vector": str(caa_vector or _default_vector(model, model_arg, target, caa_layer, output))}
     points = cmp.plan_points(methods, cmp.parse_sweeps(sweep), fixed)
     output.mkdir(parents=True, exist_ok=True)
     results = []
@@ -189,21 +188,18 @@ def _compare(model, model_arg, task, task_arg, methods, sweep, guidance, caa_vec
         click.echo(str(output / name))
 
 
-def _default_vector(model, model_arg, task, task_args, layer, output: Path) -> Path:
-    """A CAA vector from the persona train split, at `layer` (default: the middle layer)."""
+def _default_vector(model, model_arg, target: SteeringTarget | None, layer, output: Path) -> Path:
+    """A CAA vector from the task's train-split contrastive pairs, at `layer` (default: the middle layer)."""
     from harness.adapters.steering.caa import build_vector, save_vector
-    from harness.tasks.persona.data import contrastive_pairs
 
-    if task != "persona":
-        raise HarnessError("caa needs --caa-vector FILE for tasks other than persona")
-    trait, direction = task_args.get("trait", "agreeableness"), task_args.get("direction", "toward")
-    seed = int(task_args.get("split_seed", "0"))
+    if target is None or not target.contrastive_pairs:
+        raise HarnessError("this task has no contrastive pairs for a CAA vector; pass --caa-vector FILE")
     adapter = _load_model(model, model_arg)
     try:
         chosen = len(adapter.decoder_layers()) // 2 if layer is None else layer
-        path = output / "vectors" / f"caa_{trait}_{direction}_layer{chosen}.safetensors"
-        vector = build_vector(adapter, contrastive_pairs(trait, direction, "train", seed, 200), chosen,
-                              {"task": task, "trait": trait, "direction": direction, "split_seed": seed})
+        name = "_".join(str(v) for k, v in target.meta.items() if k != "split_seed")
+        path = output / "vectors" / f"caa_{name}_layer{chosen}.safetensors"
+        vector = build_vector(adapter, list(target.contrastive_pairs), chosen, target.meta)
         save_vector(vector, path)
     finally:
         adapter.close()
@@ -217,7 +213,7 @@ def _default_vector(model, model_arg, task, task_args, layer, output: Path) -> P
 @click.option("--task-arg", "-T", multiple=True, metavar="KEY=VALUE")
 @click.option("--methods", default="none,prompt,caa,mi", show_default=True)
 @click.option("--sweep", multiple=True, metavar="METHOD.ARG=V1,V2", help="e.g. caa.multiplier=0.5,1,2  mi.strength=-2,0,2  mi.layers=all;0-3 (repeatable).")
-@click.option("--guidance", default=None, help="Guidance for prompt and mi (default: the persona trait's description).")
+@click.option("--guidance", default=None, help="Guidance for prompt and mi (default: the task's own, e.g. the persona trait's description).")
 @click.option("--caa-vector", default=None, type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("--caa-layer", default=None, type=int, help="Layer of the CAA vector built when --caa-vector is not given.")
 @click.option("--limit", default=None, type=int)

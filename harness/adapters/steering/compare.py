@@ -13,11 +13,6 @@ from pathlib import Path
 from harness.api import HarnessError
 
 METHODS = ("none", "prompt", "caa", "mi")
-# (x = drift, y = control) per task; other tasks pass --x-metric/--y-metric.
-DEFAULT_AXES = {
-    "persona": ("drift_kl", "control"),
-    "guidance_shift": ("pre_shift_alignment", "post_shift_alignment"),
-}
 DEFAULT_SWEEPS = {"caa": {"multiplier": ["-1", "1", "2"]}, "mi": {"layers": ["all"], "strength": ["0"]}}
 
 

@@ -15,7 +15,7 @@ import random
 from dataclasses import dataclass
 from typing import Literal, Sequence
 
-from harness.api import ChatMessage, HarnessError, LoglikelihoodRequest, Response, Sample, Score, Task
+from harness.api import ChatMessage, HarnessError, LoglikelihoodRequest, Response, Sample, Score, SteeringTarget, Task
 from harness.metrics import Metric, mean_metric
 from harness.record import SampleRecord
 from harness.registry import register_task
@@ -46,6 +46,18 @@ class GuidanceShiftTask(Task):
         def __post_init__(self):
             if self.turns_before < 1 or self.n < 1:
                 raise HarnessError("guidance_shift needs turns_before >= 1 and n >= 1")
+
+    def steering_target(self, n: int) -> SteeringTarget:
+        """Guidance comes with each request as a schedule, so there is no single guidance
+        text and no contrastive pairs (a CAA vector cannot follow a schedule)."""
+        a = self.args
+        return SteeringTarget(
+            guidance=None,
+            control_metric="post_shift_alignment",
+            drift_metric="pre_shift_alignment",
+            probe_questions=tuple(it.question + ANSWER_INSTRUCTION for it in split_items(a.trait, "train", a.split_seed)[:n]),
+            meta={"task": self.name, "trait": a.trait, "split_seed": a.split_seed},
+        )
 
     def guidances(self) -> tuple[str, str]:
         second = "away" if self.args.first == "toward" else "toward"

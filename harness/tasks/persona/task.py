@@ -29,13 +29,14 @@ from harness.api import (
     Response,
     Sample,
     Score,
+    SteeringTarget,
     Task,
 )
 from harness.metrics import Metric, count_metric, mean_metric
 from harness.record import SampleRecord
 from harness.registry import register_task
 from harness.tasks.persona.coherence import coherence_request, parse_coherence_reply
-from harness.tasks.persona.data import TRAITS, neutral_prompts, split_items
+from harness.tasks.persona.data import TRAITS, contrastive_pairs, guidance_text, neutral_prompts, split_items
 from harness.tasks.persona.scoring import YES_NO, kl_per_token, p_match
 
 # Positions of the coherence generations (steered, unsteered) among a neutral sample's responses.
@@ -94,6 +95,19 @@ class PersonaTask(Task):
         if "judge" in models and (self.args.n_neutral == 0 or self.args.coherence_tokens == 0):
             raise HarnessError("the persona judge rates generations from the neutral prompts: set n_neutral and coherence_tokens to 1 or more")
         super().bind_roles(models)
+
+    def steering_target(self, n: int) -> SteeringTarget:
+        a = self.args
+        if a.trait == "all":
+            raise HarnessError("persona trait=all has no single guidance; pass --guidance TEXT or a single trait")
+        return SteeringTarget(
+            guidance=guidance_text(a.trait, a.direction),
+            control_metric="control",
+            drift_metric="drift_kl",
+            probe_questions=tuple(it.question + ANSWER_INSTRUCTION for it in split_items(a.trait, "train", a.split_seed)[:n]),
+            contrastive_pairs=tuple(contrastive_pairs(a.trait, a.direction, "train", a.split_seed, n)),
+            meta={"task": self.name, "trait": a.trait, "direction": a.direction, "split_seed": a.split_seed},
+        )
 
     def steered_traits(self) -> tuple[str, ...]:
         return TRAITS if self.args.trait == "all" else (self.args.trait,)
