@@ -10,7 +10,7 @@ from __future__ import annotations
 import dataclasses
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, ClassVar, Iterable, Literal, Sequence, Union
+from typing import TYPE_CHECKING, Any, Callable, ClassVar, Iterable, Literal, Sequence, Union
 
 if TYPE_CHECKING:
     from harness.metrics import Metric
@@ -122,9 +122,14 @@ class RequestContext:
 
 @dataclass
 class Generation:
+    """Generated text, or the `error` that prevented it; `permanent` errors are
+    ones a rerun cannot fix (a missing replay output, HTTP 404), so the runner
+    does not suggest retrying them."""
+
     text: str | None
     finish_reason: str | None = None  # "stop" | "length" | ...
     error: str | None = None
+    permanent: bool = False
 
 
 @dataclass
@@ -133,6 +138,7 @@ class Loglikelihood:
     is_greedy: bool | None = None
     token_logprobs: list[float] | None = None
     error: str | None = None
+    permanent: bool = False  # as for Generation
 
 
 Response = Union[Generation, Loglikelihood]
@@ -219,6 +225,7 @@ class Task:
     # What the model must support: subset of {"generate", "loglikelihood", "images", "token_logprobs"}.
     requires: ClassVar[frozenset[str]] = frozenset({"generate"})
     roles: ClassVar[tuple[ModelRole, ...]] = ()
+    headline: ClassVar[str] = "accuracy"  # the metric a leaderboard ranks by, printed first
 
     def __init__(self, args: Any = None):
         self.args = args if args is not None else self.Args()
@@ -291,6 +298,9 @@ class ModelAdapter:
     fails returns a response with `error` set rather than raising, so one bad
     request marks one sample as errored and the run goes on. `contexts` says
     which sample each request belongs to (used by `replay`; others ignore it).
+    An adapter whose answers arrive one at a time (an API) calls
+    `self.answered(index, response)` as each arrives, so the runner's cache
+    keeps it even if the run is killed before the batch completes.
     """
 
     name: ClassVar[str] = ""
@@ -304,6 +314,13 @@ class ModelAdapter:
     def __init__(self, target: str, args: Any = None):
         self.target = target
         self.args = args if args is not None else self.Args()
+
+    answered_sink: Callable[[int, Response], None] | None = None  # set by the runner's cache for one call
+
+    def answered(self, index: int, response: Response) -> None:
+        """Report that request `index` of the current batch has its response."""
+        if self.answered_sink is not None:
+            self.answered_sink(index, response)
 
     def fingerprint(self) -> str:
         """Identifies the model for the response cache: same fingerprint, same answers."""

@@ -4,13 +4,17 @@ model calls. Errors are never cached; unseeded sampling is never cached."""
 from __future__ import annotations
 
 import json
+import logging
 import os
 import sqlite3
+import threading
 from pathlib import Path
 from typing import Any, Callable, Sequence
 
 from harness.api import GenerateRequest, ModelAdapter, Request, RequestContext, Response, response_from_json, response_to_json
 from harness.fingerprint import sha256_of
+
+logger = logging.getLogger(__name__)
 
 
 def default_cache_path() -> Path:
@@ -23,32 +27,63 @@ def _cacheable(request: Request) -> bool:
 
 
 class ResponseCache:
+    """The cache never costs an answer: if it cannot be opened, read or written
+    (locked past its timeout, read-only, disk full), it warns once and the run
+    goes on without it; answers stay in the run directory either way."""
+
     def __init__(self, path: Path | None = None):
         self.path = Path(path) if path else default_cache_path()
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        self.db = sqlite3.connect(self.path, timeout=30)
-        self.db.execute("PRAGMA journal_mode=WAL")
-        self.db.execute("CREATE TABLE IF NOT EXISTS responses (key TEXT PRIMARY KEY, value TEXT NOT NULL)")
-        self.db.commit()
+        self.db: sqlite3.Connection | None = None
+        self._lock = threading.Lock()
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            # answers may be stored from an adapter's I/O thread (see ModelAdapter.answered)
+            self.db = sqlite3.connect(self.path, timeout=30, check_same_thread=False)
+            self.db.execute("PRAGMA journal_mode=WAL")
+            self.db.execute("CREATE TABLE IF NOT EXISTS responses (key TEXT PRIMARY KEY, value TEXT NOT NULL)")
+            self.db.commit()
+        except (OSError, sqlite3.Error) as e:
+            self._give_up(e)
+
+    def _give_up(self, error: Exception) -> None:
+        if self.db is not None:
+            try:
+                self.db.close()
+            except sqlite3.Error:
+                pass
+        self.db = None
+        logger.warning("response cache %s unusable (%s: %s); going on without it", self.path, type(error).__name__, error)
 
     @staticmethod
     def key(fingerprint: str, request: Request, context: RequestContext | None) -> str:
         return sha256_of([fingerprint, request.kind, request, context])
 
     def get(self, key: str) -> Response | None:
-        row = self.db.execute("SELECT value FROM responses WHERE key = ?", (key,)).fetchone()
+        if self.db is None:
+            return None
+        try:
+            row = self.db.execute("SELECT value FROM responses WHERE key = ?", (key,)).fetchone()
+        except sqlite3.Error as e:
+            self._give_up(e)
+            return None
         if row is None:
             return None
         return response_from_json(json.loads(row[0]))
 
     def put_many(self, items: list[tuple[str, Response]]) -> None:
         rows = [(k, json.dumps(response_to_json(r))) for k, r in items if r.error is None]
-        if rows:
-            self.db.executemany("INSERT OR REPLACE INTO responses VALUES (?, ?)", rows)
-            self.db.commit()
+        if rows and self.db is not None:
+            with self._lock:
+                try:
+                    self.db.executemany("INSERT OR REPLACE INTO responses VALUES (?, ?)", rows)
+                    self.db.commit()
+                except sqlite3.Error as e:
+                    self._give_up(e)
 
     def close(self) -> None:
-        self.db.close()
+        if self.db is not None:
+            self.db.close()
+            self.db = None
 
 
 class CachedModel:
@@ -77,8 +112,21 @@ class CachedModel:
         missing = [i for i, r in enumerate(out) if r is None]
         if missing:
             self.calls += len(missing)
-            fresh = method([requests[i] for i in missing], [contexts[i] for i in missing])
+            cache, stored = self.cache, set()
+
+            def keep(position: int, response: Response) -> None:  # one answer, as it arrives
+                key = keys[missing[position]]
+                if key:
+                    cache.put_many([(key, response)])
+                    stored.add(position)
+
+            self.model.answered_sink = keep
+            try:
+                fresh = method([requests[i] for i in missing], [contexts[i] for i in missing])
+            finally:
+                self.model.answered_sink = None
             for i, r in zip(missing, fresh):
                 out[i] = r
-            self.cache.put_many([(key, response) for i in missing if (key := keys[i]) and (response := out[i]) is not None])
+            self.cache.put_many([(key, response) for p, i in enumerate(missing)
+                                 if p not in stored and (key := keys[i]) and (response := out[i]) is not None])
         return out  # type: ignore[return-value]

@@ -77,7 +77,13 @@ def cli():
 @click.option("--no-cache", is_flag=True, help="Do not read or write the response cache.")
 @click.option("--quiet", "-q", is_flag=True, help="No progress bar.")
 def eval_command(model, tasks, task_arg, model_arg, model_role, model_role_arg, output, overwrite, limit, seed, batch_size, concurrency, steer, steer_arg, includes, chunk_size, no_cache, quiet):
-    """Evaluate MODEL on one or more tasks; writes config.json, samples.jsonl and results.json."""
+    """Evaluate MODEL on one or more tasks; writes config.json, samples.jsonl and results.json.
+
+    \b
+    Examples:
+      harness eval --model hf:Qwen/Qwen3-0.6B --task physics -T domain=optics --batch-size 16
+      harness eval --model openai:gpt-4o-mini --task hardmath -T scoring=paper --model-role judge=openai:gpt-4o
+    """
     from harness.runner import RunConfig, format_results_table, run_eval
 
     if steer_arg and not steer:
@@ -106,7 +112,7 @@ def eval_command(model, tasks, task_arg, model_arg, model_role, model_role_arg, 
     click.echo(format_results_table(result.results))
     click.echo(f"\nrun directory: {result.output}")
     if result.n_errors:
-        click.echo(f"{result.n_errors} sample(s) errored; rerun the same command to retry them", err=True)
+        click.echo(describe_errors(result.results), err=True)
         sys.exit(1)
 
 
@@ -122,6 +128,20 @@ def score_command(run_dir, task_arg, output):
     result = rescore_run(run_dir, registry.parse_kv(task_arg, "--task-arg"), output)
     click.echo(format_results_table(result.results))
     click.echo(f"\nre-scored run directory: {result.output}")
+
+
+def describe_errors(results: dict) -> str:
+    """A few lines: how many samples errored, each distinct cause with its count, and whether a rerun helps."""
+    causes = [c for t in results["tasks"].values() for c in t.get("error_causes", [])]
+    n = sum(t["n_errors"] for t in results["tasks"].values())
+    lines = [f"{n} sample(s) errored:"]
+    lines += [f"  {c['count']:>5} x {c['cause']}" for c in causes]
+    if any(c["rerun_helps"] for c in causes):
+        lines.append("rerun the same command to retry them (answered samples are kept)")
+    if not all(c["rerun_helps"] for c in causes):
+        lines.append("a rerun will not fix " + ("these" if not any(c["rerun_helps"] for c in causes) else "the others")
+                     + ": fix the input they name (replay file, model name, URL, key), then rerun")
+    return "\n".join(lines)
 
 
 def parse_role_args(pairs: tuple[str, ...]) -> dict[str, dict[str, str]]:
@@ -143,19 +163,47 @@ def _list_registered(kind: str, includes) -> None:
         click.echo(f"{name:<18} {description}")
 
 
+def _show_args(args_cls: type, flag: str) -> None:
+    rows = registry.describe_args(args_cls)
+    if not rows:
+        click.echo("  (no options)")
+    for a in rows:
+        values = "|".join(map(str, a.allowed)) if a.allowed else a.type
+        click.echo(f"  {flag} {a.name}=<{values}>  (default {a.default!r}){'  ' + a.help if a.help else ''}")
+
+
 @cli.command("tasks")
+@click.argument("name", required=False)
 @click.option("--include", "includes", multiple=True, type=click.Path())
-def tasks_command(includes):
-    """List the available tasks."""
-    _list_registered("task", includes)
+def tasks_command(name, includes):
+    """List the available tasks, or show one task's options and model roles."""
+    if not name:
+        _list_registered("task", includes)
+        return
+    for path in includes:
+        registry.include(path)
+    cls = registry.get_task_class(name)
+    click.echo(f"{cls.name}: {cls.description}\nneeds: {', '.join(sorted(cls.requires))}; headline metric: {cls.headline}\noptions:")
+    _show_args(cls.Args, "--task-arg")
+    for role in cls.roles:
+        click.echo(f"model role (--model-role {role.name}=SPEC): {role.description}"
+                   + (f"; needs {', '.join(sorted(role.requires))}" if role.requires != frozenset({"generate"}) else ""))
 
 
 @cli.command("models")
+@click.argument("name", required=False)
 @click.option("--include", "includes", multiple=True, type=click.Path())
-def models_command(includes):
-    """List the model adapters (use as --model NAME:TARGET)."""
-    _list_registered("model", includes)
-    click.echo("\nsteering methods (--steer): " + ", ".join(registry.known("steering")))
+def models_command(name, includes):
+    """List the model adapters (use as --model NAME:TARGET), or show one adapter's options."""
+    if not name:
+        _list_registered("model", includes)
+        click.echo("\nsteering methods (--steer): " + ", ".join(registry.known("steering")))
+        return
+    for path in includes:
+        registry.include(path)
+    cls, _ = registry.parse_model_spec(name)
+    click.echo(f"{cls.name}: {cls.description}\noptions:")
+    _show_args(cls.Args, "--model-arg")
 
 
 @cli.command("leaderboard")

@@ -1,12 +1,19 @@
-"""Reading data files with errors a user can act on."""
+"""Reading data files with errors a user can act on; writing text for Markdown tables."""
 from __future__ import annotations
 
 import gzip
+import html
 import json
 from pathlib import Path
 from typing import Iterator
 
 from harness.api import HarnessError
+
+
+def markdown_cell(value: object) -> str:
+    """Text safe in a Markdown table cell: HTML escaped (renderers that allow HTML
+    must not run model text), pipes escaped, line breaks flattened."""
+    return html.escape(str(value)).replace("|", "\\|").replace("\r", " ").replace("\n", " ")
 
 
 def _open_text(path: Path):

@@ -8,20 +8,26 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Callable, Sequence
+from typing import Callable, Literal, Sequence
 
 import numpy as np
+
+MetricKind = Literal["mean", "proportion", "count", "statistic"]
 
 
 @dataclass(frozen=True)
 class Metric:
-    """An aggregate with its 95% confidence interval (None when undefined, e.g. n=0)."""
+    """An aggregate with its 95% confidence interval (None when undefined, e.g. n=0),
+    the number of items it is computed over, and its kind: a `count` is a number
+    of events out of `n` (its interval is the Wilson interval of the rate, times n)."""
 
     value: float
     ci95: tuple[float, float] | None
+    n: int | None = None
+    kind: MetricKind = "mean"
 
     def to_json(self) -> dict:
-        return {"value": self.value, "ci95": list(self.ci95) if self.ci95 is not None else None}
+        return {"value": self.value, "ci95": list(self.ci95) if self.ci95 is not None else None, "n": self.n, "kind": self.kind}
 
 
 N_RESAMPLES = 2000
@@ -51,26 +57,29 @@ def bootstrap_ci(
 
 
 def mean_metric(values: Sequence[float]) -> Metric:
-    """Mean with a bootstrap CI (vectorised for speed)."""
+    """Mean with a bootstrap CI (vectorised for speed). Values that are all 0 or 1
+    are a proportion and get the Wilson interval, never degenerate at 0 or 1."""
     arr = np.asarray(values, dtype=float)
     if len(arr) == 0:
-        return Metric(float("nan"), None)
+        return Metric(float("nan"), None, 0)
+    if np.isin(arr, (0.0, 1.0)).all():
+        return proportion_metric(int(arr.sum()), len(arr))
     rng = np.random.default_rng(SEED)
     means = arr[rng.integers(0, len(arr), size=(N_RESAMPLES, len(arr)))].mean(axis=1)
     lo, hi = np.percentile(means, [2.5, 97.5])
-    return Metric(float(arr.mean()), (float(lo), float(hi)))
+    return Metric(float(arr.mean()), (float(lo), float(hi)), len(arr))
 
 
 def proportion_metric(successes: int, n: int) -> Metric:
     """A proportion with the Wilson score interval (good at 0 and 1, unlike the normal one)."""
     if n == 0:
-        return Metric(float("nan"), None)
+        return Metric(float("nan"), None, 0, "proportion")
     z = 1.959963984540054
     p = successes / n
     denom = 1 + z * z / n
     centre = (p + z * z / (2 * n)) / denom
     half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / denom
-    return Metric(p, (max(0.0, centre - half), min(1.0, centre + half)))
+    return Metric(p, (max(0.0, centre - half), min(1.0, centre + half)), n, "proportion")
 
 
 def count_metric(count: int, n: int) -> Metric:
@@ -78,13 +87,13 @@ def count_metric(count: int, n: int) -> Metric:
     its rate scaled back to a count."""
     m = proportion_metric(count, n)
     if m.ci95 is None:
-        return Metric(float(count), None)
-    return Metric(float(count), (m.ci95[0] * n, m.ci95[1] * n))
+        return Metric(float(count), None, n, "count")
+    return Metric(float(count), (m.ci95[0] * n, m.ci95[1] * n), n, "count")
 
 
 def statistic_metric(data: Sequence | np.ndarray, statistic: Callable[[np.ndarray], float]) -> Metric:
     """Any statistic of the rows of `data` with a bootstrap CI (AUROC, F1, ...)."""
     arr = np.asarray(data)
     if len(arr) == 0:
-        return Metric(float("nan"), None)
-    return Metric(float(statistic(arr)), bootstrap_ci(arr, statistic))
+        return Metric(float("nan"), None, 0, "statistic")
+    return Metric(float(statistic(arr)), bootstrap_ci(arr, statistic), len(arr), "statistic")

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from harness.api import Generation, Response, Sample, Score, response_to_json
+from harness.secrets import redact
 
 RECORD_SCHEMA = 2
 """1: the task's fields at the top level, only the first generation kept.
@@ -42,17 +43,21 @@ class SampleRecord:
     def of(cls, task: str, sample: Sample, responses: list[Response], score: Score | None, error: str | None,
            role_responses: dict[str, list[dict]] | None = None) -> SampleRecord:
         texts = [r.text for r in responses if isinstance(r, Generation)]
+        stored = [response_to_json(r) for r in responses]
+        for d in stored:
+            if d.get("error"):
+                d["error"] = redact(d["error"])
         return cls(
             task=task,
             id=sample.id,
             score=float(score.value) if score else 0.0,
-            error=error,
+            error=redact(error) if error else error,
             answer=score.answer if score else None,
             explanation=score.explanation if score else "",
             target=sample.target,
             output=texts[0] if texts else None,
             fields=dict(score.fields) if score else {},
-            responses=[response_to_json(r) for r in responses],
+            responses=stored,
             role_responses=role_responses or {},
         )
 

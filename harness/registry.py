@@ -18,6 +18,8 @@ import dataclasses
 import importlib
 import importlib.metadata
 import importlib.util
+import inspect
+import re
 import sys
 import types
 import typing
@@ -282,6 +284,44 @@ def build_args(args_cls: type, raw: dict[str, str], what: str, owner: str) -> An
     except (TypeError, ValueError) as e:
         raise HarnessError(f"{what}s for {owner}: {e}") from None
     return obj
+
+
+@dataclasses.dataclass(frozen=True)
+class ArgInfo:
+    """One option of a task, adapter or steering method, for `harness tasks NAME`."""
+
+    name: str
+    type: str
+    default: Any
+    allowed: tuple[Any, ...]  # the values a Literal allows; () for free values
+    help: str  # the comment after the field in its source, if any
+
+
+def _field_comments(args_cls: type) -> dict[str, str]:
+    """`name: type = default  # comment` -> {name: comment}, read from the class's source."""
+    try:
+        lines, _ = inspect.getsourcelines(args_cls)
+    except (OSError, TypeError):
+        return {}
+    out = {}
+    for line in lines:
+        m = re.match(r"\s*(\w+)\s*:[^#]*#\s*(.+)$", line)
+        if m:
+            out[m.group(1)] = m.group(2).strip()
+    return out
+
+
+def describe_args(args_cls: type) -> list[ArgInfo]:
+    hints = typing.get_type_hints(args_cls)
+    comments = _field_comments(args_cls)
+    out = []
+    for f in dataclasses.fields(args_cls):
+        tp = hints[f.name]
+        allowed = get_args(tp) if get_origin(tp) is Literal else ()
+        shown = "choice" if allowed else getattr(tp, "__name__", None) or str(tp).replace("typing.", "")
+        default = f.default if f.default is not dataclasses.MISSING else None
+        out.append(ArgInfo(f.name, shown, default, allowed, comments.get(f.name, "")))
+    return out
 
 
 def arg_keys(args_cls: type) -> set[str]:

@@ -45,6 +45,7 @@ def rescore_run(run_dir: Path, task_args: dict[str, str], output: Path | None = 
         raise HarnessError(f"{run_dir} was written before responses were stored in full (record schema {RECORD_SCHEMA}); "
                            "rerun `harness eval` on it to re-score")
     store = RunStore(target)
+    store.lock()
     try:
         rescored: dict[tuple[str, str], SampleRecord] = {}
         selected = {}
@@ -71,5 +72,6 @@ def rescore_run(run_dir: Path, task_args: dict[str, str], output: Path | None = 
     finally:
         for task in tasks:
             task.close()
+        store.close()
     n_errors = sum(t["n_errors"] for t in results["tasks"].values())
     return RunResult(target, results, n_errors, 0, {})

@@ -36,6 +36,7 @@ from harness.api import (
 from harness.cache import CachedModel, ResponseCache
 from harness.record import SampleRecord
 from harness.roles import RoleModel
+from harness.secrets import redact_values
 from harness.store import RunStore
 
 PACKAGES = ("harness", "torch", "transformers", "sympy", "openai", "numpy", "lm_eval", "tokenizers", "latex2sympy2_extended")
@@ -299,13 +300,31 @@ def summarize_task(task: Task, samples: list[Sample], store: RunStore) -> dict:
     errors = [r for r in records if r.error is not None]
     metrics = task.aggregate(scored)
     task.write_artifacts(scored, store.dir)
-    return {
+    summary = {
         "metrics": {k: m.to_json() for k, m in metrics.items()},
         "n": len(scored),
         "n_errors": len(errors),
         "n_samples": len(samples),
         "args": dataclasses.asdict(task.args),
+        "headline": task.headline,
     }
+    if errors:
+        summary["error_causes"] = error_causes(errors)
+    return summary
+
+
+def error_causes(errors: list[SampleRecord], most: int = 5) -> list[dict]:
+    """The distinct causes of errored samples, most frequent first: the message
+    with sample-specific quoted names elided, its count, and whether a rerun can
+    help (no when the response that failed says its error is permanent)."""
+    counts: dict[tuple[str, bool], int] = {}
+    for r in errors:
+        failed = next((d for d in r.responses if d.get("error")), {})
+        cause = re.sub(r"'[^']*'", "'…'", r.error or "")[:200]
+        key = (cause, bool(failed.get("permanent")))
+        counts[key] = counts.get(key, 0) + 1
+    ranked = sorted(counts.items(), key=lambda kv: -kv[1])[:most]
+    return [{"cause": cause, "count": n, "rerun_helps": not permanent} for (cause, permanent), n in ranked]
 
 
 def run_eval(config: RunConfig) -> RunResult:
@@ -319,6 +338,7 @@ def run_eval(config: RunConfig) -> RunResult:
         for _, adapter in roles.values():
             adapter.close()
         raise
+    store: RunStore | None = None
     try:
         for t in tasks:
             _check_capabilities(t, model)
@@ -347,7 +367,7 @@ def run_eval(config: RunConfig) -> RunResult:
             for t in tasks:
                 t.bind_roles({r.name: RoleModel(r.name, roles[r.name][0], t.name, cached_roles[r.name])
                               for r in t.roles if r.name in roles})
-            store.open(resolved, config.identity(), config.overwrite)
+            store.open(redact_values(resolved), redact_values(config.identity()), config.overwrite)
             started = time.time()
             results: dict[str, Any] = {"model": config.model, "steering": description.get("steering"), "tasks": {}}
             for t in tasks:
@@ -367,15 +387,23 @@ def run_eval(config: RunConfig) -> RunResult:
         model.close()
         for _, adapter in roles.values():
             adapter.close()
+        if store is not None:
+            store.close()
 
 
 def format_results_table(results: dict) -> str:
-    """The table printed at the end of `harness eval`."""
+    """The table printed at the end of `harness eval`: the task's headline metric first
+    (marked *), counts as counts, each metric with its own n."""
     rows = [("task", "metric", "value", "95% CI", "n")]
     for name, t in results["tasks"].items():
-        for metric, m in t["metrics"].items():
-            ci = m["ci95"]
-            rows.append((name, metric, f"{m['value']:.4f}", f"[{ci[0]:.4f}, {ci[1]:.4f}]" if ci else "n/a", str(t["n"])))
+        headline = t.get("headline")
+        ordered = sorted(t["metrics"].items(), key=lambda kv: kv[0] != headline)
+        for metric, m in ordered:
+            ci, count = m["ci95"], m.get("kind") == "count"
+            value = f"{m['value']:.0f}" if count else f"{m['value']:.4f}"
+            interval = "n/a" if not ci else f"[{ci[0]:.1f}, {ci[1]:.1f}]" if count else f"[{ci[0]:.4f}, {ci[1]:.4f}]"
+            label = f"{metric} *" if metric == headline else metric
+            rows.append((name, label, value, interval, str(m.get("n", t["n"]))))
         if t["n_errors"]:
             rows.append((name, "errors", str(t["n_errors"]), "", str(t["n_samples"])))
     widths = [max(len(r[i]) for r in rows) for i in range(5)]

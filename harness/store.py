@@ -8,27 +8,65 @@ sample therefore ends up in the file exactly once.
 """
 from __future__ import annotations
 
+import errno
 import json
+import logging
 import os
+import socket
+import time
 from pathlib import Path
 from typing import Iterable
 
 from harness.api import HarnessError
 from harness.record import SampleRecord
 
+LOCK = "run.lock"
 CONFIG = "config.json"
 SAMPLES = "samples.jsonl"
 RESULTS = "results.json"
 
 
+logger = logging.getLogger(__name__)
+
+
+def _read_lock(path: Path) -> dict | None:
+    try:
+        return json.loads(path.read_text())
+    except (OSError, ValueError):
+        return None  # half-written or unreadable: treated as stale
+
+
+def _stale(holder: dict) -> bool:
+    """True when the lock's process no longer runs (only decidable on its own host)."""
+    if holder.get("host") != socket.gethostname():
+        return False
+    try:
+        os.kill(int(holder["pid"]), 0)
+    except ProcessLookupError:
+        return True
+    except (PermissionError, KeyError, ValueError, TypeError):
+        return False
+    return False
+
+
+def _write_failed(path: Path, error: OSError) -> HarnessError:
+    reason = "the disk is full" if error.errno == errno.ENOSPC else error.strerror or str(error)
+    return HarnessError(f"cannot write {path}: {reason}; free space or choose another --output (what was saved is kept)")
+
+
 def write_json_atomic(path: Path, obj) -> None:
+    """Write `path` whole or not at all: a full disk leaves the old file and no temporary behind."""
     tmp = path.with_suffix(path.suffix + ".tmp")
-    with open(tmp, "w") as f:
-        json.dump(obj, f, indent=2, ensure_ascii=False, default=str)
-        f.write("\n")
-        f.flush()
-        os.fsync(f.fileno())
-    os.replace(tmp, path)
+    try:
+        with open(tmp, "w", encoding="utf-8") as f:
+            json.dump(obj, f, indent=2, ensure_ascii=False, default=str)
+            f.write("\n")
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except OSError as e:
+        tmp.unlink(missing_ok=True)
+        raise _write_failed(path, e) from None
 
 
 def read_json(path: Path):
@@ -41,17 +79,52 @@ def read_json(path: Path):
 
 
 class RunStore:
+    """A run directory with one writer: `open` takes `run.lock` (pid, host, start
+    time) and `close` releases it; a lock left by a process that no longer runs
+    on this host is taken over."""
+
     def __init__(self, directory: Path):
         self.dir = Path(directory)
+        self._locked = False
+
+    @property
+    def lock_path(self) -> Path:
+        return self.dir / LOCK
+
+    def lock(self) -> None:
+        self.dir.mkdir(parents=True, exist_ok=True)
+        mine = {"pid": os.getpid(), "host": socket.gethostname(), "started": time.strftime("%Y-%m-%dT%H:%M:%S")}
+        for _ in range(2):
+            try:
+                fd = os.open(self.lock_path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644)
+            except FileExistsError:
+                holder = _read_lock(self.lock_path)
+                if holder is not None and not _stale(holder):
+                    raise HarnessError(
+                        f"{self.dir} is in use by another harness process (pid {holder.get('pid')} on {holder.get('host')}, "
+                        f"since {holder.get('started')}); wait for it to finish or use another --output"
+                    ) from None
+                self.lock_path.unlink(missing_ok=True)  # left by a process that is gone: take it over
+                continue
+            with os.fdopen(fd, "w") as f:
+                json.dump(mine, f)
+            self._locked = True
+            return
+        raise HarnessError(f"cannot take the lock {self.lock_path}; remove it if no harness process uses {self.dir}")
+
+    def close(self) -> None:
+        if self._locked:
+            self.lock_path.unlink(missing_ok=True)
+            self._locked = False
 
     @property
     def samples_path(self) -> Path:
         return self.dir / SAMPLES
 
     def open(self, config: dict, identity: dict, overwrite: bool) -> None:
-        """Create the directory, or check that an existing one belongs to the
-        same configuration (`identity`) and can be resumed."""
-        self.dir.mkdir(parents=True, exist_ok=True)
+        """Lock the directory, then create it, or check that an existing one belongs
+        to the same configuration (`identity`) and can be resumed."""
+        self.lock()
         cfg_path = self.dir / CONFIG
         if cfg_path.exists() and not overwrite:
             old = read_json(cfg_path).get("identity")
@@ -68,12 +141,13 @@ class RunStore:
         self._compact()
 
     def _compact(self) -> None:
-        """Cut a torn last line and drop error records (their samples are retried)."""
+        """Cut a torn last line, drop error records (their samples are retried) and
+        drop repeated records of a sample (keeping the first), with a warning."""
         path = self.samples_path
         if not path.exists():
             return
         raw = path.read_bytes()
-        keep, changed = [], False
+        keep, changed, seen, repeated = [], False, set(), 0
         for line in raw.split(b"\n"):
             if not line.strip():
                 continue
@@ -85,7 +159,14 @@ class RunStore:
             if rec.get("error") is not None:
                 changed = True
                 continue
+            key = (rec.get("task"), rec.get("id"))
+            if key in seen:
+                changed, repeated = True, repeated + 1
+                continue
+            seen.add(key)
             keep.append(line)
+        if repeated:
+            logger.warning("%s held %d repeated sample record(s); kept the first of each", path, repeated)
         if changed or (raw and not raw.endswith(b"\n")):
             tmp = path.with_suffix(".jsonl.tmp")
             tmp.write_bytes(b"".join(line + b"\n" for line in keep))
@@ -101,17 +182,20 @@ class RunStore:
                     rec = json.loads(line)
                 except json.JSONDecodeError:
                     continue
-                out[(rec["task"], rec["id"])] = SampleRecord.from_json(rec)
+                out.setdefault((rec["task"], rec["id"]), SampleRecord.from_json(rec))  # a repeat never counts twice
         return out
 
     def append(self, records: Iterable[SampleRecord]) -> None:
         data = "".join(json.dumps(r.to_json(), ensure_ascii=False, default=str) + "\n" for r in records)
         if not data:
             return
-        with open(self.samples_path, "a", encoding="utf-8") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
+        try:
+            with open(self.samples_path, "a", encoding="utf-8") as f:
+                f.write(data)
+                f.flush()
+                os.fsync(f.fileno())
+        except OSError as e:
+            raise _write_failed(self.samples_path, e) from None
 
     def rewrite(self, records: Iterable[SampleRecord]) -> None:
         """Replace samples.jsonl as a whole, atomically (re-scoring)."""

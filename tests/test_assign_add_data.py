@@ -205,11 +205,11 @@ def test_scoring_counts_parse_failures_and_reports_every_pool():
     assert "expected" in scores[1].explanation and scores[1].answer == (samples[1].target + 1) % MOD
     records = [SampleRecord.of(task.name, s, [], sc, None) for s, sc in zip(samples, scores)]
     metrics = task.aggregate(records)
-    assert set(metrics) == {f"acc_{p}" for p in POOL_NAMES} | {"parse_failures"}
+    assert set(metrics) == {f"acc_{p}" for p in POOL_NAMES} | {"accuracy", "parse_failures"}
     assert all(m.value == 0.5 and m.ci95[0] < 0.5 < m.ci95[1] for k, m in metrics.items() if k.startswith("acc_"))
     assert metrics["parse_failures"].value == 9
     partial = task.aggregate([r for r in records if r.fields["pool"] == "0var_train"])
-    assert set(partial) == {"acc_0var_train", "parse_failures"}
+    assert set(partial) == {"accuracy", "acc_0var_train", "parse_failures"}
     request = task.requests(samples[0])[0]
     assert request.metadata["tokens"] == samples[0].metadata["tokens"]
     assert request.metadata["partition"] == {"pairs_frac": 0.7, "partition_seed": 42}

@@ -58,6 +58,7 @@ from harness.api import (
 )
 from harness.fingerprint import canonical_json
 from harness.registry import register_model
+from harness.secrets import redact
 
 log = logging.getLogger(__name__)
 
@@ -377,7 +378,7 @@ class OpenAIAdapter(ModelAdapter):
     def _redact(self, text: str) -> str:
         if self._api_key and len(self._api_key) >= 4:
             text = text.replace(self._api_key, "***")
-        return text
+        return redact(text, [self._api_key, urlsplit(self.base_url).password])
 
     # ---------------------------------------------------------- connection
 
@@ -499,14 +500,14 @@ class OpenAIAdapter(ModelAdapter):
             self.stats["malformed"] += 1
             raise RetryableError(f"malformed response: body is not JSON ({raw[:80]!r})") from None
 
-    async def _answer(self, make: Callable[[], Awaitable[T]], on_error: Callable[[str], T]) -> T:
+    async def _answer(self, make: Callable[[], Awaitable[T]], on_error: Callable[[str, bool], T]) -> T:
         """Run one request's coroutine; a failure that survived the retries becomes an error response."""
         try:
             return await make()
         except (RetryableError, PermanentError) as e:
             self.stats["failed"] += 1
             attempts = f" after {self.args.max_retries + 1} attempts" if isinstance(e, RetryableError) else ""
-            return on_error(self._redact(f"openai request failed{attempts}: {e}"))
+            return on_error(self._redact(f"openai request failed{attempts}: {e}"), isinstance(e, PermanentError))
 
     # ---------------------------------------------------------- generation
 
@@ -520,7 +521,14 @@ class OpenAIAdapter(ModelAdapter):
         return self._loop.run(self._gather([self._generate_one(r) for r in requests]))
 
     async def _gather(self, coros: list[Awaitable[T]]) -> list[T]:
-        return list(await asyncio.gather(*coros))
+        """All answers in order; each is reported (`answered`) the moment it arrives."""
+
+        async def one(index: int, coro: Awaitable[T]) -> T:
+            response = await coro
+            self.answered(index, response)  # type: ignore[arg-type]
+            return response
+
+        return list(await asyncio.gather(*(one(i, c) for i, c in enumerate(coros))))
 
     def _generation_body(self, req: GenerateRequest) -> tuple[str, dict]:
         a = self.args
@@ -558,7 +566,7 @@ class OpenAIAdapter(ModelAdapter):
             path, body = self._generation_body(req)
             return await self._request(path, body, lambda data: self._parse_generation(data, req))
 
-        return await self._answer(call, lambda msg: Generation(text=None, error=msg))
+        return await self._answer(call, lambda msg, permanent: Generation(text=None, error=msg, permanent=permanent))
 
     def _parse_generation(self, data: Any, req: GenerateRequest) -> Generation:
         choice = first_choice(data)
@@ -593,7 +601,7 @@ class OpenAIAdapter(ModelAdapter):
                 "/completions", body, lambda data: continuation_loglikelihood(first_choice(data), req.context, req.continuation)
             )
 
-        return await self._answer(call, lambda msg: Loglikelihood(logprob=None, error=msg))
+        return await self._answer(call, lambda msg, permanent: Loglikelihood(logprob=None, error=msg, permanent=permanent))
 
 
 def _server_message(raw: bytes) -> str:

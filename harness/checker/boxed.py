@@ -45,11 +45,32 @@ def braced_group_end(text: str, open_at: int) -> int | None:
     return None
 
 
+def brace_pairs(text: str) -> dict[int, int]:
+    """For every ``{`` that closes, the index just past its ``}``, found in one pass
+    (escaped braces do not count). Looking boxes up here keeps reading linear in the
+    text: a response of thousands of unclosed boxes costs one scan, not one per box."""
+    pairs: dict[int, int] = {}
+    opened: list[int] = []
+    i, n = 0, len(text)
+    while i < n:
+        ch = text[i]
+        if ch == "\\":
+            i += 2
+            continue
+        if ch == "{":
+            opened.append(i)
+        elif ch == "}" and opened:
+            pairs[opened.pop()] = i + 1
+        i += 1
+    return pairs
+
+
 def extract_boxed(text: str) -> list[str]:
     """Contents of every top-level \\boxed{...} and \\fbox{...} in order (stripped,
     empty ones dropped). ``\\boxed 5`` (one token, no braces) is read too; a box
     inside a box belongs to the outer one; an unclosed box is skipped."""
     found: list[str] = []
+    closes = brace_pairs(text)
     pos = 0
     while True:
         m = _BOX_COMMAND.search(text, pos)
@@ -59,7 +80,7 @@ def extract_boxed(text: str) -> list[str]:
         while i < len(text) and text[i] in " \t":
             i += 1
         if i < len(text) and text[i] == "{":
-            end = braced_group_end(text, i)
+            end = closes.get(i)
             if end is None:
                 pos = m.end()
                 continue

@@ -22,10 +22,11 @@ from typing import Callable, Sequence
 
 from scipy.optimize import linear_sum_assignment
 
-from harness.checker.boxed import braced_group_end, final_section
+from harness.checker.boxed import brace_pairs, final_section
 from harness.checker.latex import replace_unicode_math, top_level_scan
 from harness.checker.units import UnitParseError, parse_unit
 
+MAX_READ_CHARS = 200_000  # answers are read from the end of a response; this bounds every scan of hostile text
 MAX_BOXES = 30
 _CONTEXT_CHARS = 300
 
@@ -72,13 +73,14 @@ class BoxReading:
 def _find_boxes(text: str) -> list[tuple[int, int, str, str]]:
     """(start, end, content, origin) of every top-level box, in order."""
     found: list[tuple[int, int, str, str]] = []
+    closes = brace_pairs(text)
     pos = 0
     while True:
         m = _BOX_OPEN.search(text, pos)
         if m is None:
             return found
         brace = m.end() - 1
-        end = braced_group_end(text, brace)
+        end = closes.get(brace)
         origin = "boxed" if m.group(0).startswith("\\") else "boxed (no backslash)"
         if end is None:
             # Cut off inside its box: what was written of it is the answer, when it is the last box.
@@ -365,7 +367,7 @@ def _readings(content: str, box: int) -> dict[str, tuple[AnswerPart, ...]]:
 def read_answers(text: str, max_boxes: int = MAX_BOXES) -> list[BoxReading]:
     """Every final box of a response (the last `max_boxes`), or its final-answer
     statements when it boxes nothing, each with its readings."""
-    section = final_section(text or "")
+    section = final_section(text or "")[-MAX_READ_CHARS:]
     spans = _find_boxes(section) or _final_section_statements(section)
     spans = spans[-max_boxes:]
     boxes = []

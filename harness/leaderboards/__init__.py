@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from harness.api import HarnessError
+from harness.io import markdown_cell
 from harness.store import CONFIG, RESULTS, read_json
 
 
@@ -91,8 +92,8 @@ def to_csv(board: Leaderboard, path: Path) -> None:
 
 
 def to_markdown(board: Leaderboard, title: str) -> str:
-    esc = lambda s: str(s).replace("|", "\\|")  # noqa: E731
-    lines = [f"# {title}", "", "Each cell: value [95% interval].", ""]
+    esc = markdown_cell
+    lines = [f"# {esc(title)}", "", "Each cell: value [95% interval].", ""]
     lines.append("| model | steering | " + " | ".join(esc(c) for c in board.columns) + " |")
     lines.append("|---|---|" + "---|" * len(board.columns))
     for r in board.rows:

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from harness.api import HarnessError
+from harness.io import markdown_cell
 
 METHODS = ("none", "prompt", "caa", "mi")
 DEFAULT_SWEEPS = {"caa": {"multiplier": ["-1", "1", "2"]}, "mi": {"layers": ["all"], "strength": ["0"]}}
@@ -118,7 +119,7 @@ def markdown_table(rows: list[dict], x: str, y: str) -> str:
         def ci(m: str, r: dict = r) -> str:
             return f"[{_fmt(r.get(m + '_ci_lo'))}, {_fmt(r.get(m + '_ci_hi'))}]" if r.get(m + "_ci_lo") is not None else ""
 
-        cells = [r["label"], r["method"], r["settings"].replace("|", "\\|"), _fmt(r.get(y)), ci(y), _fmt(r.get(x)), ci(x),
+        cells = [markdown_cell(r["label"]), r["method"], markdown_cell(r["settings"]), _fmt(r.get(y)), ci(y), _fmt(r.get(x)), ci(x),
                  _fmt(r.get("kv_bytes_added_per_sequence")), _fmt(r.get("kv_bytes_prompting_equivalent")),
                  _fmt(r.get("latency_ms_per_token")), _fmt(r.get("latency_ms_per_token_unsteered"))]
         lines.append("| " + " | ".join(cells) + " |")

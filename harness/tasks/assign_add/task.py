@@ -129,8 +129,8 @@ class AssignAddTask(Task):
         )
 
     def aggregate(self, records: list[SampleRecord]) -> dict[str, Metric]:
-        """Accuracy per pool (Wilson 95% interval), plus parse failures overall."""
-        metrics: dict[str, Metric] = {}
+        """Accuracy over every sample and per pool (Wilson 95% intervals), plus parse failures."""
+        metrics: dict[str, Metric] = {"accuracy": proportion_metric(int(sum(r.score == 1.0 for r in records)), len(records))}
         for pool in self.pools():
             scores = [r.score for r in records if r.fields.get("pool") == pool]
             if scores:  # a pool cut by --limit, or whose every request errored, has no accuracy to report

@@ -79,6 +79,7 @@ class DetectArgs:
 @register_task
 class HaluDetect(Task):
     name = "halu_detect"
+    headline = "auroc"
     description = (
         "Hallucination detection on labelled responses (HaluEval, TruthfulQA; FELM from data_dir) with the model as "
         "judge, logprob, P(True) or SelfCheck detector; AUROC, AUPRC, F1, balanced accuracy, AUROC vs k."

@@ -60,6 +60,7 @@ class LimitArgs:
 @register_task
 class HaluLimit(Task):
     name = "halu_limit"
+    headline = "final_window_accuracy"
     description = (
         "Hallucination detection in the limit: synthetic language collections, positive-only, adversarial "
         "or informant streams; final-window accuracy, mind changes, last error (arXiv 2504.17004)."

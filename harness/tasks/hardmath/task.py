@@ -24,16 +24,16 @@ from harness.tasks.hardmath.truth import GroundTruth, compute_truth
 
 @dataclass(frozen=True)
 class HardMathArgs:
-    subset: Literal["mini", "word"] = "mini"
+    subset: Literal["mini", "word"] = "mini"  # HARDMath-mini or its 40 word problems
     type: Literal["all", "nondim_symbolic", "nondim_numeric", "roots", "ode", "integral_traditional", "integral_laplace"] = "all"
-    shots: int = 0
-    scoring: Literal["numeric", "paper"] = "numeric"
-    dedupe: bool = True
-    data: str | None = None
-    seed: int = 0
-    max_tokens: int = 4000
-    timeout_s: float = 20.0
-    workers: int = 2
+    shots: int = 0  # worked examples from the training split, 0 to 5
+    scoring: Literal["numeric", "paper"] = "numeric"  # numeric: per regime against the problem; paper: SymPy + judge
+    dedupe: bool = True  # drop the repeated problems of HARDMath-mini
+    data: str | None = None  # a JSONL of problems instead of the packaged set
+    seed: int = 0  # picks the shots
+    max_tokens: int = 4000  # generation budget per problem
+    timeout_s: float = 20.0  # per response, in the sandbox
+    workers: int = 2  # sandbox worker processes
 
     def __post_init__(self):
         if not 0 <= self.shots <= 5:

@@ -31,6 +31,7 @@ def _opposite(answer: str) -> str:
 @register_task
 class GuidanceShiftTask(Task):
     name = "guidance_shift"
+    headline = "post_shift_alignment"
     description = "Updateable guidance: alignment with the current guidance before and after a mid-conversation shift"
     requires = frozenset({"loglikelihood"})
 

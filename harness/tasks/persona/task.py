@@ -65,6 +65,7 @@ def yes_no_p_match(responses: Sequence[Loglikelihood], matching: str) -> tuple[f
 @register_task
 class PersonaTask(Task):
     name = "persona"
+    headline = "control"
     description = "Personality steering: p(matching) on a trait's held-out statements (control) vs other traits and neutral-text KL (drift)"
     requires = frozenset({"loglikelihood", "generate"})
 

@@ -30,16 +30,16 @@ from harness.tasks.physics.scoring import PairCheck, decided_without_judge, pape
 
 @dataclass(frozen=True)
 class PhysicsArgs:
-    split: Literal["validation", "test", "all"] = "test"
-    modality: Literal["text", "all"] = "text"
+    split: Literal["validation", "test", "all"] = "test"  # the benchmark's split
+    modality: Literal["text", "all"] = "text"  # all: problems with figures too (needs data_dir)
     domain: Literal["all", "atomic", "electro", "mechanics", "optics", "quantum", "statistics"] = "all"
-    scoring: Literal["strict", "paper"] = "strict"
-    rel_tol: float = 0.01
-    timeout_s: float = 5.0
-    data_dir: str | None = None
-    max_tokens: int = 8192
-    max_boxes: int = MAX_BOXES
-    workers: int = 2
+    scoring: Literal["strict", "paper"] = "strict"  # strict: gold answers matched one-to-one; paper: the official formula
+    rel_tol: float = 0.01  # relative tolerance of numeric comparisons
+    timeout_s: float = 5.0  # per check, in the sandbox
+    data_dir: str | None = None  # a PHYSICS checkout instead of the packaged copy
+    max_tokens: int = 8192  # generation budget per problem
+    max_boxes: int = MAX_BOXES  # boxes read per response (the last ones)
+    workers: int = 2  # sandbox worker processes
 
     def __post_init__(self):
         if not 0 < self.rel_tol < 1:
@@ -235,7 +235,7 @@ class PhysicsTask(Task):
         metrics.update(_accuracy_metrics(records, ""))
         metrics["paper_accuracy"] = mean_metric([r.fields["paper_score"] for r in records])
         diffs = [r.fields["paper_score"] - r.fields["answer_fraction"] for r in records]
-        metrics["paper_minus_answer_fraction"] = mean_metric(diffs)
+        metrics["paper_minus_answer_fraction"] = statistic_metric(np.array(diffs), np.mean)  # a difference: can be < 0
         for domain in DOMAINS:
             subset = [r for r in records if r.fields["domain"] == domain]
             if subset:
