@@ -97,36 +97,46 @@ class CachedModel:
         self.keyed_by_context = getattr(model, "answers_depend_on_context", False)
         self.calls = 0  # requests actually sent to the model
 
-    def __call__(self, kind: str, requests: list[Request], contexts: list[RequestContext]) -> list[Response]:
+    def __call__(self, kind: str, requests: list[Request], contexts: list[RequestContext],
+                 on_answer: Callable[[int], None] = lambda index: None) -> list[Response]:
+        """The responses in order. Each fresh answer is cached the moment the adapter
+        reports it (`ModelAdapter.answered`), else when the batch returns; `on_answer(i)`
+        is called as soon as request i has its response."""
         method: Callable[[list[Any], list[RequestContext]], Sequence[Response]] = (
             self.model.generate if kind == "generate" else self.model.loglikelihood
         )
-        if self.cache is None:
-            self.calls += len(requests)
-            return list(method(requests, contexts))
+        cache = self.cache
         keys = [
-            ResponseCache.key(self.fingerprint, r, c if self.keyed_by_context else None) if _cacheable(r) else None
+            ResponseCache.key(self.fingerprint, r, c if self.keyed_by_context else None) if cache and _cacheable(r) else None
             for r, c in zip(requests, contexts)
         ]
-        out: list[Response | None] = [self.cache.get(k) if k else None for k in keys]
+        out: list[Response | None] = [cache.get(k) if cache and k else None for k in keys]
         missing = [i for i, r in enumerate(out) if r is None]
-        if missing:
-            self.calls += len(missing)
-            cache, stored = self.cache, set()
+        for i, r in enumerate(out):
+            if r is not None:
+                on_answer(i)
+        if not missing:
+            return out  # type: ignore[return-value]
+        self.calls += len(missing)
+        reported: set[int] = set()
 
-            def keep(position: int, response: Response) -> None:  # one answer, as it arrives
-                key = keys[missing[position]]
-                if key:
-                    cache.put_many([(key, response)])
-                    stored.add(position)
+        def keep(position: int, response: Response) -> None:  # one answer, as it arrives
+            key = keys[missing[position]]
+            if cache and key:
+                cache.put_many([(key, response)])
+            reported.add(position)
+            on_answer(missing[position])
 
-            self.model.answered_sink = keep
-            try:
-                fresh = method([requests[i] for i in missing], [contexts[i] for i in missing])
-            finally:
-                self.model.answered_sink = None
-            for i, r in zip(missing, fresh):
-                out[i] = r
-            self.cache.put_many([(key, response) for p, i in enumerate(missing)
-                                 if p not in stored and (key := keys[i]) and (response := out[i]) is not None])
+        self.model.answered_sink = keep
+        try:
+            fresh = method([requests[i] for i in missing], [contexts[i] for i in missing])
+        finally:
+            self.model.answered_sink = None
+        late = [(i, r) for position, (i, r) in enumerate(zip(missing, fresh)) if position not in reported]
+        for i, r in zip(missing, fresh):
+            out[i] = r
+        if cache:
+            cache.put_many([(key, r) for i, r in late if (key := keys[i])])  # one write for a whole batch
+        for i, _ in late:
+            on_answer(i)
         return out  # type: ignore[return-value]

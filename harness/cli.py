@@ -225,6 +225,11 @@ for _parent, _commands in FAMILY_COMMANDS.items():
         cli.add_command(LazyGroup(_parent, lazy=_commands, help=f"{_parent.capitalize()} commands of the task families."))
 
 
+def _printable(text: str) -> str:
+    """Text any terminal can take: bytes a path could not decode are shown escaped."""
+    return text.encode("utf-8", "backslashreplace").decode("utf-8")
+
+
 def main(argv: list[str] | None = None) -> None:
     argv = list(sys.argv[1:] if argv is None else argv)
     debug = "--debug" in argv
@@ -234,13 +239,13 @@ def main(argv: list[str] | None = None) -> None:
     except HarnessError as e:
         if debug:
             traceback.print_exc()
-        click.echo(f"error: {e}", err=True)
+        click.echo(_printable(f"error: {e}"), err=True)
         sys.exit(2)
     except ModuleNotFoundError as e:
         error = registry.missing_extra(e, "this command")
         if error is None or debug:
             raise
-        click.echo(f"error: {error}", err=True)
+        click.echo(_printable(f"error: {error}"), err=True)
         sys.exit(2)
     except click.exceptions.Abort:
         click.echo("aborted; rerun the same command to resume", err=True)

@@ -16,10 +16,11 @@ import random
 import re
 import subprocess
 import sys
+import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 from harness import registry
 from harness.api import (
@@ -224,10 +225,27 @@ def _select_samples(task: Task, limit: int | None) -> list[Sample]:
     return samples
 
 
-def _solve_chunk(task: Task, samples: list[Sample], model: CachedModel) -> list[list[Response]]:
-    """All model rounds for a chunk of samples, batched across samples."""
+def _solve_chunk(task: Task, samples: list[Sample], model: CachedModel,
+                 on_sample_answered: Callable[[], None] = lambda: None) -> list[list[Response]]:
+    """All model rounds for a chunk of samples, batched across samples.
+    `on_sample_answered` is called once per sample as soon as its first-round
+    requests are all answered (the progress bar moves per sample, not per chunk)."""
     responses: list[list[Response]] = [[] for _ in samples]
     pending = [(i, task.requests(s)) for i, s in enumerate(samples)]
+    waiting = {i: len(reqs) for i, reqs in pending}  # first-round answers still to come, per sample
+    lock = threading.Lock()
+
+    def answered(sample_index: int) -> None:
+        with lock:
+            if sample_index not in waiting:
+                return
+            waiting[sample_index] -= 1
+            done = waiting[sample_index] == 0
+            if done:
+                del waiting[sample_index]
+        if done:
+            on_sample_answered()
+
     while pending:
         by_kind: dict[str, list[tuple[int, int, Request]]] = {}
         for i, reqs in pending:
@@ -236,8 +254,9 @@ def _solve_chunk(task: Task, samples: list[Sample], model: CachedModel) -> list[
         answers: dict[tuple[int, int], Response] = {}
         for kind, items in by_kind.items():
             contexts = [RequestContext(task.name, samples[i].id, len(responses[i]) + k) for i, k, _ in items]
+            owners = [i for i, _, _ in items]
             try:
-                outs = model(kind, [r for _, _, r in items], contexts)
+                outs = model(kind, [r for _, _, r in items], contexts, lambda n: answered(owners[n]))
             except HarnessError:
                 raise
             except Exception as e:  # one failing batch marks its samples as errors; the run goes on
@@ -245,6 +264,9 @@ def _solve_chunk(task: Task, samples: list[Sample], model: CachedModel) -> list[
             for (i, k, _), out in zip(items, outs):
                 answers[(i, k)] = out
         next_pending = []
+        for i in list(waiting):  # a failed batch reports nothing: its samples are done too
+            for _ in range(waiting.get(i, 0)):
+                answered(i)
         for i, reqs in pending:
             responses[i].extend(answers[(i, k)] for k in range(len(reqs)))
             if any(r.error for r in responses[i]):
@@ -286,8 +308,7 @@ def run_task(task: Task, model: CachedModel, store: RunStore, limit: int | None,
     try:
         for start in range(0, len(pending), chunk_size):
             chunk = pending[start : start + chunk_size]
-            store.append(score_records(task, chunk, _solve_chunk(task, chunk, model)))
-            bar.update(len(chunk))
+            store.append(score_records(task, chunk, _solve_chunk(task, chunk, model, lambda: bar.update(1))))
     finally:
         bar.close()
     return summarize_task(task, samples, store)

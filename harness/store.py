@@ -67,6 +67,10 @@ def write_json_atomic(path: Path, obj) -> None:
     except OSError as e:
         tmp.unlink(missing_ok=True)
         raise _write_failed(path, e) from None
+    except UnicodeEncodeError:
+        tmp.unlink(missing_ok=True)
+        raise HarnessError(f"cannot write {path}: it would hold text that is not valid UTF-8 (an --output path with "
+                           "undecodable bytes?); use a path in plain UTF-8") from None
 
 
 def read_json(path: Path):
@@ -126,6 +130,13 @@ class RunStore:
         to the same configuration (`identity`) and can be resumed."""
         self.lock()
         cfg_path = self.dir / CONFIG
+        if cfg_path.exists():
+            saved = read_json(cfg_path)
+            kind = saved.get("kind") or ("eval" if "identity" in saved else saved.get("format"))
+            if kind != "eval":
+                what = "a training run" if kind == "train" or "assign-add" in str(kind) else f"another kind of run ({kind})"
+                raise HarnessError(f"{self.dir} is {what}, not an evaluation run; use another --output "
+                                   "(--overwrite never replaces another kind of run)")
         if cfg_path.exists() and not overwrite:
             old = read_json(cfg_path).get("identity")
             if old != json.loads(json.dumps(identity, default=str)):
@@ -137,7 +148,7 @@ class RunStore:
         elif overwrite:
             for name in (SAMPLES, RESULTS):
                 (self.dir / name).unlink(missing_ok=True)
-        write_json_atomic(cfg_path, {**config, "identity": identity})
+        write_json_atomic(cfg_path, {"kind": "eval", **config, "identity": identity})
         self._compact()
 
     def _compact(self) -> None:

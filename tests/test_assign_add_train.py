@@ -41,8 +41,8 @@ def test_resume_reproduces_an_uninterrupted_run(tmp_path):
     straight, resumed = tmp_path / "straight", tmp_path / "resumed"
     train(straight, TrainConfig(steps=6, **TINY), log=lambda _: None)
     train(resumed, TrainConfig(steps=3, **TINY), log=lambda _: None)
-    with (resumed / "metrics.csv").open("a") as f:  # an evaluation logged after the last checkpoint, then a crash
-        f.write("4,9.9" + ",0.5" * 9 + ",1.0,1.0\n")
+    with (resumed / "metrics.csv").open("a") as f:  # an evaluation logged after the last checkpoint, then a torn row
+        f.write("4,9.9" + ",0.5" * 9 + ",1.0,1.0\n" + "2,0.7,0.5")
     logs = []
     train(resumed, TrainConfig(steps=6, **TINY), log=logs.append)
     assert "resuming" in logs[0] and "from step 3" in logs[0]
@@ -100,3 +100,32 @@ def test_cli_train_then_eval_and_analyze_the_run(tmp_path):
 
     bad = CliRunner().invoke(analyze_cmd, ["--model", "assign-add:released/final", "--all-checkpoints"])
     assert isinstance(bad.exception, HarnessError)
+
+
+def test_sigterm_saves_the_step_and_resume_continues_exactly(tmp_path):
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    settings = dict(steps=400, eval_every=50, checkpoint_every=1000, eval_n=40, batch_size=64)
+    straight = tmp_path / "straight"
+    train(straight, TrainConfig(**settings), log=lambda _: None)
+    run = tmp_path / "run"
+    code = ("import sys, pathlib; from harness.tasks.assign_add.train import TrainConfig, train\n"
+            f"train(pathlib.Path(sys.argv[1]), TrainConfig(**{settings!r}), log=lambda m: print(m, flush=True))")
+    child = subprocess.Popen([sys.executable, "-c", code, str(run)], stdout=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline and not ((run / "metrics.csv").exists() and len(_rows(run)) >= 3):
+        time.sleep(0.05)
+    child.send_signal(signal.SIGTERM)
+    out, _ = child.communicate(timeout=60)
+    assert child.returncode != 0 and "interrupted at step" in out
+    stopped_at = int(out.split("interrupted at step ")[1].split(";")[0])
+    assert 100 <= stopped_at < 400 and stopped_at == torch.load(run / "state.pt", weights_only=True)["step"]
+    train(run, TrainConfig(**settings), log=lambda _: None)
+    a = torch.load(straight / "checkpoints" / "step_000400.pth", weights_only=True)
+    b = torch.load(run / "checkpoints" / "step_000400.pth", weights_only=True)
+    assert all(torch.allclose(a[k].float(), b[k].float(), atol=1e-6) for k in a)
+    assert os.path.exists(run / "phases.png")

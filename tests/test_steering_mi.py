@@ -5,6 +5,7 @@ import pytest
 import torch
 from transformers import AutoModelForCausalLM, DynamicCache
 
+from harness.adapters.hf.adapter import cache_argument
 from harness.adapters.steering.attention import ATTENTION_NAME
 from harness.adapters.steering.bank import compute_bank, load_bank, model_fingerprint, save_bank
 from harness.adapters.steering.injection import BankInjection
@@ -99,9 +100,9 @@ def test_cached_decoding_equals_full_recompute(model):
     conv = ids(10, 8)
     with _partial_injection(model, bank):
         cache = DynamicCache(config=model.config)
-        step_logits = [model(conv[:, :5], past_key_values=cache, use_cache=True).logits[:, -1]]
+        step_logits = [model(conv[:, :5], use_cache=True, **{cache_argument(model): cache}).logits[:, -1]]
         for t in range(5, 8):
-            step_logits.append(model(conv[:, t:t + 1], past_key_values=cache, use_cache=True).logits[:, -1])
+            step_logits.append(model(conv[:, t:t + 1], use_cache=True, **{cache_argument(model): cache}).logits[:, -1])
         full = model(conv).logits[:, 4:]
         # the real cache holds only the visible tokens, never the bank
         assert cache.get_seq_length() == conv.shape[1]
@@ -118,9 +119,9 @@ def test_bank_swap_between_turns_changes_behaviour_not_transcript(model):
     for name, second in (("keep", bank_a), ("swap", bank_b)):
         cache = DynamicCache(config=model.config)
         with inject(model, bank_a, layers):
-            model(turn1, past_key_values=cache, use_cache=True)
+            model(turn1, use_cache=True, **{cache_argument(model): cache})
         with inject(model, second, layers):
-            outputs[name] = model(turn2, past_key_values=cache, use_cache=True).logits
+            outputs[name] = model(turn2, use_cache=True, **{cache_argument(model): cache}).logits
         assert cache.get_seq_length() == turn1.shape[1] + turn2.shape[1]
     assert (outputs["keep"] - outputs["swap"]).abs().max().item() > 1e-3
 

@@ -204,3 +204,113 @@ def test_a_killed_run_resends_no_answered_request(tmp_path):
         main(argv)
         assert server.stats.successes <= 16 + 2  # only the in-flight ones again
     assert len((out / "samples.jsonl").read_text().splitlines()) == 16
+
+
+@pytest.mark.parametrize("kind", ["vector", "bank"])
+def test_each_malformed_steering_file_is_one_line_and_exit_2(tmp_path, capsys, kind):
+    import torch
+    from safetensors.torch import save_file
+
+    from harness.adapters.steering.bank import BANK_FORMAT, load_bank
+    from harness.adapters.steering.caa import VECTOR_FORMAT, load_vector
+
+    load = load_vector if kind == "vector" else load_bank
+    good_meta = ({"format": VECTOR_FORMAT, "layer": "0", "model_fingerprint": "f", "meta": "{}"} if kind == "vector" else
+                 {"format": BANK_FORMAT, "layers": "0", "source_length": "3", "model_fingerprint": "f",
+                  "position_scheme": "rope", "meta": "{}"})
+    good = {"vector": torch.ones(4)} if kind == "vector" else {"layer.0.keys": torch.ones(1, 2, 4), "layer.0.values": torch.ones(1, 2, 4)}
+    first = next(iter(good))
+    cases = {
+        "missing tensor": ({}, good_meta),
+        "NaN": ({**good, first: torch.full_like(good[first], float("nan"))}, good_meta),
+        "integer dtype": ({**good, first: good[first].long()}, good_meta),
+        "wrong shape": ({**good, first: torch.ones(2, 2, 2, 2)}, good_meta),
+        "bad meta JSON": (good, {**good_meta, "meta": "{not json"}),
+        "missing field": (good, {k: v for k, v in good_meta.items() if k != "model_fingerprint"}),
+    }
+    if kind == "bank":
+        cases["unknown position scheme"] = (good, {**good_meta, "position_scheme": "alibi"})
+    path = tmp_path / f"{kind}.safetensors"
+    save_file(good, str(path), metadata=good_meta)
+    load(path)  # the well-formed file loads
+    for name, (tensors, meta) in cases.items():
+        save_file(tensors or {"other": torch.ones(1)}, str(path), metadata=meta)
+        with pytest.raises(HarnessError) as e:
+            load(path)
+        assert "\n" not in str(e.value) and "rebuild it" in str(e.value), name
+
+
+def test_an_unreachable_hub_fails_fast_with_the_fix(tmp_path):
+    env = {k: v for k, v in os.environ.items() if k not in ("HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE")}
+    env.update(HF_ENDPOINT="http://127.0.0.1:9", HF_HOME=str(tmp_path / "hf"))  # nothing listens there
+    started = time.monotonic()
+    out = subprocess.run([sys.executable, "-m", "harness.cli", "eval", "--model", "hf:nobody/not-cached", "--task", "smoke-gen",
+                          "--output", str(tmp_path / "run")], capture_output=True, text=True, env=env, timeout=120)
+    assert out.returncode == 2 and "cannot be reached" in out.stderr and "local model directory" in out.stderr
+    assert time.monotonic() - started < 10
+
+
+def test_training_and_evaluation_directories_are_never_mixed(tmp_path, capsys):
+    train_dir = tmp_path / "trained"
+    train_dir.mkdir()
+    (train_dir / "config.json").write_text(json.dumps({"kind": "train", "format": "harness-assign-add-run/1", "steps": 3}))
+    for extra in ([], ["--overwrite"]):
+        with pytest.raises(SystemExit) as exit_info:
+            main(["eval", "--model", "slow4:x", "--include", PLUGIN, "--task", "smoke-gen", "--output", str(train_dir), *extra])
+        assert exit_info.value.code == 2 and "is a training run" in capsys.readouterr().err
+    assert json.loads((train_dir / "config.json").read_text())["kind"] == "train"
+
+
+def test_a_cache_that_turns_read_only_mid_run_costs_no_answer(tmp_path, monkeypatch, caplog):
+    import sqlite3
+
+    import harness.cache as cache_module
+
+    real_connect = sqlite3.connect
+
+    class ReadOnlyAfterFirstWrite:
+        """A connection whose writes fail after the first, as when the disk turns read-only mid-run."""
+
+        def __init__(self, *args, **kwargs):
+            self._db, self._writes = real_connect(*args, **kwargs), 0
+
+        def executemany(self, *args):
+            self._writes += 1
+            if self._writes > 1:
+                raise sqlite3.OperationalError("attempt to write a readonly database")
+            return self._db.executemany(*args)
+
+        def __getattr__(self, name):
+            return getattr(self._db, name)
+
+    monkeypatch.setattr(cache_module.sqlite3, "connect", ReadOnlyAfterFirstWrite)
+    with caplog.at_level(logging.WARNING):
+        result = run_eval(RunConfig(model="slow4:x", includes=[PLUGIN], tasks=["smoke-gen"], limit=6, chunk_size=2,
+                                    output=tmp_path / "run", cache_path=tmp_path / "cache.sqlite"))
+    assert result.n_errors == 0 and result.results["tasks"]["smoke-gen"]["n"] == 6
+    assert "readonly" in caplog.text and caplog.text.count("going on without it") == 1
+
+
+def test_progress_moves_per_sample_as_answers_arrive():
+    from harness.cache import CachedModel
+    from harness.registry import create_model
+    from harness.runner import _solve_chunk
+
+    task = create_task("smoke-gen", {})
+    samples = list(task.samples())[:6]
+    with LoopbackOpenAIServer(latency_s=0.3, api_key="sk-trust-test") as server:
+        model = create_model("openai:mock", {"base_url": server.base_url, "concurrency": "2"})
+        moments: list[float] = []
+        started = time.monotonic()
+        _solve_chunk(task, samples, CachedModel(model, None), lambda: moments.append(time.monotonic() - started))
+        finished = time.monotonic() - started
+        model.close()
+    assert len(moments) == 6 and moments[0] < finished - 0.5  # the first sample counted long before the chunk ends
+
+
+def test_an_output_path_that_is_not_utf8_is_one_line_and_leaves_no_temporary(tmp_path, capsys):
+    out = Path(os.fsdecode(os.fsencode(str(tmp_path)) + b"/run-\xff"))
+    with pytest.raises(SystemExit) as exit_info:
+        main(["eval", "--model", "slow4:x", "--include", PLUGIN, "--task", "smoke-gen", "--limit", "1", "--output", str(out), "-q"])
+    assert exit_info.value.code == 2 and "not valid UTF-8" in capsys.readouterr().err
+    assert not [p for p in out.iterdir() if p.name.endswith(".tmp")] and not (out / "run.lock").exists()

@@ -4,14 +4,18 @@ See the package docstring (harness.adapters.hf) for the steering interface.
 """
 from __future__ import annotations
 
+import functools
 import hashlib
 import inspect
 import json
 import logging
+import os
 import re
+import socket
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Literal
+from urllib.parse import urlsplit
 
 import torch
 
@@ -120,6 +124,39 @@ class HiddenStates(dict):
         self.lengths = lengths
 
 
+
+def _hub_cached(repo_id: str, revision: str | None) -> bool:
+    """Whether the hub id's config is in the local cache (then loading needs no network)."""
+    try:
+        from huggingface_hub import try_to_load_from_cache
+
+        return isinstance(try_to_load_from_cache(repo_id, "config.json", revision=revision), str)
+    except Exception:  # noqa: BLE001 - an odd id: let from_pretrained report it
+        return True
+
+
+def _hub_reachable(timeout_s: float = 3.0) -> bool:
+    """One TCP connection to the hub (False at once when HF_HUB_OFFLINE is set)."""
+    if os.environ.get("HF_HUB_OFFLINE", "").lower() in ("1", "true", "yes"):
+        return False
+    endpoint = urlsplit(os.environ.get("HF_ENDPOINT", "https://huggingface.co"))
+    try:
+        with socket.create_connection((endpoint.hostname or "huggingface.co", endpoint.port or 443), timeout=timeout_s):
+            return True
+    except OSError:
+        return False
+
+
+def cache_argument(model: torch.nn.Module) -> str:
+    """The name the model's forward takes its KV cache under: `cache` in current
+    transformers (`past_key_values` is deprecated there), `past_key_values` before."""
+    return _cache_argument_of(type(model))
+
+
+@functools.cache
+def _cache_argument_of(model_class: type) -> str:
+    return "cache" if "cache" in inspect.signature(model_class.forward).parameters else "past_key_values"
+
 @register_model
 class HFAdapter(ModelAdapter):
     name = "hf"
@@ -142,13 +179,15 @@ class HFAdapter(ModelAdapter):
         load = {"dtype": _resolve_dtype(self.args.dtype, self.device), **common}
         if self.args.attn_implementation:
             load["attn_implementation"] = self.args.attn_implementation
+        fix = "pass a local model directory or a hub id in the local cache"
+        offline = {} if looks_like_path or Path(target).is_dir() or _hub_cached(target, self.args.revision) or _hub_reachable() else {
+            "local_files_only": True}  # not cached and no hub: fail now, not after the hub client's retries
         try:
-            self.tokenizer = AutoTokenizer.from_pretrained(target, **common)
-            self.model = AutoModelForCausalLM.from_pretrained(target, **load).to(self.device)
+            self.tokenizer = AutoTokenizer.from_pretrained(target, **common, **offline)
+            self.model = AutoModelForCausalLM.from_pretrained(target, **load, **offline).to(self.device)
         except Exception as e:  # noqa: BLE001 - any load failure is reported as the user's input problem
-            raise HarnessError(
-                f"cannot load hf model '{target}': {_first_line(e)}; pass a local model directory or a hub id in the local cache"
-            ) from None
+            hub = "; the Hugging Face hub cannot be reached and it is not in the local cache" if offline else ""
+            raise HarnessError(f"cannot load hf model '{target}': {_first_line(e)}{hub}; {fix}") from None
         self.model.train(False)  # no dropout
         self.forward_info: ForwardInfo | None = None
         self._pad_id = self.tokenizer.pad_token_id if self.tokenizer.pad_token_id is not None else self.tokenizer.eos_token_id
@@ -275,6 +314,8 @@ class HFAdapter(ModelAdapter):
         if last_only and self._keeps_logits:
             kwargs["logits_to_keep"] = 1
         kwargs.setdefault("use_cache", kwargs.get("past_key_values") is not None)
+        if "past_key_values" in kwargs:
+            kwargs[cache_argument(self.model)] = kwargs.pop("past_key_values")
         self.forward_info = info
         try:
             logits = self.model(**kwargs).logits

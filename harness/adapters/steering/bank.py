@@ -14,12 +14,13 @@ import hashlib
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Literal
+from typing import Literal, get_args
 
 import torch
 from safetensors.torch import load_file, save_file
 from transformers import DynamicCache
 
+from harness.adapters.hf.adapter import cache_argument
 from harness.api import HarnessError
 
 BANK_FORMAT = "harness-kv-bank/1"
@@ -125,7 +126,7 @@ def compute_bank(
     if not 0 <= drop_leading < total:
         raise HarnessError(f"drop_leading={drop_leading} must be below the guidance length ({total} tokens)")
     cache = DynamicCache(config=model.config)
-    model(input_ids=input_ids, past_key_values=cache, use_cache=True)
+    model(input_ids=input_ids, use_cache=True, **{cache_argument(model): cache})
     scheme = position_scheme(model)
     inv_freq = rotary_inv_freq(model)
     keys, values = {}, {}
@@ -172,17 +173,50 @@ def read_safetensors(path: str | Path, what: str, build_command: str) -> tuple[d
     return tensors, metadata
 
 
+def checked_tensor(tensors: dict, name: str, ndim: int, where: str) -> torch.Tensor:
+    """`tensors[name]`, refused unless it is a finite floating tensor of `ndim` dimensions."""
+    t = tensors.get(name)
+    if t is None:
+        raise HarnessError(f"{where} has no tensor '{name}'")
+    if t.dim() != ndim or t.numel() == 0:
+        raise HarnessError(f"{where}: '{name}' has shape {tuple(t.shape)}, expected {ndim} non-empty dimensions")
+    if not t.is_floating_point():
+        raise HarnessError(f"{where}: '{name}' is {t.dtype}, expected a floating-point tensor")
+    if not bool(torch.isfinite(t).all()):
+        raise HarnessError(f"{where}: '{name}' holds NaN or infinite values")
+    return t
+
+
+def metadata_json(metadata: dict, key: str, where: str) -> dict:
+    try:
+        value = json.loads(metadata.get(key, "{}"))
+    except ValueError:
+        raise HarnessError(f"{where}: metadata '{key}' is not JSON") from None
+    if not isinstance(value, dict):
+        raise HarnessError(f"{where}: metadata '{key}' is not a JSON object")
+    return value
+
+
 def load_bank(path: str | Path) -> KVBank:
+    """A saved bank, every field, shape, dtype and value checked: a bad file is one line, exit 2."""
+    fix = "; rebuild it with `harness steer bank build`"
     tensors, metadata = read_safetensors(path, "bank", "harness steer bank build")
     if metadata.get("format") != BANK_FORMAT:
-        raise HarnessError(f"{path} is not a harness KV bank (format {metadata.get('format')!r}); rebuild it")
-    layers = [int(x) for x in metadata["layers"].split(",") if x]
-    return KVBank(
-        {l: tensors[f"layer.{l}.keys"] for l in layers},
-        {l: tensors[f"layer.{l}.values"] for l in layers},
-        int(metadata["source_length"]),
-        metadata["model_fingerprint"],
-        metadata["position_scheme"],  # type: ignore[arg-type]
-        metadata.get("guidance", ""),
-        json.loads(metadata.get("meta", "{}")),
-    )
+        raise HarnessError(f"{path} is not a harness KV bank (format {metadata.get('format')!r}){fix}")
+    try:
+        layers = [int(x) for x in metadata["layers"].split(",") if x]
+        source_length = int(metadata["source_length"])
+        fingerprint, scheme = str(metadata["model_fingerprint"]), metadata["position_scheme"]
+        if not layers or source_length < 1 or scheme not in get_args(PositionScheme):
+            raise ValueError(f"layers {metadata['layers']!r}, source_length {source_length}, position_scheme {scheme!r}")
+        keys = {layer: checked_tensor(tensors, f"layer.{layer}.keys", 3, str(path)) for layer in layers}
+        values = {layer: checked_tensor(tensors, f"layer.{layer}.values", 3, str(path)) for layer in layers}
+        shapes = {tuple(t.shape) for t in (*keys.values(), *values.values())}
+        if len(shapes) != 1:
+            raise ValueError(f"layers disagree on the bank's shape: {sorted(shapes)}")
+        meta = metadata_json(metadata, "meta", str(path))
+    except KeyError as e:
+        raise HarnessError(f"{path}: metadata '{e.args[0]}' is missing{fix}") from None
+    except (ValueError, HarnessError) as e:
+        raise HarnessError(f"{path}: {e}{fix}") from None
+    return KVBank(keys, values, source_length, fingerprint, scheme, metadata.get("guidance", ""), meta)

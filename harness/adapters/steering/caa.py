@@ -18,7 +18,7 @@ import torch
 from safetensors.torch import save_file
 
 from harness.adapters.hf import layer_hidden, with_layer_hidden
-from harness.adapters.steering.bank import model_fingerprint, read_safetensors
+from harness.adapters.steering.bank import checked_tensor, metadata_json, model_fingerprint, read_safetensors
 from harness.adapters.steering.method import SteeringMethod, prepend_guidance
 from harness.api import ChatMessage, GuidanceSchedule, HarnessError
 from harness.fingerprint import sha256_of
@@ -82,10 +82,21 @@ def save_vector(v: SteeringVector, path: str | Path) -> None:
 
 
 def load_vector(path: str | Path) -> SteeringVector:
+    """A saved vector, every field, shape, dtype and value checked: a bad file is one line, exit 2."""
+    fix = "; rebuild it with `harness steer vector build`"
     tensors, metadata = read_safetensors(path, "vector", "harness steer vector build")
     if metadata.get("format") != VECTOR_FORMAT:
-        raise HarnessError(f"{path} is not a harness CAA vector; rebuild it with `harness steer vector build`")
-    return SteeringVector(tensors["vector"], int(metadata["layer"]), metadata["model_fingerprint"], json.loads(metadata.get("meta", "{}")))
+        raise HarnessError(f"{path} is not a harness CAA vector{fix}")
+    try:
+        layer = int(metadata["layer"])
+        if layer < 0:
+            raise ValueError(f"layer {layer} is negative")
+        vector = checked_tensor(tensors, "vector", 1, str(path))
+        return SteeringVector(vector, layer, str(metadata["model_fingerprint"]), metadata_json(metadata, "meta", str(path)))
+    except KeyError as e:
+        raise HarnessError(f"{path}: metadata '{e.args[0]}' is missing{fix}") from None
+    except (ValueError, HarnessError) as e:
+        raise HarnessError(f"{path}: {e}{fix}") from None
 
 
 def add_from_prompt_end(hidden: torch.Tensor, addition: torch.Tensor, relative_positions: torch.Tensor) -> torch.Tensor:

@@ -16,6 +16,8 @@ import csv
 import dataclasses
 import json
 import os
+import signal
+import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -98,28 +100,44 @@ class TrainSummary:
 
 
 class _MetricsLog:
-    """metrics.csv, truncated to the resumed step so a resumed run's log matches an uninterrupted one."""
+    """metrics.csv, as durable as samples.jsonl: every row is flushed and fsynced;
+    on resume the log is cut to the checkpoint's step and a torn or unreadable row
+    (a run killed mid-write) is dropped, so the curve agrees with the checkpoint."""
 
     def __init__(self, path: Path, resume_step: int):
         self.path = path
         self.columns = ["step", "loss", *(f"acc_{p}" for p in POOL_NAMES), "train_seconds", "wall_seconds"]
-        rows = []
+        self.rows: list[dict] = []
         if path.exists() and resume_step > 0:
             with path.open(newline="") as f:
-                rows = [r for r in csv.DictReader(f) if int(r["step"]) <= resume_step]
-        self.rows = [{k: int(v) if k == "step" else float(v) for k, v in r.items()} for r in rows]
+                for r in csv.DictReader(f):
+                    row = self._parsed(r)
+                    if row is not None and row["step"] <= resume_step:
+                        self.rows.append(row)
         self._rewrite()
 
+    def _parsed(self, raw: dict) -> dict | None:
+        try:
+            return {k: int(raw[k]) if k == "step" else float(raw[k]) for k in self.columns}
+        except (KeyError, TypeError, ValueError):
+            return None  # torn by a kill mid-write
+
     def _rewrite(self) -> None:
-        with self.path.open("w", newline="") as f:
+        tmp = self.path.with_suffix(".csv.tmp")
+        with tmp.open("w", newline="") as f:
             writer = csv.DictWriter(f, self.columns)
             writer.writeheader()
             writer.writerows(self.rows)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, self.path)
 
     def append(self, row: dict) -> None:
         self.rows.append(row)
         with self.path.open("a", newline="") as f:
             csv.DictWriter(f, self.columns).writerow(row)
+            f.flush()
+            os.fsync(f.fileno())
 
 
 def _phases(rows: list[dict]) -> dict[str, dict | None]:
@@ -137,10 +155,12 @@ def _atomic_save(obj, path: Path) -> None:
 
 
 def _check_run_config(out: Path, config: TrainConfig) -> None:
-    wanted = {"format": RUN_FORMAT, **{k: getattr(config, k) for k in _TRAJECTORY_KEYS}}
+    wanted = {"kind": "train", "format": RUN_FORMAT, **{k: getattr(config, k) for k in _TRAJECTORY_KEYS}}
     path = out / RUN_CONFIG
     if path.exists():
         saved = json.loads(path.read_text())
+        if "identity" in saved:
+            raise HarnessError(f"{out} is an evaluation run directory (harness eval); use another --output for training")
         changed = [k for k in _TRAJECTORY_KEYS if saved.get(k) != wanted[k]]
         if saved.get("format") != RUN_FORMAT or changed:
             what = ", ".join(f"{k}={saved.get(k)!r} (now {wanted[k]!r})" for k in changed) or "not a harness assign-add run"
@@ -193,9 +213,11 @@ def train(out: Path, config: TrainConfig, log: Callable[[str], None] = print) ->
         b = draw_pool(spec, partition, config.eval_n, pool_rng(EVAL_SEED, spec.name))
         pools[spec.name] = (torch.from_numpy(b.tokens), torch.from_numpy(b.labels))
 
-    def save(step: int) -> None:
+    def save(step: int, weights_file: bool = True) -> None:
+        """The resume state, and (unless only resuming matters) the step's weights file for analysis."""
         weights = {k: v.detach().cpu() for k, v in model.state_dict().items()}
-        _atomic_save(weights, out / CHECKPOINT_SUBDIR / step_file_name(step))
+        if weights_file:
+            _atomic_save(weights, out / CHECKPOINT_SUBDIR / step_file_name(step))
         _atomic_save(
             {"step": step, "model": weights, "optimizer": optimizer.state_dict(), "stream": stream.get_state(),
              "train_seconds": train_s, "wall_seconds": wall_s},
@@ -210,33 +232,53 @@ def train(out: Path, config: TrainConfig, log: Callable[[str], None] = print) ->
         log(f"step {step:6d}  loss {loss:.4f}  acc[{accs}]  {rate}")
 
     amp = torch.autocast("cuda", dtype=torch.bfloat16) if device.type == "cuda" else torch.autocast("cpu", enabled=False)
+    log(f"accuracy columns: {' '.join(POOL_NAMES)}; curves in {out / METRICS_FILE}, plot in {out / PLOT_FILE}")
     if start == 0:
         save(0)
         evaluate(0, float("nan"))
-    step, session_start = start, time.perf_counter() - wall_s
-    stopped = _stop(metrics.rows, config.stop_at)
-    while step < config.steps and not stopped:
-        t0 = time.perf_counter()
-        batch = stream.next_batch(config.batch_size)
-        tokens = torch.from_numpy(batch.tokens).to(device, non_blocking=True)
-        labels = torch.from_numpy(batch.labels).to(device, non_blocking=True)
-        with amp:
-            logits = model.forward_last(tokens)
-        loss = F.cross_entropy(logits.float(), labels)
-        optimizer.zero_grad(set_to_none=True)
-        loss.backward()
-        optimizer.step()
-        step += 1
-        if device.type == "cuda":
-            torch.cuda.synchronize()
-        train_s += time.perf_counter() - t0
-        wall_s = time.perf_counter() - session_start
-        if step % config.eval_every == 0 or step == config.steps:
-            evaluate(step, loss.item())
-            stopped = _stop(metrics.rows, config.stop_at)
-        if step % config.checkpoint_every == 0 or step == config.steps or stopped:
-            save(step)
-            write_plot(metrics.rows, out / PLOT_FILE)
+    interrupted: list[int] = []  # the signal, once SIGINT or SIGTERM arrives: finish the step, save, stop
+
+    def on_signal(signum, frame) -> None:
+        interrupted.append(signum)
+
+    in_main_thread = threading.current_thread() is threading.main_thread()  # only there can signals be caught
+    previous = {s: signal.signal(s, on_signal) for s in (signal.SIGINT, signal.SIGTERM)} if in_main_thread else {}
+    try:
+        step, session_start = start, time.perf_counter() - wall_s
+        stopped = _stop(metrics.rows, config.stop_at)
+        while step < config.steps and not stopped:
+            t0 = time.perf_counter()
+            batch = stream.next_batch(config.batch_size)
+            tokens = torch.from_numpy(batch.tokens).to(device, non_blocking=True)
+            labels = torch.from_numpy(batch.labels).to(device, non_blocking=True)
+            with amp:
+                logits = model.forward_last(tokens)
+            loss = F.cross_entropy(logits.float(), labels)
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            optimizer.step()
+            step += 1
+            if device.type == "cuda":
+                torch.cuda.synchronize()
+            train_s += time.perf_counter() - t0
+            wall_s = time.perf_counter() - session_start
+            if step % config.eval_every == 0 or step == config.steps:
+                evaluate(step, loss.item())
+                stopped = _stop(metrics.rows, config.stop_at)
+            if step % config.checkpoint_every == 0 or step == config.steps or stopped:
+                save(step)
+                write_plot(metrics.rows, out / PLOT_FILE)
+            elif step % config.eval_every == 0 or interrupted:
+                save(step, weights_file=False)  # resume loses at most eval_every steps, or none when interrupted
+            if interrupted:
+                break
+    finally:
+        for s, handler in previous.items():
+            signal.signal(s, handler)
+    if interrupted:
+        write_plot(metrics.rows, out / PLOT_FILE)
+        log(f"interrupted at step {step}; saved, rerun the same command to resume")
+        raise KeyboardInterrupt
 
     summary = TrainSummary(
         step=step,
@@ -249,6 +291,7 @@ def train(out: Path, config: TrainConfig, log: Callable[[str], None] = print) ->
         device=device.type,
     )
     (out / SUMMARY_FILE).write_text(json.dumps(dataclasses.asdict(summary), indent=2) + "\n")
+    log(f"wrote {out / SUMMARY_FILE} (phases), {out / METRICS_FILE} (curves), {out / PLOT_FILE} and {out / CHECKPOINT_SUBDIR}/")
     if start >= config.steps:
         log(f"{out} is already trained to step {start}; reusing it")
     return summary
