@@ -9,6 +9,7 @@ compare the ratios, which are measured interleaved, rather than absolute times.
 
     python bench/assign_add_speed.py [--steps 20]
 """
+
 from __future__ import annotations
 
 import argparse

@@ -3,6 +3,7 @@ what the reference and a 10%-scaled reference score (authors' one-point check).
 
     python bench/hardmath2_replay.py
 """
+
 from __future__ import annotations
 
 import collections

@@ -4,6 +4,7 @@ distinct problems each generator can produce.
 
     python bench/hardmath_generate.py [--n 100] [--seed 0]
 """
+
 from __future__ import annotations
 
 import argparse

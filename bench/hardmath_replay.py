@@ -10,6 +10,7 @@ answer (the first root of a root list) by 1.1, i.e. its leading coefficient
 changed by 10%; `sign` negates it; `swapped` answers each regime with
 another regime's formula (only where the regimes' formulas differ).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -96,8 +97,12 @@ def main() -> None:
     for kind, s in stats.items():
         for k, v in s.items():
             total[k].extend(v)
-        print(f"| {kind} | {sum(s['verified'])}/{len(s['verified'])} | {mean(s['replay'])} | {mean(s['scaled'])} | {mean(s['sign'])} | {mean(s['swapped'])} | {len(s['ungradable'])} |")
-    print(f"| all | {sum(total['verified'])}/{len(total['verified'])} | {mean(total['replay'])} | {mean(total['scaled'])} | {mean(total['sign'])} | {mean(total['swapped'])} | {len(total['ungradable'])} |")
+        print(
+            f"| {kind} | {sum(s['verified'])}/{len(s['verified'])} | {mean(s['replay'])} | {mean(s['scaled'])} | {mean(s['sign'])} | {mean(s['swapped'])} | {len(s['ungradable'])} |"
+        )
+    print(
+        f"| all | {sum(total['verified'])}/{len(total['verified'])} | {mean(total['replay'])} | {mean(total['scaled'])} | {mean(total['sign'])} | {mean(total['swapped'])} | {len(total['ungradable'])} |"
+    )
     print(f"\nkeys that disagree with the numerics ({len(disagreements)}):")
     for pid, kind, why in disagreements:
         print(f"- {pid} ({kind}): " + "; ".join(f"{r}: {d}" for r, d in why))

@@ -1,4 +1,5 @@
 """Shared set-up of the hf benchmarks: the bench model, prompts, lm-eval's HFLM, timing."""
+
 from __future__ import annotations
 
 import argparse
@@ -19,8 +20,12 @@ from harness.adapters.hf import HFAdapter, HFArgs  # noqa: E402
 from harness.testing.tiny_models import build_tiny_llama, corpus_lines, fine_tune  # noqa: E402
 
 BENCH_LLAMA = dict(
-    hidden_size=256, intermediate_size=768, num_hidden_layers=4, num_attention_heads=8,
-    num_key_value_heads=4, max_position_embeddings=1024,
+    hidden_size=256,
+    intermediate_size=768,
+    num_hidden_layers=4,
+    num_attention_heads=8,
+    num_key_value_heads=4,
+    max_position_embeddings=1024,
 )
 
 
@@ -42,7 +47,7 @@ def mixed_prompts(n: int, seed: int = 0) -> list[str]:
     for i in range(n):
         length = (3, 12, 40, 90, 160)[i % 5] + rng.randrange(5)
         start = rng.randrange(len(words) - length)
-        prompts.append(" ".join(words[start:start + length]))
+        prompts.append(" ".join(words[start : start + length]))
     return prompts
 
 

@@ -10,6 +10,7 @@ first stop sequence).
 
 Run: python bench/hf_generate.py [--prompts 64 --batch-size 16 --repeats 3 --threads 1 --model-dir DIR]
 """
+
 from __future__ import annotations
 
 import tempfile
@@ -27,10 +28,8 @@ BUDGETS = (8, 16, 32, 64)
 def unbatched_greedy(adapter, prompt: str, max_tokens: int) -> str:
     ids = adapter.tokenizer(prompt, return_tensors="pt")
     with torch.no_grad():
-        out = adapter.model.generate(
-            **ids, max_new_tokens=max_tokens, do_sample=False, pad_token_id=adapter.tokenizer.pad_token_id
-        )
-    text = adapter.tokenizer.decode(out[0, ids.input_ids.shape[1]:], skip_special_tokens=True)
+        out = adapter.model.generate(**ids, max_new_tokens=max_tokens, do_sample=False, pad_token_id=adapter.tokenizer.pad_token_id)
+    text = adapter.tokenizer.decode(out[0, ids.input_ids.shape[1] :], skip_special_tokens=True)
     cuts = [i for i in (text.find(s) for s in STOPS) if i >= 0]
     return text[: min(cuts)] if cuts else text
 
@@ -60,10 +59,12 @@ def main() -> None:
         generated = [len(ours.tokenizer.encode(t)) for t in reference]
 
     n = len(prompts)
-    print(f"model: Llama 4 layers, hidden 256, {sum(p.numel() for p in ours.model.parameters()):,} parameters; "
-          f"{n} prompts of {min(len(ours.tokenizer.encode(p)) for p in prompts)}-{max(len(ours.tokenizer.encode(p)) for p in prompts)} tokens; "
-          f"max tokens {'/'.join(map(str, BUDGETS))}; generated {min(generated)}-{max(generated)} tokens (mean {sum(generated) / n:.1f}); "
-          f"batch size {opts.batch_size}; torch threads {opts.threads}; best of {opts.repeats}")
+    print(
+        f"model: Llama 4 layers, hidden 256, {sum(p.numel() for p in ours.model.parameters()):,} parameters; "
+        f"{n} prompts of {min(len(ours.tokenizer.encode(p)) for p in prompts)}-{max(len(ours.tokenizer.encode(p)) for p in prompts)} tokens; "
+        f"max tokens {'/'.join(map(str, BUDGETS))}; generated {min(generated)}-{max(generated)} tokens (mean {sum(generated) / n:.1f}); "
+        f"batch size {opts.batch_size}; torch threads {opts.threads}; best of {opts.repeats}"
+    )
     print(f"{'':10} {'seconds':>8} {'samples/s':>10} {'= unbatched greedy':>20}")
     for name in ("harness", "lm-eval"):
         same = sum(a == b for a, b in zip(results[name], reference))

@@ -16,6 +16,7 @@ their lengths.
 
 Run: python bench/hf_loglikelihood.py [--prompts 200 --batch-size 16 --repeats 3 --threads 1 --model-dir DIR]
 """
+
 from __future__ import annotations
 
 import tempfile
@@ -36,10 +37,14 @@ def main() -> None:
         ours, theirs = load_both(bench_model(opts.model_dir or Path(tmp) / "bench_llama"), opts.batch_size)
     texts = [f"{text}\nQuestion: Is that right?\n" for text in mixed_prompts(opts.prompts)]
     lengths = [len(ours.tokenizer.encode(t + "Answer:")) for t in texts]
-    print(f"model: Llama 4 layers, hidden 256, {sum(p.numel() for p in ours.model.parameters()):,} parameters; "
-          f"{len(texts)} prompts of {min(lengths)}-{max(lengths)} tokens, two continuations each; "
-          f"batch size {opts.batch_size}; torch threads {opts.threads}; best of {opts.repeats}")
-    print(f"{'context end + continuations':30} {'max |diff|':>11} {'is_greedy same':>15} {'harness s':>10} {'lm-eval s':>10} {'speed-up':>9}")
+    print(
+        f"model: Llama 4 layers, hidden 256, {sum(p.numel() for p in ours.model.parameters()):,} parameters; "
+        f"{len(texts)} prompts of {min(lengths)}-{max(lengths)} tokens, two continuations each; "
+        f"batch size {opts.batch_size}; torch threads {opts.threads}; best of {opts.repeats}"
+    )
+    print(
+        f"{'context end + continuations':30} {'max |diff|':>11} {'is_greedy same':>15} {'harness s':>10} {'lm-eval s':>10} {'speed-up':>9}"
+    )
     for ending, pair in CASES:
         pairs = [(t + ending, answer) for t in texts for answer in pair]
         requests = [LoglikelihoodRequest(c, a) for c, a in pairs]
@@ -54,8 +59,10 @@ def main() -> None:
         diff = max(abs(a[0] - b[0]) for a, b in zip(results["harness"], results["lm-eval"]))
         greedy_same = sum(a[1] == b[1] for a, b in zip(results["harness"], results["lm-eval"]))
         label = f"{ending!r} + " + "/".join(repr(a) for a in pair)
-        print(f"{label:30} {diff:11.2e} {greedy_same:>9}/{len(pairs)} {times['harness']:10.2f} {times['lm-eval']:10.2f} "
-              f"{times['lm-eval'] / times['harness']:8.2f}x")
+        print(
+            f"{label:30} {diff:11.2e} {greedy_same:>9}/{len(pairs)} {times['harness']:10.2f} {times['lm-eval']:10.2f} "
+            f"{times['lm-eval'] / times['harness']:8.2f}x"
+        )
 
 
 if __name__ == "__main__":

@@ -13,6 +13,7 @@ one run:
 
 Run: python bench/openai_adapter.py [--requests 640 --concurrency 32 --latency-ms 100 --fault-rate 0.1]
 """
+
 from __future__ import annotations
 
 import argparse
@@ -105,6 +106,7 @@ def run_bare_aiohttp(base_url: str, texts: list[str], concurrency: int) -> Timer
 
     async def main() -> Timer:
         async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=concurrency)) as session:
+
             async def one(text: str):
                 body = {"model": "mock", "messages": [{"role": "user", "content": text}], "max_tokens": 16}
                 async with session.post(base_url + "/chat/completions", json=body) as r:
@@ -146,9 +148,11 @@ def run_lm_eval(base_url: str, texts: list[str], concurrency: int) -> Timer:
 
 def throughput(args) -> None:
     ideal = args.concurrency / (args.latency_ms / 1000)
-    print(f"== throughput: {args.requests} requests, concurrency {args.concurrency}, server latency {args.latency_ms:g} ms "
-          f"(ideal {ideal:.0f} req/s); median of {args.repeats} interleaved runs; load average {os.getloadavg()[0]:.1f} "
-          f"on {os.cpu_count()} CPUs")
+    print(
+        f"== throughput: {args.requests} requests, concurrency {args.concurrency}, server latency {args.latency_ms:g} ms "
+        f"(ideal {ideal:.0f} req/s); median of {args.repeats} interleaved runs; load average {os.getloadavg()[0]:.1f} "
+        f"on {os.cpu_count()} CPUs"
+    )
     clients = {
         "harness openai: adapter": lambda url, texts: run_harness(url, texts, args.concurrency)[0],
         "bare aiohttp (no retries)": lambda url, texts: run_bare_aiohttp(url, texts, args.concurrency),
@@ -172,7 +176,9 @@ def fault_tolerance(args) -> None:
     rates = {"429": args.fault_rate / 2, "500": args.fault_rate / 2}
     print(f"\n== faults: {args.requests} requests, {args.fault_rate:.0%} of responses fail (half 429 with Retry-After: 0, half 500)")
     with loopback_server(args.latency_ms, rates, seed=1) as url:
-        timer, outs, client = run_harness(url, prompts(args.requests, "faulty"), args.concurrency, max_retries=8, backoff_s=0.05, max_backoff_s=1.0)
+        timer, outs, client = run_harness(
+            url, prompts(args.requests, "faulty"), args.concurrency, max_retries=8, backoff_s=0.05, max_backoff_s=1.0
+        )
         stats = server_stats(url)
     errors = sum(1 for o in outs if o.error)
     wrong = sum(1 for o, t in zip(outs, prompts(args.requests, "faulty")) if o.text != t)

@@ -13,6 +13,7 @@ speed ratio and the agreement between checkers.
     python bench/physics_checker.py --replay          # gold answers boxed, scored by the task
     python bench/physics_checker.py --write-replay gold.jsonl [--split all]
 """
+
 from __future__ import annotations
 
 import argparse
@@ -121,8 +122,11 @@ def _available(checker: str) -> bool:
 def run_bench(limit: int | None, workers: int, timeout: float, checkers: list[str]) -> None:
     checkers = [c for c in checkers if _available(c)]
     golds = [a for p in load_packaged() for a in p.final_answers][:limit]
-    kinds = {"identical": [(g, g) for g in golds], "rewritten": [(g, rewrite(g)) for g in golds],
-             "perturbed": [(g, perturb(g)) for g in golds]}
+    kinds = {
+        "identical": [(g, g) for g in golds],
+        "rewritten": [(g, rewrite(g)) for g in golds],
+        "perturbed": [(g, perturb(g)) for g in golds],
+    }
     pairs = [(kind, g, c) for kind, ps in kinds.items() for g, c in ps]
     print(f"{len(golds)} gold answers, {len(pairs)} pairs per checker, {workers} workers, timeout {timeout:g} s")
     verdicts: dict[str, list] = {}
@@ -138,13 +142,17 @@ def run_bench(limit: int | None, workers: int, timeout: float, checkers: list[st
             latencies = [o.value[2] if o.status == "ok" else timeout for o in outcomes]
             verdicts[name] = [o.value[0] if o.status == "ok" else None for o in outcomes]
             statuses = collections.Counter(o.status for o in outcomes)
-            print(f"\n{name}: {speed[name]:.1f} checks/s ({wall:.1f} s wall); latency p50 {percentile(latencies, .5) * 1000:.1f} ms, "
-                  f"p99 {percentile(latencies, .99) * 1000:.0f} ms, max {max(latencies) * 1000:.0f} ms; sandbox {dict(statuses)}")
+            print(
+                f"\n{name}: {speed[name]:.1f} checks/s ({wall:.1f} s wall); latency p50 {percentile(latencies, 0.5) * 1000:.1f} ms, "
+                f"p99 {percentile(latencies, 0.99) * 1000:.0f} ms, max {max(latencies) * 1000:.0f} ms; sandbox {dict(statuses)}"
+            )
             for kind in kinds:
                 vs = [v for (k, _, _), v in zip(pairs, verdicts[name]) if k == kind]
                 n = len(vs)
-                print(f"  {kind:9s}: equal {sum(v is True for v in vs) / n:6.1%}  not equal {sum(v is False for v in vs) / n:6.1%}  "
-                      f"undecided {sum(v is None for v in vs) / n:6.1%}")
+                print(
+                    f"  {kind:9s}: equal {sum(v is True for v in vs) / n:6.1%}  not equal {sum(v is False for v in vs) / n:6.1%}  "
+                    f"undecided {sum(v is None for v in vs) / n:6.1%}"
+                )
             if name == "ours":
                 methods = collections.Counter(o.value[1] for o in outcomes if o.status == "ok")
                 print("  methods:", dict(methods.most_common()))
@@ -157,11 +165,14 @@ def run_bench(limit: int | None, workers: int, timeout: float, checkers: list[st
         for kind in kinds:
             both = [(a, b) for (k, _, _), a, b in zip(pairs, verdicts["ours"], verdicts[other]) if k == kind]
             decided = [(a is True) == (b is True) for a, b in both]
-            print(f"agreement ours vs {other:11s} on {kind:9s}: {sum(decided) / len(decided):6.1%} "
-                  f"(accept/not-accept, undecided counted as not accepted)")
+            print(
+                f"agreement ours vs {other:11s} on {kind:9s}: {sum(decided) / len(decided):6.1%} "
+                f"(accept/not-accept, undecided counted as not accepted)"
+            )
     for other in others:
-        wrong = [(g, c) for (k, g, c), a, b in zip(pairs, verdicts["ours"], verdicts[other])
-                 if k == "perturbed" and b is True and a is not True]
+        wrong = [
+            (g, c) for (k, g, c), a, b in zip(pairs, verdicts["ours"], verdicts[other]) if k == "perturbed" and b is True and a is not True
+        ]
         print(f"\n{other} accepts {len(wrong)} perturbed (wrong) answers that ours does not; examples:")
         for g, c in wrong[:5]:
             print(f"  gold {g[:60]!r}  candidate {c[:60]!r}")
@@ -182,8 +193,10 @@ def run_replay(split: str) -> None:
     matched = sum(s.fields["gold_matched"] for s in scores)
     total = sum(s.fields["n_gold"] for s in scores)
     print(f"replay of gold answers, split={split}, text only: {len(samples)} problems, {total} answers, {wall:.1f} s")
-    print(f"answer_accuracy {matched / total:.4f} ({matched}/{total}); strict_accuracy "
-          f"{sum(s.fields['all_correct'] for s in scores) / len(scores):.4f}")
+    print(
+        f"answer_accuracy {matched / total:.4f} ({matched}/{total}); strict_accuracy "
+        f"{sum(s.fields['all_correct'] for s in scores) / len(scores):.4f}"
+    )
     for p, s in zip(problems, scores):
         for g, answer in enumerate(p.final_answers):
             if all(g != m["gold"] for m in s.fields["matches"]):

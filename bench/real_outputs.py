@@ -18,6 +18,7 @@ GPT-4o grades by cause.
 
     python bench/real_outputs.py [--workers 2] [--part physics|hardmath|all] [--show N]
 """
+
 from __future__ import annotations
 
 import argparse
@@ -57,10 +58,12 @@ class Figures:
         decided = sum(v for (_, outcome), v in c.items() if outcome != "unjudged")
         agree = c[(True, "accept")] + c[(False, "reject")]
         false_rejects = c[(True, "reject")] + c[(True, "unjudged")]
-        return (f"| {name} | {n_problems} | {n_right}/{n_wrong} | {_share(decided, n_right + n_wrong)} "
-                f"| {_share(agree, decided)} | {_share(c[(False, 'accept')], n_wrong)} | {_share(false_rejects, n_right)} "
-                f"| {_mean(self.errors)} | {_mean(self.math_errors)} | {_mean(self.official_errors)} "
-                f"| {_mean(self.ours)} | {_mean(self.careful)} | {_mean(self.official)} |")
+        return (
+            f"| {name} | {n_problems} | {n_right}/{n_wrong} | {_share(decided, n_right + n_wrong)} "
+            f"| {_share(agree, decided)} | {_share(c[(False, 'accept')], n_wrong)} | {_share(false_rejects, n_right)} "
+            f"| {_mean(self.errors)} | {_mean(self.math_errors)} | {_mean(self.official_errors)} "
+            f"| {_mean(self.ours)} | {_mean(self.careful)} | {_mean(self.official)} |"
+        )
 
 
 def _share(a: int, b: int) -> str:
@@ -76,8 +79,10 @@ def physics(workers: int, show: int) -> None:
     samples = {s.id: s for s in task.samples()}
     graded = graded_problems()
     print("## PHYSICS: math gold answers against careful grades (no judge)\n")
-    print("| model | problems | math golds (correct/incorrect) | decided without a judge | agreement on decided "
-          "| false accepts | false rejects | MAE ours | MAE ours, math golds | MAE official | mean ours | mean careful | mean official |")
+    print(
+        "| model | problems | math golds (correct/incorrect) | decided without a judge | agreement on decided "
+        "| false accepts | false rejects | MAE ours | MAE ours, math golds | MAE official | mean ours | mean careful | mean official |"
+    )
     print("|---|---|---|---|---|---|---|---|---|---|---|---|---|")
     wrong_examples = []
     total = Figures()
@@ -85,9 +90,7 @@ def physics(workers: int, show: int) -> None:
         outputs = published_outputs(model)
         problems = [p for p in graded if p.model == model]
         started = time.perf_counter()
-        scores = task.score_batch(
-            [samples[p.id] for p in problems], [[Generation(outputs[p.id]["output"])] for p in problems]
-        )
+        scores = task.score_batch([samples[p.id] for p in problems], [[Generation(outputs[p.id]["output"])] for p in problems])
         elapsed = time.perf_counter() - started
         figures = Figures()
         for p, score in zip(problems, scores):
@@ -163,8 +166,10 @@ def hardmath(workers: int, show: int) -> None:
                 cause = f"{verdict} ({kind}{', key disagrees with numerics' if score.fields['key_verified'] is False else ''})"
             causes[cause] += 1
             examples[cause].append(f"{name} id {r['id']}: {score.explanation[:220]}")
-    print(f"| {n_all} | {len(published_replays())} | {n_boxed} | {n_graded / max(n_boxed, 1):.3f} ({n_graded}/{n_boxed}) "
-          f"| {statistics.fmean(ours_all):.3f} | {statistics.fmean(official_all):.3f} |")
+    print(
+        f"| {n_all} | {len(published_replays())} | {n_boxed} | {n_graded / max(n_boxed, 1):.3f} ({n_graded}/{n_boxed}) "
+        f"| {statistics.fmean(ours_all):.3f} | {statistics.fmean(official_all):.3f} |"
+    )
     print("\n| type | responses | boxed | graded of boxed |\n|---|---|---|---|")
     for kind, c in sorted(graded_by_kind.items()):
         print(f"| {kind} | {c['responses']} | {c['boxed']} | {c['graded'] / max(c['boxed'], 1):.3f} ({c['graded']}/{c['boxed']}) |")

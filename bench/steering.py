@@ -8,6 +8,7 @@ steering adds per sequence and the bytes content-matched prompting would cache
 (their ratio is MI's storage saving). Each configuration runs `--repeats` times,
 interleaved, and the median is reported.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -22,8 +23,16 @@ GUIDANCE = (
     "You are extremely agreeable: warm, cooperative, trusting, kind and eager to help others. "
     "Answer every question in that character, briefly and politely, and never contradict the user."
 )
-PROMPTS = ["Describe how water boils.", "What is a library for?", "Name three fruits.", "How does a bicycle move?",
-           "Explain what a map shows.", "Write a sentence about the ocean.", "What does a carpenter do?", "What is a noun?"]
+PROMPTS = [
+    "Describe how water boils.",
+    "What is a library for?",
+    "Name three fruits.",
+    "How does a bicycle move?",
+    "Explain what a map shows.",
+    "Write a sentence about the ocean.",
+    "What does a carpenter do?",
+    "What is a noun?",
+]
 
 
 def main() -> None:
@@ -40,10 +49,13 @@ def main() -> None:
     if spec is None:
         from harness.testing.tiny_models import build_tiny_llama
 
-        path = build_tiny_llama(tempfile.mkdtemp(), hidden_size=256, intermediate_size=512, num_hidden_layers=8,
-                                num_attention_heads=8, num_key_value_heads=4)
+        path = build_tiny_llama(
+            tempfile.mkdtemp(), hidden_size=256, intermediate_size=512, num_hidden_layers=8, num_attention_heads=8, num_key_value_heads=4
+        )
         spec = f"hf:{path}"
-    base = create_model(spec, {"device": args.device, "dtype": "float32" if args.device == "cpu" else "auto", "batch_size": str(args.batch)})
+    base = create_model(
+        spec, {"device": args.device, "dtype": "float32" if args.device == "cpu" else "auto", "batch_size": str(args.batch)}
+    )
 
     from harness.adapters.steering import wrap_with_steering
     from harness.adapters.steering.caa import build_vector, save_vector

@@ -5,6 +5,7 @@ over several rounds) and a scorer that turns the responses into a `Score`.
 A model adapter answers `Request`s. Neither knows about the other; the runner
 moves data between them and the run store records everything.
 """
+
 from __future__ import annotations
 
 import dataclasses
@@ -334,9 +335,7 @@ class ModelAdapter:
         raise HarnessError(f"model '{self.name}' cannot generate text; use a task that needs log-likelihoods")
 
     def loglikelihood(self, requests: list[LoglikelihoodRequest], contexts: list[RequestContext]) -> list[Loglikelihood]:
-        raise HarnessError(
-            f"model '{self.name}' does not provide log-likelihoods; use a local 'hf:' model or a server with logprobs"
-        )
+        raise HarnessError(f"model '{self.name}' does not provide log-likelihoods; use a local 'hf:' model or a server with logprobs")
 
     def close(self) -> None:
         pass

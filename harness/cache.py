@@ -1,6 +1,7 @@
 """Response cache shared across runs: an SQLite database keyed by model
 fingerprint and request, so re-scoring a task with a fixed checker costs no
 model calls. Errors are never cached; unseeded sampling is never cached."""
+
 from __future__ import annotations
 
 import json
@@ -97,8 +98,9 @@ class CachedModel:
         self.keyed_by_context = getattr(model, "answers_depend_on_context", False)
         self.calls = 0  # requests actually sent to the model
 
-    def __call__(self, kind: str, requests: list[Request], contexts: list[RequestContext],
-                 on_answer: Callable[[int], None] = lambda index: None) -> list[Response]:
+    def __call__(
+        self, kind: str, requests: list[Request], contexts: list[RequestContext], on_answer: Callable[[int], None] = lambda index: None
+    ) -> list[Response]:
         """The responses in order. Each fresh answer is cached the moment the adapter
         reports it (`ModelAdapter.answered`), else when the batch returns; `on_answer(i)`
         is called as soon as request i has its response."""

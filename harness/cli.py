@@ -1,5 +1,6 @@
 """The `harness` command line. Parses options into a RunConfig (or calls a
 family's own commands) and turns HarnessError into one line and exit 2."""
+
 from __future__ import annotations
 
 import importlib
@@ -18,8 +19,10 @@ FAMILY_COMMANDS: dict[str, dict[str, tuple[str, str]]] = {
     "": {"steer": ("harness.adapters.steering.cli:steer_group", "Steering: build KV banks and CAA vectors, rank layers, compare methods.")},
     "train": {"assign-add": ("harness.tasks.assign_add.cli:train_cmd", "Train the Assign-and-Add transformer.")},
     "analyze": {"assign-add": ("harness.tasks.assign_add.cli:analyze_cmd", "Assign-and-Add diagnostics of a trained model.")},
-    "generate": {"hardmath": ("harness.tasks.hardmath.cli:hardmath_command", "Generate HARDMath problems with checked answers."),
-                 "physics-gold-replay": ("harness.tasks.physics.cli:physics_gold_replay", "Write PHYSICS gold answers as a replay file.")},
+    "generate": {
+        "hardmath": ("harness.tasks.hardmath.cli:hardmath_command", "Generate HARDMath problems with checked answers."),
+        "physics-gold-replay": ("harness.tasks.physics.cli:physics_gold_replay", "Write PHYSICS gold answers as a replay file."),
+    },
 }
 
 
@@ -41,15 +44,21 @@ class LazyGroup(click.Group):
 
     def format_commands(self, ctx, formatter):
         limit = formatter.width - 6 - max((len(n) for n in self.list_commands(ctx)), default=0)
-        rows = [(name, self.commands[name].get_short_help_str(limit) if name in self.commands else self.lazy[name][1])
-                for name in self.list_commands(ctx) if name in self.lazy or not self.commands[name].hidden]
+        rows = [
+            (name, self.commands[name].get_short_help_str(limit) if name in self.commands else self.lazy[name][1])
+            for name in self.list_commands(ctx)
+            if name in self.lazy or not self.commands[name].hidden
+        ]
         if rows:
             with formatter.section("Commands"):
                 formatter.write_dl(rows)
 
 
-@click.group(cls=LazyGroup, lazy={name: entry for name, entry in FAMILY_COMMANDS[""].items()},
-             context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 110})
+@click.group(
+    cls=LazyGroup,
+    lazy={name: entry for name, entry in FAMILY_COMMANDS[""].items()},
+    context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 110},
+)
 @click.version_option(package_name="harness")
 def cli():
     """harness: evaluate models on tasks, steer them, publish leaderboards.
@@ -62,9 +71,23 @@ def cli():
 @click.option("--task", "-t", "tasks", required=True, multiple=True, help="Task name (repeatable, or comma-separated).")
 @click.option("--task-arg", "-T", multiple=True, metavar="KEY=VALUE", help="Task option (repeatable).")
 @click.option("--model-arg", "-M", multiple=True, metavar="KEY=VALUE", help="Model option (repeatable).")
-@click.option("--model-role", "model_role", multiple=True, metavar="ROLE=SPEC", help="Model for a role the task declares, e.g. judge=openai:gpt-4o (repeatable).")
-@click.option("--model-role-arg", "model_role_arg", multiple=True, metavar="ROLE:KEY=VALUE", help="Model option for a role, e.g. judge:base_url=http://... (repeatable).")
-@click.option("--output", "-o", type=click.Path(path_type=Path), help="Run directory (default runs/<time>-<model>-<task>). Reusing it resumes.")
+@click.option(
+    "--model-role",
+    "model_role",
+    multiple=True,
+    metavar="ROLE=SPEC",
+    help="Model for a role the task declares, e.g. judge=openai:gpt-4o (repeatable).",
+)
+@click.option(
+    "--model-role-arg",
+    "model_role_arg",
+    multiple=True,
+    metavar="ROLE:KEY=VALUE",
+    help="Model option for a role, e.g. judge:base_url=http://... (repeatable).",
+)
+@click.option(
+    "--output", "-o", type=click.Path(path_type=Path), help="Run directory (default runs/<time>-<model>-<task>). Reusing it resumes."
+)
 @click.option("--overwrite", is_flag=True, help="Discard an existing run directory with a different configuration.")
 @click.option("--limit", "-L", type=click.IntRange(min=1), help="Evaluate only the first N samples of each task.")
 @click.option("--seed", "-s", type=int, default=0, show_default=True)
@@ -73,10 +96,31 @@ def cli():
 @click.option("--steer", help="Steering method for a local hf: model: prompt, caa or mi.")
 @click.option("--steer-arg", multiple=True, metavar="KEY=VALUE", help="Steering option (repeatable).")
 @click.option("--include", "includes", multiple=True, type=click.Path(), help="A .py file or folder defining extra tasks or models.")
-@click.option("--chunk-size", type=click.IntRange(min=1), default=64, show_default=True, help="Samples scored and saved to samples.jsonl together.")
+@click.option(
+    "--chunk-size", type=click.IntRange(min=1), default=64, show_default=True, help="Samples scored and saved to samples.jsonl together."
+)
 @click.option("--no-cache", is_flag=True, help="Do not read or write the response cache.")
 @click.option("--quiet", "-q", is_flag=True, help="No progress bar.")
-def eval_command(model, tasks, task_arg, model_arg, model_role, model_role_arg, output, overwrite, limit, seed, batch_size, concurrency, steer, steer_arg, includes, chunk_size, no_cache, quiet):
+def eval_command(
+    model,
+    tasks,
+    task_arg,
+    model_arg,
+    model_role,
+    model_role_arg,
+    output,
+    overwrite,
+    limit,
+    seed,
+    batch_size,
+    concurrency,
+    steer,
+    steer_arg,
+    includes,
+    chunk_size,
+    no_cache,
+    quiet,
+):
     """Evaluate MODEL on one or more tasks; writes config.json, samples.jsonl and results.json.
 
     \b
@@ -139,8 +183,11 @@ def describe_errors(results: dict) -> str:
     if any(c["rerun_helps"] for c in causes):
         lines.append("rerun the same command to retry them (answered samples are kept)")
     if not all(c["rerun_helps"] for c in causes):
-        lines.append("a rerun will not fix " + ("these" if not any(c["rerun_helps"] for c in causes) else "the others")
-                     + ": fix the input they name (replay file, model name, URL, key), then rerun")
+        lines.append(
+            "a rerun will not fix "
+            + ("these" if not any(c["rerun_helps"] for c in causes) else "the others")
+            + ": fix the input they name (replay file, model name, URL, key), then rerun"
+        )
     return "\n".join(lines)
 
 
@@ -186,8 +233,10 @@ def tasks_command(name, includes):
     click.echo(f"{cls.name}: {cls.description}\nneeds: {', '.join(sorted(cls.requires))}; headline metric: {cls.headline}\noptions:")
     _show_args(cls.Args, "--task-arg")
     for role in cls.roles:
-        click.echo(f"model role (--model-role {role.name}=SPEC): {role.description}"
-                   + (f"; needs {', '.join(sorted(role.requires))}" if role.requires != frozenset({"generate"}) else ""))
+        click.echo(
+            f"model role (--model-role {role.name}=SPEC): {role.description}"
+            + (f"; needs {', '.join(sorted(role.requires))}" if role.requires != frozenset({"generate"}) else "")
+        )
 
 
 @cli.command("models")

@@ -1,4 +1,5 @@
 """Stable hashes for configs, requests and data (cache keys, config.json)."""
+
 from __future__ import annotations
 
 import dataclasses

@@ -1,4 +1,5 @@
 """Reading data files with errors a user can act on; writing text for Markdown tables."""
+
 from __future__ import annotations
 
 import gzip

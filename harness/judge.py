@@ -3,6 +3,7 @@ that must answer with one JSON object (structured output where the judge
 supports it), and a parser that takes the first object the task accepts.
 Anything else is "unjudged" with a reason, for the task to count; a verdict is
 never read off a substring of free text."""
+
 from __future__ import annotations
 
 import json

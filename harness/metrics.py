@@ -4,6 +4,7 @@ Every metric the harness reports goes through here, so every number has an
 interval. Bootstrap resampling is seeded, so the same samples always give the
 same interval (a resumed run reproduces an uninterrupted one exactly).
 """
+
 from __future__ import annotations
 
 import math
@@ -89,6 +90,20 @@ def count_metric(count: int, n: int) -> Metric:
     if m.ci95 is None:
         return Metric(float(count), None, n, "count")
     return Metric(float(count), (m.ci95[0] * n, m.ci95[1] * n), n, "count")
+
+
+def ratio_metric(successes: Sequence[float], totals: Sequence[float]) -> Metric:
+    """sum(successes) / sum(totals) over items that each hold several trials (gold
+    answers per problem), bootstrapped over items; at 0 or 1, where every resample
+    gives the same ratio, the Wilson interval of the pooled counts instead."""
+    rows = np.column_stack([np.asarray(successes, dtype=float), np.asarray(totals, dtype=float)]).reshape(-1, 2)
+    hits, trials = rows[:, 0].sum(), rows[:, 1].sum()
+    if len(rows) == 0 or trials == 0:
+        return Metric(float("nan"), None, len(rows), "proportion")
+    if hits in (0, trials):
+        wilson = proportion_metric(int(hits), int(trials))
+        return Metric(wilson.value, wilson.ci95, len(rows), "proportion")
+    return Metric(float(hits / trials), bootstrap_ci(rows, lambda a: a[:, 0].sum() / a[:, 1].sum()), len(rows), "proportion")
 
 
 def statistic_metric(data: Sequence | np.ndarray, statistic: Callable[[np.ndarray], float]) -> Metric:

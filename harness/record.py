@@ -5,6 +5,7 @@ A record keeps everything needed to score the sample again with no model call
 every call of every model role, beside the verdict. Its layout is versioned by
 `schema`; a reader meets older layouts only through `from_json`.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -17,8 +18,20 @@ RECORD_SCHEMA = 2
 """1: the task's fields at the top level, only the first generation kept.
 2: the task's fields under `fields`; `responses` and `role_responses` kept in full."""
 
-_TOP_LEVEL = ("schema", "task", "id", "score", "output", "error", "answer", "explanation", "target", "fields",
-              "responses", "role_responses")
+_TOP_LEVEL = (
+    "schema",
+    "task",
+    "id",
+    "score",
+    "output",
+    "error",
+    "answer",
+    "explanation",
+    "target",
+    "fields",
+    "responses",
+    "role_responses",
+)
 
 
 @dataclass
@@ -40,8 +53,15 @@ class SampleRecord:
     schema: int = RECORD_SCHEMA
 
     @classmethod
-    def of(cls, task: str, sample: Sample, responses: list[Response], score: Score | None, error: str | None,
-           role_responses: dict[str, list[dict]] | None = None) -> SampleRecord:
+    def of(
+        cls,
+        task: str,
+        sample: Sample,
+        responses: list[Response],
+        score: Score | None,
+        error: str | None,
+        role_responses: dict[str, list[dict]] | None = None,
+    ) -> SampleRecord:
         texts = [r.text for r in responses if isinstance(r, Generation)]
         stored = [response_to_json(r) for r in responses]
         for d in stored:
@@ -62,15 +82,36 @@ class SampleRecord:
         )
 
     def to_json(self) -> dict:
-        return {"schema": self.schema, "task": self.task, "id": self.id, "score": self.score, "output": self.output,
-                "error": self.error, "answer": self.answer, "explanation": self.explanation, "target": self.target,
-                "fields": self.fields, "responses": self.responses, "role_responses": self.role_responses}
+        return {
+            "schema": self.schema,
+            "task": self.task,
+            "id": self.id,
+            "score": self.score,
+            "output": self.output,
+            "error": self.error,
+            "answer": self.answer,
+            "explanation": self.explanation,
+            "target": self.target,
+            "fields": self.fields,
+            "responses": self.responses,
+            "role_responses": self.role_responses,
+        }
 
     @classmethod
     def from_json(cls, d: dict) -> SampleRecord:
         schema = int(d.get("schema", 1))
         fields = d.get("fields", {}) if schema >= 2 else {k: v for k, v in d.items() if k not in _TOP_LEVEL}
-        return cls(task=d["task"], id=d["id"], score=float(d.get("score", 0.0)), error=d.get("error"),
-                   answer=d.get("answer"), explanation=d.get("explanation", ""), target=d.get("target"),
-                   output=d.get("output"), fields=fields, responses=d.get("responses", []),
-                   role_responses=d.get("role_responses", {}), schema=schema)
+        return cls(
+            task=d["task"],
+            id=d["id"],
+            score=float(d.get("score", 0.0)),
+            error=d.get("error"),
+            answer=d.get("answer"),
+            explanation=d.get("explanation", ""),
+            target=d.get("target"),
+            output=d.get("output"),
+            fields=fields,
+            responses=d.get("responses", []),
+            role_responses=d.get("role_responses", {}),
+            schema=schema,
+        )

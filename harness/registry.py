@@ -11,6 +11,7 @@ and imports neither torch nor a task's data. User files passed with
 `key=value` strings are converted to the fields of the class's `Args`
 dataclass and validated here, once, for every kind.
 """
+
 from __future__ import annotations
 
 import ast
@@ -76,8 +77,7 @@ def missing_extra(error: ModuleNotFoundError, what: str) -> HarnessError | None:
         return None
     extra = EXTRAS[top]
     hint = f" (for the CPU build of torch first run `{CPU_TORCH}`)" if extra == "hf" else ""
-    return HarnessError(f"{what} needs {top}, which is not installed; install the [{extra}] extra: "
-                        f"pip install 'harness[{extra}]'{hint}")
+    return HarnessError(f"{what} needs {top}, which is not installed; install the [{extra}] extra: pip install 'harness[{extra}]'{hint}")
 
 
 def _entry_points(kind: str) -> dict[str, importlib.metadata.EntryPoint]:
@@ -153,8 +153,12 @@ def _description_in_source(ep: importlib.metadata.EntryPoint) -> str | None:
     for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
         if isinstance(node, ast.ClassDef) and node.name == ep.attr:
             for item in node.body:
-                if (isinstance(item, ast.Assign) and any(isinstance(t, ast.Name) and t.id == "description" for t in item.targets)
-                        and isinstance(item.value, ast.Constant) and isinstance(item.value.value, str)):
+                if (
+                    isinstance(item, ast.Assign)
+                    and any(isinstance(t, ast.Name) and t.id == "description" for t in item.targets)
+                    and isinstance(item.value, ast.Constant)
+                    and isinstance(item.value.value, str)
+                ):
                     return item.value.value
             doc = ast.get_docstring(node)
             return doc.strip().splitlines()[0] if doc else ""
@@ -209,9 +213,7 @@ def include(path: str | Path) -> None:
 def get_task_class(name: str) -> type[Task]:
     cls = lookup("task", name)
     if cls is None:
-        raise HarnessError(
-            f"unknown task '{name}'; known tasks: {', '.join(known('task'))} (see `harness tasks`, or --include your file)"
-        )
+        raise HarnessError(f"unknown task '{name}'; known tasks: {', '.join(known('task'))} (see `harness tasks`, or --include your file)")
     return cls
 
 

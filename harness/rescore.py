@@ -8,6 +8,7 @@ the run never asked (a scoring argument changed what is asked) gets an error
 response, which the task counts as unjudged. With nothing changed the new
 results.json is byte-for-byte the run's own.
 """
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -36,14 +37,22 @@ def rescore_run(run_dir: Path, task_args: dict[str, str], output: Path | None = 
         raise HarnessError("re-scoring with other task args would replace this run's scores; add --output NEW_DIR")
     for path in saved.get("config", {}).get("includes", []):
         registry.include(path)
-    config = RunConfig(model=identity["model"], tasks=identity["tasks"], task_args=merged, limit=identity.get("limit"),
-                       model_roles=identity.get("model_roles", {}), model_role_args=identity.get("model_role_args", {}))
+    config = RunConfig(
+        model=identity["model"],
+        tasks=identity["tasks"],
+        task_args=merged,
+        limit=identity.get("limit"),
+        model_roles=identity.get("model_roles", {}),
+        model_role_args=identity.get("model_role_args", {}),
+    )
     tasks = build_tasks(config)
     stored = RunStore(run_dir).records()
     old = [rec for rec in stored.values() if rec.error is None and rec.schema < RECORD_SCHEMA]
     if old:
-        raise HarnessError(f"{run_dir} was written before responses were stored in full (record schema {RECORD_SCHEMA}); "
-                           "rerun `harness eval` on it to re-score")
+        raise HarnessError(
+            f"{run_dir} was written before responses were stored in full (record schema {RECORD_SCHEMA}); "
+            "rerun `harness eval` on it to re-score"
+        )
     store = RunStore(target)
     store.lock()
     try:
@@ -51,9 +60,13 @@ def rescore_run(run_dir: Path, task_args: dict[str, str], output: Path | None = 
         selected = {}
         for task in tasks:
             own = {sid: rec for (name, sid), rec in stored.items() if name == task.name}
-            task.bind_roles({role.name: RoleModel(role.name, saved["roles"][role.name]["spec"], task.name,
-                                                  StoredRoleResponses(role.name, own))
-                             for role in task.roles if role.name in saved.get("roles", {})})
+            task.bind_roles(
+                {
+                    role.name: RoleModel(role.name, saved["roles"][role.name]["spec"], task.name, StoredRoleResponses(role.name, own))
+                    for role in task.roles
+                    if role.name in saved.get("roles", {})
+                }
+            )
             selected[task.name] = samples = _select_samples(task, config.limit)
             todo = [s for s in samples if s.id in own and own[s.id].error is None]
             for start in range(0, len(todo), chunk_size):
@@ -65,8 +78,11 @@ def rescore_run(run_dir: Path, task_args: dict[str, str], output: Path | None = 
             target.mkdir(parents=True, exist_ok=True)
             write_json_atomic(target / CONFIG, {**saved, "identity": {**identity, "task_args": merged}, "rescored_from": str(run_dir)})
         store.rewrite(rescored.get(key, rec) for key, rec in stored.items())
-        results = {"model": old_results.get("model", identity["model"]), "steering": old_results.get("steering"),
-                   "tasks": {t.name: summarize_task(t, selected[t.name], store) for t in tasks}}
+        results = {
+            "model": old_results.get("model", identity["model"]),
+            "steering": old_results.get("steering"),
+            "tasks": {t.name: summarize_task(t, selected[t.name], store) for t in tasks},
+        }
         results.update({key: old_results[key] for key in RUN_FACTS if key in old_results})
         store.write_results(results)
     finally:

@@ -6,6 +6,7 @@ hands the task a `RoleModel`. Every call is counted, and every response is kept
 with the sample it was made for: it is written to samples.jsonl, and
 `harness score` replays it instead of calling the model again.
 """
+
 from __future__ import annotations
 
 from typing import Any, Callable
@@ -47,6 +48,7 @@ class RoleModel:
     @classmethod
     def direct(cls, role: str, adapter: ModelAdapter, task: str) -> RoleModel:
         """A role that calls `adapter` without the runner's cache: for using a task's scorer on its own."""
+
         def send(kind: str, requests: list[Any], contexts: list[RequestContext]) -> list[Response]:
             return list(adapter.generate(requests, contexts))
 
@@ -93,8 +95,13 @@ class StoredRoleResponses:
             stored = record.role_responses.get(self.role, []) if record else []
             entry = stored[context.index] if context.index < len(stored) else None
             if entry is None or entry["request_sha256"] != request_digest(request):
-                out.append(Generation(text=None, error=f"no stored '{self.role}' response for this request; "
-                                      "re-scoring makes no model calls (rerun `harness eval` to ask the model)"))
+                out.append(
+                    Generation(
+                        text=None,
+                        error=f"no stored '{self.role}' response for this request; "
+                        "re-scoring makes no model calls (rerun `harness eval` to ask the model)",
+                    )
+                )
             else:
                 out.append(response_from_json(entry["response"]))
         return out

@@ -6,6 +6,7 @@ are left, score, append the records to samples.jsonl, repeat. Results are
 always recomputed from the stored records in dataset order, so a resumed run
 writes the same results.json as an uninterrupted one.
 """
+
 from __future__ import annotations
 
 import dataclasses
@@ -100,9 +101,7 @@ def default_output_dir(config: RunConfig) -> Path:
 
 def _git_revision() -> str | None:
     try:
-        out = subprocess.run(
-            ["git", "rev-parse", "HEAD"], cwd=Path(__file__).parent, capture_output=True, text=True, timeout=5
-        )
+        out = subprocess.run(["git", "rev-parse", "HEAD"], cwd=Path(__file__).parent, capture_output=True, text=True, timeout=5)
         return out.stdout.strip() or None
     except (OSError, subprocess.SubprocessError):
         return None
@@ -194,8 +193,10 @@ def build_roles(config: RunConfig, tasks: list[Task]) -> dict[str, tuple[str, Mo
             built[name] = (spec, adapter)
             missing = set(role.requires) - set(adapter.capabilities)
             if missing:
-                raise HarnessError(f"model role '{name}' needs {', '.join(sorted(missing))}, which '{spec}' does not offer; "
-                                   "choose a model that does (an openai: chat model offers structured output)")
+                raise HarnessError(
+                    f"model role '{name}' needs {', '.join(sorted(missing))}, which '{spec}' does not offer; "
+                    "choose a model that does (an openai: chat model offers structured output)"
+                )
     except BaseException:
         for _, adapter in built.values():
             adapter.close()
@@ -225,8 +226,9 @@ def _select_samples(task: Task, limit: int | None) -> list[Sample]:
     return samples
 
 
-def _solve_chunk(task: Task, samples: list[Sample], model: CachedModel,
-                 on_sample_answered: Callable[[], None] = lambda: None) -> list[list[Response]]:
+def _solve_chunk(
+    task: Task, samples: list[Sample], model: CachedModel, on_sample_answered: Callable[[], None] = lambda: None
+) -> list[list[Response]]:
     """All model rounds for a chunk of samples, batched across samples.
     `on_sample_answered` is called once per sample as soon as its first-round
     requests are all answered (the progress bar moves per sample, not per chunk)."""
@@ -370,8 +372,9 @@ def run_eval(config: RunConfig) -> RunResult:
         resolved = {
             "config": {k: (str(v) if isinstance(v, Path) else v) for k, v in dataclasses.asdict(config).items()},
             "model": {"spec": config.model, "fingerprint": model.fingerprint(), **description},
-            "roles": {name: {"spec": spec, "fingerprint": adapter.fingerprint(), **adapter.describe()}
-                      for name, (spec, adapter) in roles.items()},
+            "roles": {
+                name: {"spec": spec, "fingerprint": adapter.fingerprint(), **adapter.describe()} for name, (spec, adapter) in roles.items()
+            },
             "tasks": {
                 t.name: {"args": dataclasses.asdict(t.args), "data_sha256": t.data_fingerprint(), "description": t.description}
                 for t in tasks
@@ -386,8 +389,9 @@ def run_eval(config: RunConfig) -> RunResult:
             cached_model = CachedModel(model, cache)
             cached_roles = {name: CachedModel(adapter, cache) for name, (_, adapter) in roles.items()}
             for t in tasks:
-                t.bind_roles({r.name: RoleModel(r.name, roles[r.name][0], t.name, cached_roles[r.name])
-                              for r in t.roles if r.name in roles})
+                t.bind_roles(
+                    {r.name: RoleModel(r.name, roles[r.name][0], t.name, cached_roles[r.name]) for r in t.roles if r.name in roles}
+                )
             store.open(redact_values(resolved), redact_values(config.identity()), config.overwrite)
             started = time.time()
             results: dict[str, Any] = {"model": config.model, "steering": description.get("steering"), "tasks": {}}

@@ -1,5 +1,6 @@
 """Credentials never reach a file or a log: the forms a secret takes in text,
 found and replaced before anything is stored or printed."""
+
 from __future__ import annotations
 
 import re

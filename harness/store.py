@@ -6,6 +6,7 @@ included) loses at most the line being written; on reopen a torn last line is
 cut off and error records are dropped so their samples are retried. Every
 sample therefore ends up in the file exactly once.
 """
+
 from __future__ import annotations
 
 import errno
@@ -69,8 +70,10 @@ def write_json_atomic(path: Path, obj) -> None:
         raise _write_failed(path, e) from None
     except UnicodeEncodeError:
         tmp.unlink(missing_ok=True)
-        raise HarnessError(f"cannot write {path}: it would hold text that is not valid UTF-8 (an --output path with "
-                           "undecodable bytes?); use a path in plain UTF-8") from None
+        raise HarnessError(
+            f"cannot write {path}: it would hold text that is not valid UTF-8 (an --output path with "
+            "undecodable bytes?); use a path in plain UTF-8"
+        ) from None
 
 
 def read_json(path: Path):
@@ -135,8 +138,9 @@ class RunStore:
             kind = saved.get("kind") or ("eval" if "identity" in saved else saved.get("format"))
             if kind != "eval":
                 what = "a training run" if kind == "train" or "assign-add" in str(kind) else f"another kind of run ({kind})"
-                raise HarnessError(f"{self.dir} is {what}, not an evaluation run; use another --output "
-                                   "(--overwrite never replaces another kind of run)")
+                raise HarnessError(
+                    f"{self.dir} is {what}, not an evaluation run; use another --output (--overwrite never replaces another kind of run)"
+                )
         if cfg_path.exists() and not overwrite:
             old = read_json(cfg_path).get("identity")
             if old != json.loads(json.dumps(identity, default=str)):

@@ -1,4 +1,5 @@
 """Shared pytest fixtures. Keep each fixture short and say what it provides."""
+
 from __future__ import annotations
 
 import os

@@ -1,6 +1,7 @@
 """Assign-and-Add data: the partition, the training stream, the pools, the text
 form and the task's scoring. Sequences are checked by an independent decoder
 that reads them the way a person would (bind each variable, then add)."""
+
 from __future__ import annotations
 
 import random
@@ -51,8 +52,7 @@ def decode(tokens) -> dict:
     for t in tokens[13:15]:
         operands.append(("var", t - FIRST_VAR) if t >= FIRST_VAR else ("num", t))
     values = [bindings[x] if kind == "var" else x for kind, x in operands]
-    return {"bindings": bindings, "operands": operands, "values": values, "answer": sum(values) % MOD,
-            "pads": prefix.count(PAD)}
+    return {"bindings": bindings, "operands": operands, "values": values, "answer": sum(values) % MOD, "pads": prefix.count(PAD)}
 
 
 def test_partition_is_the_papers_draw():
@@ -151,17 +151,29 @@ def test_render_and_read_back():
         back = tokens_from_text(text)
         assert decode(back)["values"] == decode(tokens)["values"]
         assert render_text(back) == text
-    text = render_text([PAD] * 4 + [FIRST_VAR + 11, 20, FIRST_VAR + 4, 21, PAD, FIRST_VAR, 31, PAD, MOD, FIRST_VAR + 11, FIRST_VAR, MOD + 1])
+    text = render_text(
+        [PAD] * 4 + [FIRST_VAR + 11, 20, FIRST_VAR + 4, 21, PAD, FIRST_VAR, 31, PAD, MOD, FIRST_VAR + 11, FIRST_VAR, MOD + 1]
+    )
     assert text.splitlines()[1:] == ["l=20, e=21, a=31", "l+a="]
     for bad in ["hello", "a=1\n", "a=1, a=2\nb+a=", "a=99\na+1=", "a=1\na+77="]:
         with pytest.raises(ValueError):
             tokens_from_text(bad)
 
 
-@pytest.mark.parametrize("reply,expected", [
-    ("51", 51), (" 51\n", 51), ("The answer is 51.", 51), ("-3", -3), ("", None), ("fifty-one", None), (None, None),
-    ("7" * 5000, None), ("9" * 18, 999_999_999_999_999_999),
-])
+@pytest.mark.parametrize(
+    "reply,expected",
+    [
+        ("51", 51),
+        (" 51\n", 51),
+        ("The answer is 51.", 51),
+        ("-3", -3),
+        ("", None),
+        ("fifty-one", None),
+        (None, None),
+        ("7" * 5000, None),
+        ("9" * 18, 999_999_999_999_999_999),
+    ],
+)
 def test_parse_answer_takes_the_first_integer(reply, expected):
     assert parse_answer(reply) == expected
 
@@ -185,9 +197,15 @@ def test_task_samples_are_deterministic_and_pool_independent():
     assert exhaustive.pools() == list(EXACT_POOLS)
 
 
-@pytest.mark.parametrize("raw,match", [
-    ({"n": "-1"}, "n=-1"), ({"n": "0"}, "n=0"), ({"pairs_frac": "1.0"}, "pairs_frac"), ({"pool": "3var"}, "not allowed"),
-])
+@pytest.mark.parametrize(
+    "raw,match",
+    [
+        ({"n": "-1"}, "n=-1"),
+        ({"n": "0"}, "n=0"),
+        ({"pairs_frac": "1.0"}, "pairs_frac"),
+        ({"pool": "3var"}, "not allowed"),
+    ],
+)
 def test_task_args_are_validated(raw, match):
     with pytest.raises(HarnessError, match=match):
         build_args(AssignAddTask.Args, raw, "task arg", "assign_add")

@@ -1,6 +1,7 @@
 """The paper's model: loading (released and hostile files), the fast forward
 against the plain one, the `assign-add:` adapter, the released checkpoints'
 published accuracies, the progress measures, and a run through the runner."""
+
 from __future__ import annotations
 
 import json
@@ -119,7 +120,10 @@ def test_checkpoint_targets_resolve(tmp_path):
 
 def _requests(batch, partition=None):
     return [
-        GenerateRequest(prompt=render_text(t.tolist()), metadata={"tokens": t.tolist(), "partition": partition or {"pairs_frac": 0.7, "partition_seed": 42}})
+        GenerateRequest(
+            prompt=render_text(t.tolist()),
+            metadata={"tokens": t.tolist(), "partition": partition or {"pairs_frac": 0.7, "partition_seed": 42}},
+        )
         for t in batch.tokens
     ]
 
@@ -169,8 +173,9 @@ def test_eval_through_the_runner(tmp_path):
     from harness.runner import RunConfig, run_eval
 
     out = tmp_path / "run"
-    result = run_eval(RunConfig(model="assign-add:released/ck_6001", tasks=["assign_add"],
-                                task_args={"n": "100"}, output=out, use_cache=False))
+    result = run_eval(
+        RunConfig(model="assign-add:released/ck_6001", tasks=["assign_add"], task_args={"n": "100"}, output=out, use_cache=False)
+    )
     metrics = json.loads((out / "results.json").read_text())["tasks"]["assign_add"]["metrics"]
     assert metrics["acc_1var_train"]["value"] > 0.95 and metrics["acc_2var_2restricted"]["value"] < 0.6
     assert all(len(m["ci95"]) == 2 for m in metrics.values())
@@ -184,15 +189,23 @@ def test_eval_through_the_runner(tmp_path):
             rec = json.loads(line)
             output = [f"The sum is {rec['output']}.", "I am not sure.", rec["output"]][i % 3]
             f.write(json.dumps({"task": "assign_add", "id": rec["id"], "output": output}) + "\n")
-    replayed = run_eval(RunConfig(model=f"replay:{replay}", tasks=["assign_add"], task_args={"n": "100"},
-                                  output=tmp_path / "replayed", use_cache=False))
+    replayed = run_eval(
+        RunConfig(model=f"replay:{replay}", tasks=["assign_add"], task_args={"n": "100"}, output=tmp_path / "replayed", use_cache=False)
+    )
     replayed_metrics = replayed.results["tasks"]["assign_add"]["metrics"]
     assert replayed_metrics["parse_failures"]["value"] == 300
     records = [json.loads(x) for x in (tmp_path / "replayed" / "samples.jsonl").read_text().splitlines()]
     original = {json.loads(x)["id"]: json.loads(x)["score"] for x in lines}
     assert all(r["score"] == (0.0 if i % 3 == 1 else original[r["id"]]) for i, r in enumerate(records))
-    mismatched = run_eval(RunConfig(model="assign-add:released/final", tasks=["assign_add"],
-                                    task_args={"n": "5", "pairs_frac": "0.5"}, output=tmp_path / "mm", use_cache=False))
+    mismatched = run_eval(
+        RunConfig(
+            model="assign-add:released/final",
+            tasks=["assign_add"],
+            task_args={"n": "5", "pairs_frac": "0.5"},
+            output=tmp_path / "mm",
+            use_cache=False,
+        )
+    )
     assert mismatched.n_errors == 45  # every request refused: the split is not the checkpoint's
 
 
@@ -202,8 +215,16 @@ def test_a_language_model_reads_the_text_form(tiny_gpt2_dir, tmp_path):
     from harness.runner import RunConfig, run_eval
 
     out = tmp_path / "lm"
-    result = run_eval(RunConfig(model=f"hf:{tiny_gpt2_dir}", tasks=["assign_add"], task_args={"n": "2"},
-                                model_args={"device": "cpu"}, output=out, use_cache=False))
+    result = run_eval(
+        RunConfig(
+            model=f"hf:{tiny_gpt2_dir}",
+            tasks=["assign_add"],
+            task_args={"n": "2"},
+            model_args={"device": "cpu"},
+            output=out,
+            use_cache=False,
+        )
+    )
     assert result.n_errors == 0
     records = [json.loads(line) for line in (out / "samples.jsonl").read_text().splitlines()]
     assert len(records) == 18 and all(r["output"] is not None for r in records)

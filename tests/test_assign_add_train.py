@@ -1,6 +1,7 @@
 """The trainer: phase-1 behaviour from scratch with the paper's settings,
 exact resume, refusing changed settings, reuse of a finished run, initial
 weights from a checkpoint, and the train/analyze CLI commands."""
+
 from __future__ import annotations
 
 import csv
@@ -77,8 +78,24 @@ def test_initial_weights_from_the_papers_checkpoint(tmp_path):
 
 def test_cli_train_then_eval_and_analyze_the_run(tmp_path):
     run = tmp_path / "run"
-    args = ["--steps", "4", "--output", str(run), "--eval-every", "2", "--checkpoint-every", "2", "--eval-n", "20",
-            "--batch-size", "32", "--threads", "1", "--pairs-frac", "0.5"]
+    args = [
+        "--steps",
+        "4",
+        "--output",
+        str(run),
+        "--eval-every",
+        "2",
+        "--checkpoint-every",
+        "2",
+        "--eval-n",
+        "20",
+        "--batch-size",
+        "32",
+        "--threads",
+        "1",
+        "--pairs-frac",
+        "0.5",
+    ]
     result = CliRunner().invoke(train_cmd, args)
     assert result.exit_code == 0, result.output
     assert "trained to step 4" in result.output and "phase1: not reached" in result.output
@@ -113,8 +130,10 @@ def test_sigterm_saves_the_step_and_resume_continues_exactly(tmp_path):
     straight = tmp_path / "straight"
     train(straight, TrainConfig(**settings), log=lambda _: None)
     run = tmp_path / "run"
-    code = ("import sys, pathlib; from harness.tasks.assign_add.train import TrainConfig, train\n"
-            f"train(pathlib.Path(sys.argv[1]), TrainConfig(**{settings!r}), log=lambda m: print(m, flush=True))")
+    code = (
+        "import sys, pathlib; from harness.tasks.assign_add.train import TrainConfig, train\n"
+        f"train(pathlib.Path(sys.argv[1]), TrainConfig(**{settings!r}), log=lambda m: print(m, flush=True))"
+    )
     child = subprocess.Popen([sys.executable, "-c", code, str(run)], stdout=subprocess.PIPE, text=True)
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline and not ((run / "metrics.csv").exists() and len(_rows(run)) >= 3):

@@ -2,6 +2,7 @@
 
 Pairs are taken from real PHYSICS gold answers and the defects of the official
 checker listed in the task notes."""
+
 from __future__ import annotations
 
 import pytest
@@ -119,13 +120,22 @@ NOT_EQUIVALENT = [
     ("1", r"10^{10^{10}}", "numeric"),
     (r"\omega = \sqrt{g/l}", r"\Omega = \sqrt{g/l}", "relation"),
     # perturbed gold answers that a loose numeric check accepts
-    (r"C_P = \frac{5}{2} N + \frac{N (\epsilon / \tau)^2 e^{\epsilon / \tau}}{(e^{\epsilon / \tau} + 1)^2}",
-     r"C_P = \frac{5}{2} N + \frac{N (\epsilon / \tau)^2 e^{\epsilon / \tau}}{(e^{\epsilon / \tau} + 1)^4}", None),
+    (
+        r"C_P = \frac{5}{2} N + \frac{N (\epsilon / \tau)^2 e^{\epsilon / \tau}}{(e^{\epsilon / \tau} + 1)^2}",
+        r"C_P = \frac{5}{2} N + \frac{N (\epsilon / \tau)^2 e^{\epsilon / \tau}}{(e^{\epsilon / \tau} + 1)^4}",
+        None,
+    ),
     (r"N = Z(1 + 0.0154A^{2/3})", r"N = Z(1 + 0.0154A^{1/3})", None),
-    (r"\psi_{12} = \frac{1}{\sqrt{2}} \left( \psi_1(r_1) \psi_2(r_2) - \psi_1(r_2) \psi_2(r_1) \right)",
-     r"\psi_{12} = \frac{1}{\sqrt{4}} \left( \psi_1(r_1) \psi_2(r_2) - \psi_1(r_2) \psi_2(r_1) \right)", None),
-    (r"I = I(0) \left[ \frac{2J_1(kR \sin \theta)}{kR \sin \theta} \right]^2",
-     r"I = I(0) \left[ \frac{2J_1(kR \sin \theta)}{kR \sin \theta} \right]^4", None),
+    (
+        r"\psi_{12} = \frac{1}{\sqrt{2}} \left( \psi_1(r_1) \psi_2(r_2) - \psi_1(r_2) \psi_2(r_1) \right)",
+        r"\psi_{12} = \frac{1}{\sqrt{4}} \left( \psi_1(r_1) \psi_2(r_2) - \psi_1(r_2) \psi_2(r_1) \right)",
+        None,
+    ),
+    (
+        r"I = I(0) \left[ \frac{2J_1(kR \sin \theta)}{kR \sin \theta} \right]^2",
+        r"I = I(0) \left[ \frac{2J_1(kR \sin \theta)}{kR \sin \theta} \right]^4",
+        None,
+    ),
     (r"H \psi = \frac{1}{2m} P_z^2 \psi = E \psi", r"H \psi = \frac{1}{2m} P_z^4 \psi = E \psi", None),
 ]
 
@@ -228,7 +238,10 @@ def test_equivalences_that_real_answers_need(gold, candidate, method):
         (r"2.48 \, \text{eV}", r"\frac{h c}{400 \, \text{nm}}"),
         (r"\Delta E = 5", r"\Delta F = 5"),
         (r"\overline{N} \propto T^3", r"E \propto T^3"),
-        (r"S = 0 \text{ for } |00 \rangle", r"S = 0 \text{ for } |1 \rangle"),  # a gold's condition is part of it  # a bare number under a name on another letter
+        (
+            r"S = 0 \text{ for } |00 \rangle",
+            r"S = 0 \text{ for } |1 \rangle",
+        ),  # a gold's condition is part of it  # a bare number under a name on another letter
         (r"\frac{dx}{dt}", r"\frac{x}{t}"),  # a derivative is not a quotient
         (r"\frac{\partial \omega}{\partial V} = -\frac{\omega}{3V}", r"\frac{\omega}{V} = -\frac{\omega}{3V}"),
         (r"E = \frac{q}{r}", r"\mathbf{E} \cdot \mathbf{B} \text{ are} invariant under boosts"),  # prose is no formula

@@ -1,6 +1,7 @@
 """Answer reading on excerpts of real model outputs (the shipped published
 outputs of PHYSICS and HARDMath): each box must yield the parts a careful
 grader reads in it, and a single answer must never be split into wrong parts."""
+
 from __future__ import annotations
 
 import pytest
@@ -24,9 +25,11 @@ REAL_BOXES = [
     ),
     (  # atomic/1-49: aligned rows, trailing commas and period, no labels
         "\\boxed{\n\\begin{aligned}\nE_{n, 1, -1}(B) &= -\\frac{2 k e^2 m_e}{\\hbar^2 n^2} - \\frac{e \\hbar B}{2 m_e}, \\\\\nE_{n, 1, 0}(B) &= -\\frac{2 k e^2 m_e}{\\hbar^2 n^2}, \\\\\nE_{n, 1, +1}(B) &= -\\frac{2 k e^2 m_e}{\\hbar^2 n^2} + \\frac{e \\hbar B}{2 m_e}.\n\\end{aligned}\n}",
-        [(None, "E_{n, 1, -1}(B) = -\\frac{2 k e^2 m_e}{\\hbar^2 n^2} - \\frac{e \\hbar B}{2 m_e}"),
-         (None, "E_{n, 1, 0}(B) = -\\frac{2 k e^2 m_e}{\\hbar^2 n^2}"),
-         (None, "E_{n, 1, +1}(B) = -\\frac{2 k e^2 m_e}{\\hbar^2 n^2} + \\frac{e \\hbar B}{2 m_e}")],
+        [
+            (None, "E_{n, 1, -1}(B) = -\\frac{2 k e^2 m_e}{\\hbar^2 n^2} - \\frac{e \\hbar B}{2 m_e}"),
+            (None, "E_{n, 1, 0}(B) = -\\frac{2 k e^2 m_e}{\\hbar^2 n^2}"),
+            (None, "E_{n, 1, +1}(B) = -\\frac{2 k e^2 m_e}{\\hbar^2 n^2} + \\frac{e \\hbar B}{2 m_e}"),
+        ],
     ),
     (  # atomic/4-24: labels inside the text group keep the words in it
         "\\boxed{\\begin{array}{l}\n\\text{(a) Impossible} \\\\\n\\text{(b) Impossible} \\\\\n\\text{(c) Impossible}\n\\end{array}}",
@@ -136,13 +139,14 @@ def test_hardmath_nested_regime_lists_and_labelled_boxes():
     from harness.tasks.hardmath.answers import regime_answers
 
     nested = r"\boxed{\left[ \left[1, -1, I, -I\right], \left[\epsilon^{-1/5}, 2\right] \right]}"
-    assert regime_answers(nested, "roots", ("small", "large")) == {
-        "small": ["1", "-1", "I", "-I"], "large": [r"\epsilon^{-1/5}", "2"]}
+    assert regime_answers(nested, "roots", ("small", "large")) == {"small": ["1", "-1", "I", "-I"], "large": [r"\epsilon^{-1/5}", "2"]}
     labelled = r"For large $x$: \boxed{y = 2 x} and for small $x$: \boxed{y = 1 + x}"
     assert regime_answers(labelled, "ode", ("small", "large")) == {"small": "1 + x", "large": "2 x"}
     inside = r"\boxed{\text{large } x: y = 2, \quad \text{small } x: y = 1}"
     assert {k: v.split("=")[-1].strip() for k, v in regime_answers(inside, "ode", ("small", "large")).items()} == {
-        "small": "1", "large": "2"}
+        "small": "1",
+        "large": "2",
+    }
     only_one = r"For small $x$: \boxed{y = 1 + x}"
     assert regime_answers(only_one, "ode", ("small", "large")) == {"small": "1 + x"}
 
@@ -170,8 +174,7 @@ def _physics_folder(root, ids):
     (root / "PHYSICS-eval").mkdir(parents=True)
     problems = [p for p in load_packaged() if p.id in set(ids)]
     for domain in DOMAINS:
-        rows = [{"id": p.id, "questions": p.question, "final_answers": list(p.final_answers)}
-                for p in problems if p.domain == domain]
+        rows = [{"id": p.id, "questions": p.question, "final_answers": list(p.final_answers)} for p in problems if p.domain == domain]
         (root / f"{domain}_dataset.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
         (root / "PHYSICS-eval" / f"{domain}_dataset_eval.jsonl").write_text("")
     return root
@@ -191,10 +194,12 @@ def test_whole_published_responses_are_graded_as_the_careful_grader_did(tmp_path
         replay = tmp_path / f"{model}.jsonl"
         replay.write_text("".join(json.dumps({"id": i, "output": outputs[i]["output"]}) + "\n" for i in ids))
         out = tmp_path / model
-        run = run_eval(RunConfig(model=f"replay:{replay}", tasks=["physics"], output=out, use_cache=False,
-                                 task_args={"split": "all", "data_dir": str(data)}))
-        records = {r["id"]: r for r in map(json.loads, (out / "samples.jsonl").read_text().splitlines())
-                   if r["id"] in ids}
+        run = run_eval(
+            RunConfig(
+                model=f"replay:{replay}", tasks=["physics"], output=out, use_cache=False, task_args={"split": "all", "data_dir": str(data)}
+            )
+        )
+        records = {r["id"]: r for r in map(json.loads, (out / "samples.jsonl").read_text().splitlines()) if r["id"] in ids}
         assert run.n_errors == 0 and set(records) == set(ids)
         for pid in ids:
             record = records[pid]
@@ -213,9 +218,13 @@ def test_hardmath_rows_matrices_and_program_text():
     # rows labelled by a limit (mistral7b_0shot id 136) and cases rows labelled in words (id 181)
     rows = r"\boxed{\begin{aligned} \epsilon \to 0^+ &: \sqrt{\epsilon}, -\sqrt[4]{3}\epsilon^{1/2}\\ \epsilon \to +\infty &: -1, 0, 1 \end{aligned}}"
     assert regime_answers(rows, "roots", ("small", "large")) == {
-        "small": [r"\sqrt{\epsilon}", r"-\sqrt[4]{3}\epsilon^{1/2}"], "large": ["-1", "0", "1"]}
-    cases = (r"\boxed{\begin{cases} \epsilon^{1/9}, & \text{for small positive $\epsilon$} \\ (1/\epsilon)^{1/9}, "
-             r"& \text{for large positive $\epsilon$} \end{cases}}")
+        "small": [r"\sqrt{\epsilon}", r"-\sqrt[4]{3}\epsilon^{1/2}"],
+        "large": ["-1", "0", "1"],
+    }
+    cases = (
+        r"\boxed{\begin{cases} \epsilon^{1/9}, & \text{for small positive $\epsilon$} \\ (1/\epsilon)^{1/9}, "
+        r"& \text{for large positive $\epsilon$} \end{cases}}"
+    )
     assert regime_answers(cases, "roots", ("small", "large")) == {"small": [r"\epsilon^{1/9}"], "large": [r"(1/\epsilon)^{1/9}"]}
     # matrices, sets and redundant braces are lists (mistral7b_5shot id 130, id 318; mistral7b_0shot id 140)
     assert split_items(r"\begin{bmatrix} \epsilon^{-1/10}, \\ 1, \\ -1 \end{bmatrix}") == [r"\epsilon^{-1/10}", "1", "-1"]

@@ -1,4 +1,5 @@
 """The sandboxed worker pool and hostile model output (harness.checker.sandbox)."""
+
 from __future__ import annotations
 
 import os

@@ -1,4 +1,5 @@
 """Leaderboard aggregation from run directories."""
+
 import csv
 import json
 import subprocess
@@ -11,10 +12,15 @@ from harness.leaderboards import build_leaderboard, write_leaderboard
 def fake_run(d: Path, model: str, steering, value: float):
     d.mkdir(parents=True)
     (d / "config.json").write_text(json.dumps({"model": {"spec": model}}))
-    (d / "results.json").write_text(json.dumps({
-        "model": model, "steering": steering,
-        "tasks": {"smoke-gen": {"n": 20, "metrics": {"accuracy": {"value": value, "ci95": [value - 0.1, value + 0.1]}}}},
-    }))
+    (d / "results.json").write_text(
+        json.dumps(
+            {
+                "model": model,
+                "steering": steering,
+                "tasks": {"smoke-gen": {"n": 20, "metrics": {"accuracy": {"value": value, "ci95": [value - 0.1, value + 0.1]}}}},
+            }
+        )
+    )
     return d
 
 
@@ -26,7 +32,10 @@ def test_rows_per_model_and_steering_with_intervals(tmp_path):
     ]
     board = build_leaderboard(runs)
     assert [(r.model, r.steering) for r in board.rows] == [
-        ("hf:<script>alert(1)</script>", "none"), ("hf:m", "caa layer=3 multiplier=2.0"), ("hf:m", "none")]
+        ("hf:<script>alert(1)</script>", "none"),
+        ("hf:m", "caa layer=3 multiplier=2.0"),
+        ("hf:m", "none"),
+    ]
     paths = write_leaderboard(board, tmp_path / "lb")
     rows = list(csv.DictReader(open(paths[0])))
     assert rows[1]["smoke-gen/accuracy"] == "0.7" and rows[1]["smoke-gen/accuracy ci95_lo"].startswith("0.6")
@@ -37,6 +46,7 @@ def test_rows_per_model_and_steering_with_intervals(tmp_path):
 
 
 def test_cli_leaderboard_rejects_non_run_dirs(tmp_path):
-    r = subprocess.run([sys.executable, "-m", "harness.cli", "leaderboard", str(tmp_path), "--output", str(tmp_path / "o")],
-                       capture_output=True, text=True)
+    r = subprocess.run(
+        [sys.executable, "-m", "harness.cli", "leaderboard", str(tmp_path), "--output", str(tmp_path / "o")], capture_output=True, text=True
+    )
     assert r.returncode == 2 and "has no results.json" in r.stderr

@@ -1,4 +1,5 @@
 """Registry: task-arg validation, --include, entry-point plugins, listings; metrics intervals."""
+
 import os
 import subprocess
 import sys
@@ -23,7 +24,9 @@ class ExampleArgs:
 
 
 def test_build_args_converts_types_and_names_allowed_values():
-    args = registry.build_args(ExampleArgs, {"split": "all", "shots": "3", "tolerance": "0.05", "dedupe": "false", "judge": "hf:x"}, "task arg", "t")
+    args = registry.build_args(
+        ExampleArgs, {"split": "all", "shots": "3", "tolerance": "0.05", "dedupe": "false", "judge": "hf:x"}, "task arg", "t"
+    )
     assert args == ExampleArgs("all", 3, 0.05, False, "hf:x")
     with pytest.raises(HarnessError, match="use one of validation, test, all"):
         registry.build_args(ExampleArgs, {"split": "train"}, "task arg", "t")
@@ -41,7 +44,7 @@ def test_parse_kv_requires_equals_sign():
         registry.parse_kv(["a"], "--task-arg")
 
 
-TASK_FILE = textwrap.dedent('''
+TASK_FILE = textwrap.dedent("""
     from dataclasses import dataclass
     from typing import Literal
     from harness import Task, Sample, GenerateRequest, Score, register_task
@@ -63,7 +66,7 @@ TASK_FILE = textwrap.dedent('''
 
         def score(self, sample, responses):
             return Score(float(responses[0].text.strip() == sample.target))
-''')
+""")
 
 
 def test_include_folder_registers_its_tasks(tmp_path):
@@ -79,8 +82,11 @@ def test_include_folder_registers_its_tasks(tmp_path):
 def test_entry_point_plugin_package_is_discovered(tmp_path):
     pkg = tmp_path / "src"
     (pkg / "harness_plugin_demo").mkdir(parents=True)
-    (pkg / "harness_plugin_demo" / "__init__.py").write_text(TASK_FILE.format(cls="Demo", name="plugin-demo", desc="a task from an installed plugin"))
-    (pkg / "pyproject.toml").write_text(textwrap.dedent('''
+    (pkg / "harness_plugin_demo" / "__init__.py").write_text(
+        TASK_FILE.format(cls="Demo", name="plugin-demo", desc="a task from an installed plugin")
+    )
+    (pkg / "pyproject.toml").write_text(
+        textwrap.dedent("""
         [build-system]
         requires = ["setuptools>=61"]
         build-backend = "setuptools.build_meta"
@@ -91,17 +97,38 @@ def test_entry_point_plugin_package_is_discovered(tmp_path):
         demo = "harness_plugin_demo"
         [tool.setuptools]
         packages = ["harness_plugin_demo"]
-    '''))
+    """)
+    )
     target = tmp_path / "site"
-    subprocess.run([sys.executable, "-m", "pip", "install", "-q", "--no-deps", "--no-build-isolation", "--target", str(target), str(pkg)],
-                   check=True, capture_output=True)
+    subprocess.run(
+        [sys.executable, "-m", "pip", "install", "-q", "--no-deps", "--no-build-isolation", "--target", str(target), str(pkg)],
+        check=True,
+        capture_output=True,
+    )
     env = dict(os.environ, PYTHONPATH=str(target))
     out = subprocess.run([sys.executable, "-m", "harness.cli", "tasks"], capture_output=True, text=True, env=env, check=True)
     assert "plugin-demo" in out.stdout and "a task from an installed plugin" in out.stdout
     replay = tmp_path / "r.jsonl"
     replay.write_text('{"id": "1", "output": "4"}\n')
-    run = subprocess.run([sys.executable, "-m", "harness.cli", "eval", "--model", f"replay:{replay}", "--task", "plugin-demo",
-                          "--output", str(tmp_path / "run"), "-q", "--no-cache"], capture_output=True, text=True, env=env)
+    run = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "harness.cli",
+            "eval",
+            "--model",
+            f"replay:{replay}",
+            "--task",
+            "plugin-demo",
+            "--output",
+            str(tmp_path / "run"),
+            "-q",
+            "--no-cache",
+        ],
+        capture_output=True,
+        text=True,
+        env=env,
+    )
     assert run.returncode == 0, run.stderr
     assert "1.0000" in run.stdout
 
@@ -127,8 +154,10 @@ def test_metrics_carry_intervals():
 
 
 def test_listing_and_help_import_neither_torch_nor_transformers():
-    probe = ("import sys\nfrom harness.cli import main\nfor argv in (['--help'], ['tasks'], ['models'], ['generate', '--help']):\n"
-             "    try:\n        main(argv)\n    except SystemExit:\n        pass\n"
-             "print('HEAVY', sorted(m for m in ('torch', 'transformers') if m in sys.modules))")
+    probe = (
+        "import sys\nfrom harness.cli import main\nfor argv in (['--help'], ['tasks'], ['models'], ['generate', '--help']):\n"
+        "    try:\n        main(argv)\n    except SystemExit:\n        pass\n"
+        "print('HEAVY', sorted(m for m in ('torch', 'transformers') if m in sys.modules))"
+    )
     out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True).stdout
     assert "HEAVY []" in out and "physics" in out and "hf " in out and "physics-gold-replay" in out

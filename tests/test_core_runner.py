@@ -1,4 +1,5 @@
 """The runner and run store: run directory layout, resume, errors, cache, replay."""
+
 import json
 import os
 import signal
@@ -16,8 +17,14 @@ PLUGIN = str(Path(__file__).parent / "plugins" / "slow_models.py")
 
 
 def config(tmp_path, **kw):
-    base = dict(model="slow4:x", tasks=["smoke-gen"], includes=[PLUGIN], output=tmp_path / "run",
-                cache_path=tmp_path / "cache.sqlite", use_cache=False)
+    base = dict(
+        model="slow4:x",
+        tasks=["smoke-gen"],
+        includes=[PLUGIN],
+        output=tmp_path / "run",
+        cache_path=tmp_path / "cache.sqlite",
+        use_cache=False,
+    )
     base.update(kw)
     return RunConfig(**base)
 
@@ -124,8 +131,12 @@ def test_sigkill_then_resume_matches_uninterrupted_run(tmp_path):
     ref = _cli([*common, "--output", str(tmp_path / "ref")], env={"SLOW_MODEL_DELAY": "0"})
     assert ref.returncode == 0, ref.stderr
     out = tmp_path / "killed"
-    proc = subprocess.Popen([sys.executable, "-m", "harness.cli", *common, "--output", str(out)],
-                            env=dict(os.environ, **env), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "harness.cli", *common, "--output", str(out)],
+        env=dict(os.environ, **env),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     samples = out / "samples.jsonl"
     deadline = time.time() + 60
     while time.time() < deadline and (not samples.exists() or len(samples.read_text().splitlines()) < 6):
@@ -145,8 +156,9 @@ def test_sigkill_then_resume_matches_uninterrupted_run(tmp_path):
 
 def test_replay_scores_recorded_outputs_and_flags_missing_ids(tmp_path):
     replay = tmp_path / "replay.jsonl"
-    replay.write_text(json.dumps({"id": "gen-00", "output": "4"}) + "\n"
-                      + json.dumps({"id": "gen-01", "output": "Paris.", "task": "smoke-gen"}) + "\n")
+    replay.write_text(
+        json.dumps({"id": "gen-00", "output": "4"}) + "\n" + json.dumps({"id": "gen-01", "output": "Paris.", "task": "smoke-gen"}) + "\n"
+    )
     res = run_eval(config(tmp_path, model=f"replay:{replay}", includes=[], limit=3))
     recs = {r["id"]: r for r in lines(tmp_path / "run" / "samples.jsonl")}
     assert recs["gen-00"]["score"] == 1.0 and recs["gen-01"]["score"] == 1.0
@@ -154,11 +166,14 @@ def test_replay_scores_recorded_outputs_and_flags_missing_ids(tmp_path):
     assert res.n_errors == 1
 
 
-@pytest.mark.parametrize("content,message", [
-    ("not json\n", "line 1 is not valid JSON"),
-    ('{"output": "x"}\n', "lacks 'id' or 'output'"),
-    ('{"id": 1, "output": 3}\n', "must be a string"),
-])
+@pytest.mark.parametrize(
+    "content,message",
+    [
+        ("not json\n", "line 1 is not valid JSON"),
+        ('{"output": "x"}\n', "lacks 'id' or 'output'"),
+        ('{"id": 1, "output": 3}\n', "must be a string"),
+    ],
+)
 def test_malformed_replay_file_is_one_line_exit_2(tmp_path, content, message, capsys):
     replay = tmp_path / "bad.jsonl"
     replay.write_text(content)
@@ -185,7 +200,23 @@ def test_cli_errors_are_one_line_with_exit_2(tmp_path, capsys):
 
 
 def test_cli_exit_status_1_when_samples_error(tmp_path):
-    r = _cli(["eval", "--model", "slow4:x", "--include", PLUGIN, "--task", "smoke-gen", "--limit", "3", "-q", "--no-cache",
-              "--output", str(tmp_path / "o")], env={"SLOW_MODEL_FAIL": "Question"})
+    r = _cli(
+        [
+            "eval",
+            "--model",
+            "slow4:x",
+            "--include",
+            PLUGIN,
+            "--task",
+            "smoke-gen",
+            "--limit",
+            "3",
+            "-q",
+            "--no-cache",
+            "--output",
+            str(tmp_path / "o"),
+        ],
+        env={"SLOW_MODEL_FAIL": "Question"},
+    )
     assert r.returncode == 1 and "3 sample(s) errored" in r.stderr
     assert "errors" in r.stdout

@@ -4,6 +4,7 @@ a part that needs the [hf] extra says so in one line with exit status 2.
 Each command runs in a fresh interpreter in which importing torch,
 transformers or safetensors fails, as in an install without the [hf] extra
 (CI also runs this file in a virtual environment that has no torch at all)."""
+
 import json
 import subprocess
 import sys
@@ -11,7 +12,7 @@ import sys
 from harness.registry import create_task
 from harness.tasks.hardmath.reference import reference_output
 
-BLOCK_HF = '''
+BLOCK_HF = """
 import sys
 from importlib.abc import MetaPathFinder
 
@@ -26,7 +27,7 @@ class NoHF(MetaPathFinder):
 sys.meta_path.insert(0, NoHF())
 from harness.cli import main
 main(sys.argv[1:])
-'''
+"""
 
 
 def harness_without_hf(*argv):
@@ -37,8 +38,21 @@ def test_physics_and_hardmath_replays_score_without_torch(tmp_path):
     gold = tmp_path / "physics_gold.jsonl"
     made = harness_without_hf("generate", "physics-gold-replay", "--output", gold, "--task-arg", "domain=optics")
     assert made.returncode == 0, made.stderr
-    physics = harness_without_hf("eval", "--model", f"replay:{gold}", "--task", "physics", "-T", "domain=optics",
-                                 "--limit", "20", "--output", tmp_path / "physics", "--quiet", "--no-cache")
+    physics = harness_without_hf(
+        "eval",
+        "--model",
+        f"replay:{gold}",
+        "--task",
+        "physics",
+        "-T",
+        "domain=optics",
+        "--limit",
+        "20",
+        "--output",
+        tmp_path / "physics",
+        "--quiet",
+        "--no-cache",
+    )
     assert physics.returncode == 0, physics.stderr
     accuracy = json.loads((tmp_path / "physics" / "results.json").read_text())["tasks"]["physics"]["metrics"]["accuracy"]
     assert accuracy["value"] >= 0.9 and accuracy["ci95"] is not None
@@ -46,18 +60,31 @@ def test_physics_and_hardmath_replays_score_without_torch(tmp_path):
     task = create_task("hardmath", {"type": "nondim_symbolic"})
     problems = task.problems()
     replay = tmp_path / "hardmath_reference.jsonl"
-    replay.write_text("".join(json.dumps({"id": s.id, "output": reference_output(problems[s.id])}) + "\n"
-                              for s in list(task.samples())[:8]))
-    hardmath = harness_without_hf("eval", "--model", f"replay:{replay}", "--task", "hardmath", "-T", "type=nondim_symbolic",
-                                  "--limit", "8", "--output", tmp_path / "hardmath", "--quiet", "--no-cache")
+    replay.write_text(
+        "".join(json.dumps({"id": s.id, "output": reference_output(problems[s.id])}) + "\n" for s in list(task.samples())[:8])
+    )
+    hardmath = harness_without_hf(
+        "eval",
+        "--model",
+        f"replay:{replay}",
+        "--task",
+        "hardmath",
+        "-T",
+        "type=nondim_symbolic",
+        "--limit",
+        "8",
+        "--output",
+        tmp_path / "hardmath",
+        "--quiet",
+        "--no-cache",
+    )
     assert hardmath.returncode == 0, hardmath.stderr
     results = json.loads((tmp_path / "hardmath" / "results.json").read_text())["tasks"]["hardmath"]
     assert results["n"] == 8 and results["metrics"]["accuracy"]["value"] == 1.0
 
 
 def test_a_local_model_without_the_hf_extra_is_one_line_and_exit_2(tmp_path):
-    for argv in (["eval", "--model", "hf:gpt2", "--task", "smoke-gen", "--output", tmp_path / "run"],
-                 ["steer", "--help"]):
+    for argv in (["eval", "--model", "hf:gpt2", "--task", "smoke-gen", "--output", tmp_path / "run"], ["steer", "--help"]):
         out = harness_without_hf(*argv)
         assert out.returncode == 2, (argv, out.stderr)
         assert "[hf] extra" in out.stderr and "download.pytorch.org/whl/cpu" in out.stderr and len(out.stderr.splitlines()) == 1

@@ -1,4 +1,5 @@
 """halu_detect: data, prompts, detectors, metrics, and runs through the runner with replay and a tiny hf model."""
+
 import csv
 import json
 

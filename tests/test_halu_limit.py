@@ -1,4 +1,5 @@
 """halu_limit: languages, streams, the adversary, the reference learners, and runs through the runner."""
+
 import csv
 import json
 import random
@@ -152,8 +153,19 @@ def test_prompt_lists_examples_once_and_negatives_only_on_informant_streams():
 
 @pytest.mark.parametrize(
     "text, verdict",
-    [("Yes", True), (" no.", False), ("**Yes**, because", True), ("The answer is yes.", True), ("NO (hypothesis: x)", False),
-     ("Yes or no?", True), ("maybe", None), ("It could be yes or no", None), ("", None), (None, None), ("nobody knows", None)],
+    [
+        ("Yes", True),
+        (" no.", False),
+        ("**Yes**, because", True),
+        ("The answer is yes.", True),
+        ("NO (hypothesis: x)", False),
+        ("Yes or no?", True),
+        ("maybe", None),
+        ("It could be yes or no", None),
+        ("", None),
+        (None, None),
+        ("nobody knows", None),
+    ],
 )
 def test_yes_no_parsing_never_guesses(text, verdict):
     assert parse_yes_no(text) is verdict
@@ -205,8 +217,13 @@ def test_every_collection_builds_every_stream():
 
 
 def test_runner_writes_metrics_curve_and_resumes(tmp_path):
-    cfg = dict(model="ref:enumeration", tasks=["halu_limit"], output=tmp_path / "run", use_cache=False,
-               task_args={"collection": "gold", "stream": "adversarial", "horizon": "30", "episodes": "3"})
+    cfg = dict(
+        model="ref:enumeration",
+        tasks=["halu_limit"],
+        output=tmp_path / "run",
+        use_cache=False,
+        task_args={"collection": "gold", "stream": "adversarial", "horizon": "30", "episodes": "3"},
+    )
     res = run_eval(RunConfig(**cfg))
     m = res.results["tasks"]["halu_limit"]["metrics"]
     assert m["final_window_accuracy"]["value"] == 0.0 and m["converged"]["value"] == 0.0

@@ -1,4 +1,5 @@
 """HARDMath: data, ground truth, answer location, numeric grading, task, generators."""
+
 from __future__ import annotations
 
 import json
@@ -137,7 +138,9 @@ def test_task_scores_replay_and_audits_keys(tmp_path, mini):
     assert by_id["320"].value == pytest.approx(1 / 3) and by_id["320"].fields["key_verified"] is False
     bad = task.score_batch([picked[0]], [[Generation("no boxed answer")]])[0]
     assert bad.value == 0.0 and bad.fields["parse_failure"] is True
-    records = [SampleRecord.of(task.name, s, [], sc, None) for s, sc in zip(picked, scores)] + [SampleRecord.of(task.name, picked[0], [], bad, None)]
+    records = [SampleRecord.of(task.name, s, [], sc, None) for s, sc in zip(picked, scores)] + [
+        SampleRecord.of(task.name, picked[0], [], bad, None)
+    ]
     metrics = task.aggregate(records)
     assert metrics["key_disagreements"].value == 1 and metrics["parse_failures"].value == 1
     assert metrics["accuracy"].ci95 is not None
@@ -177,7 +180,9 @@ def test_shots_come_from_the_training_pool_not_the_evaluated_problems(mini):
     assert [s.metadata["shots"] for s in again] == [s.metadata["shots"] for s in samples]
 
 
-@pytest.mark.parametrize("kind,n", [("nondim_symbolic", 100), ("nondim_numeric", 100), ("integral_traditional", 100), ("roots", 10), ("integral_laplace", 15)])
+@pytest.mark.parametrize(
+    "kind,n", [("nondim_symbolic", 100), ("nondim_numeric", 100), ("integral_traditional", 100), ("roots", 10), ("integral_laplace", 15)]
+)
 def test_generated_problems_have_verified_keys(kind, n):
     problems = generate(kind, n, seed=7)
     assert len(problems) == n and len({p["question"] for p in problems}) == n
@@ -213,7 +218,16 @@ def test_end_to_end_replay_run_writes_key_audit_and_metrics(tmp_path, mini):
     rows[-1]["output"] = r"$\boxed{\epsilon \approx 123.45}$"  # a wrong value
     replay.write_text("".join(json.dumps(r) + "\n" for r in rows))
     out = tmp_path / "run"
-    result = run_eval(RunConfig(model=f"replay:{replay}", tasks=["hardmath"], task_args={"type": "nondim_numeric", "workers": "1"}, output=out, limit=4, use_cache=False))
+    result = run_eval(
+        RunConfig(
+            model=f"replay:{replay}",
+            tasks=["hardmath"],
+            task_args={"type": "nondim_numeric", "workers": "1"},
+            output=out,
+            limit=4,
+            use_cache=False,
+        )
+    )
     metrics = result.results["tasks"]["hardmath"]["metrics"]
     assert metrics["accuracy"]["value"] == pytest.approx(0.75) and metrics["accuracy"]["ci95"]
     assert metrics["key_disagreements"]["value"] == 0
@@ -232,7 +246,10 @@ def test_paper_scoring_sympy_for_nondim_and_judge_for_the_rest(tmp_path):
     unjudged = create_task("hardmath", {"scoring": "paper", "type": "roots", "workers": "1"})
     sample = next(iter(unjudged.samples()))
     score = unjudged.score_batch([sample], [[Generation(r"\boxed{[1]}")]])[0]
-    assert score.fields["unjudged"] is True and unjudged.aggregate([SampleRecord.of("hardmath", sample, [], score, None)])["unjudged"].value == 1
+    assert (
+        score.fields["unjudged"] is True
+        and unjudged.aggregate([SampleRecord.of("hardmath", sample, [], score, None)])["unjudged"].value == 1
+    )
     unjudged.close()
     judge_file = tmp_path / "judge.jsonl"
     judge_file.write_text(json.dumps({"id": sample.id, "output": "Half of the roots match. \\boxed{0.5}"}) + "\n")

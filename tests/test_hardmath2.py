@@ -1,4 +1,5 @@
 """HARDMath2: packaged dev set, authors' one-point numeric comparison, parse failures counted as wrong."""
+
 from __future__ import annotations
 
 import pytest

@@ -1,4 +1,5 @@
 """The hf adapter: batched decoding, stops, log-likelihoods, args, errors."""
+
 from __future__ import annotations
 
 import json
@@ -33,7 +34,7 @@ def unbatched_greedy(a, prompt, max_tokens):
     """Reference: transformers' own generate, one prompt at a time."""
     ids = a.tokenizer(prompt, return_tensors="pt")
     out = a.model.generate(**ids, max_new_tokens=max_tokens, do_sample=False, pad_token_id=a.tokenizer.pad_token_id)
-    return a.tokenizer.decode(out[0, ids.input_ids.shape[1]:], skip_special_tokens=True)
+    return a.tokenizer.decode(out[0, ids.input_ids.shape[1] :], skip_special_tokens=True)
 
 
 def count_forwards(model):
@@ -120,7 +121,9 @@ def test_sampling_is_reproducible_per_request_seed(tiny_llama_dir):
     a = adapter(tiny_llama_dir, device="cpu", batch_size=4)
     sampled = GenerateRequest("The quick", max_tokens=10, temperature=1.0, seed=7)
     alone = a.generate([sampled], ctx(1))[0].text
-    mixed = a.generate([GenerateRequest("x", max_tokens=3), sampled, GenerateRequest("I think", max_tokens=10, temperature=1.0, seed=8)], ctx(3))
+    mixed = a.generate(
+        [GenerateRequest("x", max_tokens=3), sampled, GenerateRequest("I think", max_tokens=10, temperature=1.0, seed=8)], ctx(3)
+    )
     assert mixed[1].text == alone
     assert mixed[2].text != alone
     assert alone != a.generate([GenerateRequest("The quick", max_tokens=10)], ctx(1))[0].text
@@ -148,9 +151,9 @@ def test_loglikelihood_equals_full_sequence_computation(fixture, request):
     tok = a.tokenizer
     for req, r in zip(reqs, out):
         context = req.context.rstrip()
-        continuation = req.context[len(context):] + req.continuation
+        continuation = req.context[len(context) :] + req.continuation
         context_ids = tok.encode(context)
-        continuation_ids = tok.encode(context + continuation)[len(context_ids):]
+        continuation_ids = tok.encode(context + continuation)[len(context_ids) :]
         expected = manual_loglikelihood(a, context_ids, continuation_ids)
         assert r.token_logprobs == pytest.approx(expected, abs=1e-5)
         assert r.logprob == pytest.approx(sum(expected), abs=1e-5)

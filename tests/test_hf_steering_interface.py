@@ -1,4 +1,5 @@
 """The public hooks the steering wrappers use: layers, hooks, hidden states, forward_info."""
+
 from __future__ import annotations
 
 import pytest

@@ -1,4 +1,5 @@
 """The shared tiny models load like released checkpoints and behave as documented."""
+
 from transformers import AutoModelForCausalLM, AutoTokenizer
 
 from harness.testing.tiny_models import QA_PAIRS
@@ -7,7 +8,7 @@ from harness.testing.tiny_models import QA_PAIRS
 def _greedy(tok, model, prompt, max_new_tokens=8):
     ids = tok(prompt, return_tensors="pt")
     out = model.generate(**ids, max_new_tokens=max_new_tokens, do_sample=False)
-    return tok.decode(out[0, ids.input_ids.shape[1]:])
+    return tok.decode(out[0, ids.input_ids.shape[1] :])
 
 
 def test_tokenizer_has_specials_left_padding_and_chat_template(tiny_gpt2_dir):

@@ -1,5 +1,6 @@
 """The hf adapter on inputs longer than the model's window (64 positions here):
 left truncation as lm-eval does it, for generation, log-likelihoods and hidden states."""
+
 from __future__ import annotations
 
 import logging
@@ -43,7 +44,7 @@ def greedy_on_ids(a, ids, max_tokens):
     """Reference: transformers' generate on the given (already truncated) prompt ids, alone."""
     pad = a.tokenizer.pad_token_id
     out = a.model.generate(torch.tensor([ids]), max_new_tokens=max_tokens, do_sample=False, pad_token_id=pad)
-    return a.tokenizer.decode(out[0, len(ids):], skip_special_tokens=True)
+    return a.tokenizer.decode(out[0, len(ids) :], skip_special_tokens=True)
 
 
 def test_window_comes_from_the_config_unless_max_length_is_given(short_gpt2_dir, short_llama_dir):
@@ -68,7 +69,7 @@ def test_long_prompts_generate_as_their_truncated_ends(fixture, request, caplog)
         ids = a.tokenizer.encode(p)
         long_ones += len(ids) > WINDOW - n
         assert g.error is None
-        assert g.text == greedy_on_ids(a, ids[-(WINDOW - n):], n)
+        assert g.text == greedy_on_ids(a, ids[-(WINDOW - n) :], n)
     assert long_ones == 3 and a.truncations.prompts == 3 and a.truncations.tokens_dropped > 500
     warnings = [r for r in caplog.records if "does not fit max_length 64" in r.getMessage()]
     assert len(warnings) == 1  # once per run, the rest counted
@@ -80,7 +81,7 @@ def test_long_prompts_generate_as_their_truncated_ends(fixture, request, caplog)
 def test_a_huge_max_tokens_keeps_half_the_window_for_the_prompt(short_gpt2_dir):
     a = adapter(short_gpt2_dir)
     g = a.generate([GenerateRequest(LONG_QUESTION, max_tokens=1000)], ctx(1))[0]
-    ids = a.tokenizer.encode(LONG_QUESTION)[-WINDOW // 2:]
+    ids = a.tokenizer.encode(LONG_QUESTION)[-WINDOW // 2 :]
     assert g.finish_reason == "length"
     assert g.text == greedy_on_ids(a, ids, WINDOW // 2)  # prompt + generation fill the window exactly
 
@@ -105,7 +106,7 @@ def test_forward_info_describes_the_truncated_prompt(short_gpt2_dir):
 
 def manual_loglikelihood(a, context_ids, continuation_ids):
     """lm-eval's computation: the last window + 1 tokens of context + continuation, one forward."""
-    ids = (context_ids + continuation_ids)[-(WINDOW + 1):]
+    ids = (context_ids + continuation_ids)[-(WINDOW + 1) :]
     with torch.no_grad():
         logprobs = torch.log_softmax(a.model(torch.tensor([ids[:-1]])).logits[0].float(), -1)
     n = len(ids) - 1 - len(continuation_ids)
@@ -128,9 +129,9 @@ def test_loglikelihood_of_long_contexts_equals_the_truncated_computation(fixture
     tok = a.tokenizer
     for req, r in zip(reqs, out):
         context = req.context.rstrip()
-        continuation = req.context[len(context):] + req.continuation
+        continuation = req.context[len(context) :] + req.continuation
         context_ids = tok.encode(context)
-        continuation_ids = tok.encode(context + continuation)[len(context_ids):]
+        continuation_ids = tok.encode(context + continuation)[len(context_ids) :]
         expected = manual_loglikelihood(a, context_ids, continuation_ids)
         assert r.error is None
         assert r.token_logprobs == pytest.approx(expected, abs=1e-4)

@@ -1,6 +1,7 @@
 """Model roles end to end: a PHYSICS judge on the loopback OpenAI server goes
 through the runner (stored, cached, counted), and `harness score` re-scores the
 run from its stored responses without calling any model."""
+
 import json
 
 import pytest
@@ -34,9 +35,26 @@ def replay_file(tmp_path):
 
 
 def eval_args(replay_file, base_url, out):
-    return ["eval", "--model", f"replay:{replay_file}", "--task", "physics", "-T", "split=all", "-T", "domain=electro",
-            "--limit", "3", "--model-role", "judge=openai:mock", "--model-role-arg", f"judge:base_url={base_url}",
-            "--output", str(out), "--quiet"]
+    return [
+        "eval",
+        "--model",
+        f"replay:{replay_file}",
+        "--task",
+        "physics",
+        "-T",
+        "split=all",
+        "-T",
+        "domain=electro",
+        "--limit",
+        "3",
+        "--model-role",
+        "judge=openai:mock",
+        "--model-role-arg",
+        f"judge:base_url={base_url}",
+        "--output",
+        str(out),
+        "--quiet",
+    ]
 
 
 def read_records(run_dir):
@@ -81,8 +99,10 @@ def test_rescoring_in_place_with_changed_args_is_refused(tmp_path, replay_file, 
 
 
 def test_unknown_role_and_old_task_arg_are_one_line_errors(tmp_path, replay_file, capsys):
-    for extra, message in ((["--model-role", "grader=openai:x"], "declared by none of the tasks"),
-                           (["-T", "judge=openai:x"], "--model-role judge=openai:x")):
+    for extra, message in (
+        (["--model-role", "grader=openai:x"], "declared by none of the tasks"),
+        (["-T", "judge=openai:x"], "--model-role judge=openai:x"),
+    ):
         with pytest.raises(SystemExit) as exit_info:
             main(["eval", "--model", f"replay:{replay_file}", "--task", "physics", *extra, "--output", str(tmp_path / "x")])
         assert exit_info.value.code == 2 and message in capsys.readouterr().err

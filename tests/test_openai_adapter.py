@@ -1,4 +1,5 @@
 """The openai: adapter against a real HTTP server on 127.0.0.1 (harness.testing.openai_server)."""
+
 import base64
 import email.utils
 import json
@@ -100,10 +101,22 @@ def test_more_than_four_stop_sequences_are_applied_locally():
 def test_model_args_override_request_settings_and_extra_body_is_merged():
     rec = Recorder()
     with LoopbackOpenAIServer(rec) as srv:
-        model = OpenAIAdapter("mock", build_args(Args, {
-            "base_url": srv.base_url, "max_tokens": "50", "temperature": "0.2", "top_p": "0.9",
-            "max_tokens_field": "max_completion_tokens", "extra_body": '{"top_k": 1}',
-        }, "model arg", "openai"))
+        model = OpenAIAdapter(
+            "mock",
+            build_args(
+                Args,
+                {
+                    "base_url": srv.base_url,
+                    "max_tokens": "50",
+                    "temperature": "0.2",
+                    "top_p": "0.9",
+                    "max_tokens_field": "max_completion_tokens",
+                    "extra_body": '{"top_k": 1}',
+                },
+                "model arg",
+                "openai",
+            ),
+        )
         try:
             generate(model, [GenerateRequest("hi", max_tokens=3, seed=1)])
         finally:
@@ -306,12 +319,15 @@ def test_fingerprint_ignores_operational_settings():
     assert prints[0] == prints[1] != prints[2]
 
 
-@pytest.mark.parametrize("raw, problem", [
-    ({"concurrency": "0"}, "concurrency"),
-    ({"base_url": "localhost:8000"}, "base_url"),
-    ({"extra_body": "[1, 2]"}, "extra_body"),
-    ({"endpoint": "responses"}, "chat, completions"),
-])
+@pytest.mark.parametrize(
+    "raw, problem",
+    [
+        ({"concurrency": "0"}, "concurrency"),
+        ({"base_url": "localhost:8000"}, "base_url"),
+        ({"extra_body": "[1, 2]"}, "extra_body"),
+        ({"endpoint": "responses"}, "chat, completions"),
+    ],
+)
 def test_bad_model_args_are_harness_errors(raw, problem):
     with pytest.raises(HarnessError, match=problem):
         build_args(Args, raw, "model arg", "model 'openai'")
@@ -330,12 +346,15 @@ def test_loglikelihood_sums_the_continuation_tokens():
         model = adapter(srv, endpoint="completions")
         try:
             assert {"loglikelihood", "token_logprobs"} <= model.capabilities and "images" not in model.capabilities
-            short, long, straddle, empty = model.loglikelihood([
-                LoglikelihoodRequest("The answer is", " 4"),
-                LoglikelihoodRequest("The answer is", " 4 or 5"),
-                LoglikelihoodRequest("The ans", "wer"),  # " answer" is one token across the boundary
-                LoglikelihoodRequest("", "Hello"),
-            ], contexts(4))
+            short, long, straddle, empty = model.loglikelihood(
+                [
+                    LoglikelihoodRequest("The answer is", " 4"),
+                    LoglikelihoodRequest("The answer is", " 4 or 5"),
+                    LoglikelihoodRequest("The ans", "wer"),  # " answer" is one token across the boundary
+                    LoglikelihoodRequest("", "Hello"),
+                ],
+                contexts(4),
+            )
         finally:
             model.close()
     # the mock LM: logprob(token) = -0.1 * len(token); its top choice " a" scores -0.2
@@ -352,7 +371,7 @@ def test_hostile_logprobs_are_a_malformed_response_not_a_crash():
     with LoopbackOpenAIServer(scorer=hostile) as srv:
         model = adapter(srv, endpoint="completions", max_retries=1)
         try:
-            ll, = model.loglikelihood([LoglikelihoodRequest("a", " b")], contexts(1))
+            (ll,) = model.loglikelihood([LoglikelihoodRequest("a", " b")], contexts(1))
         finally:
             model.close()
         assert ll.logprob is None and "after 2 attempts" in ll.error and "malformed" in ll.error
@@ -410,7 +429,7 @@ def test_real_model_behind_the_server_matches_transformers(tiny_gpt2_dir):
     prompt = tok.apply_chat_template([{"role": "user", "content": "What is 2 + 2?"}], tokenize=False, add_generation_prompt=True)
     ids = tok(prompt, return_tensors="pt").input_ids
     greedy = model.generate(ids, max_new_tokens=6, do_sample=False, pad_token_id=tok.eos_token_id)
-    assert answer.text == tok.decode(greedy[0, ids.shape[1]:], skip_special_tokens=True)
+    assert answer.text == tok.decode(greedy[0, ids.shape[1] :], skip_special_tokens=True)
     for (context, continuation), ll in zip(pairs, lls):
         ctx, cont = tok(context).input_ids, tok(continuation).input_ids
         with torch.no_grad():

@@ -1,4 +1,5 @@
 """End to end: `harness eval --model openai:NAME` against the loopback server."""
+
 import json
 
 import pytest
@@ -34,8 +35,24 @@ def test_eval_writes_run_directory_with_each_sample_answered_once(tmp_path):
     out = tmp_path / "run"
     with LoopbackOpenAIServer(quiz_responder, faults_per_prompt=("429", "500"), api_key="sk-e2e-secret-key-42") as srv:
         for run_dir, concurrency in ((out, "4"), (tmp_path / "again", "2")):
-            run_cli("eval", "--model", "openai:mock", "--model-arg", f"base_url={srv.base_url}", "--model-arg", "backoff_s=0.01",
-                    "--task", "smoke-gen", "--limit", "5", "--concurrency", concurrency, "--output", str(run_dir), "--quiet")
+            run_cli(
+                "eval",
+                "--model",
+                "openai:mock",
+                "--model-arg",
+                f"base_url={srv.base_url}",
+                "--model-arg",
+                "backoff_s=0.01",
+                "--task",
+                "smoke-gen",
+                "--limit",
+                "5",
+                "--concurrency",
+                concurrency,
+                "--output",
+                str(run_dir),
+                "--quiet",
+            )
         # the second run (another --concurrency, same answers) is served from the response cache
         assert srv.stats.successes == 5 and set(srv.stats.successes_by_prompt.values()) == {1}
         assert srv.stats.faults == {"429": 5, "500": 5}
@@ -53,8 +70,23 @@ def test_eval_writes_run_directory_with_each_sample_answered_once(tmp_path):
 def test_eval_loglikelihood_task_through_completions_endpoint(tmp_path):
     out = tmp_path / "run"
     with LoopbackOpenAIServer() as srv:
-        run_cli("eval", "--model", "openai:mock", "--model-arg", f"base_url={srv.base_url}", "--model-arg", "endpoint=completions",
-                "--task", "smoke-choice", "--limit", "4", "--output", str(out), "--quiet", "--no-cache")
+        run_cli(
+            "eval",
+            "--model",
+            "openai:mock",
+            "--model-arg",
+            f"base_url={srv.base_url}",
+            "--model-arg",
+            "endpoint=completions",
+            "--task",
+            "smoke-choice",
+            "--limit",
+            "4",
+            "--output",
+            str(out),
+            "--quiet",
+            "--no-cache",
+        )
     records = [json.loads(line) for line in (out / "samples.jsonl").read_text().splitlines()]
     # the mock LM gives " Yes" -0.4 and " No" -0.3: it always answers No
     assert [r["answer"] for r in records] == ["No"] * 4 and all(r["fields"]["logprobs"] == pytest.approx([-0.4, -0.3]) for r in records)
@@ -65,8 +97,25 @@ def test_eval_loglikelihood_task_through_completions_endpoint(tmp_path):
 def test_eval_with_a_failing_server_marks_errors_and_goes_on(tmp_path):
     out = tmp_path / "run"
     with LoopbackOpenAIServer(quiz_responder, always_fail={"capital": "503"}) as srv, pytest.raises(SystemExit) as e:
-        run_cli("eval", "--model", "openai:mock", "--model-arg", f"base_url={srv.base_url}", "--model-arg", "max_retries=1",
-                "--model-arg", "backoff_s=0", "--task", "smoke-gen", "--limit", "5", "--output", str(out), "--quiet", "--no-cache")
+        run_cli(
+            "eval",
+            "--model",
+            "openai:mock",
+            "--model-arg",
+            f"base_url={srv.base_url}",
+            "--model-arg",
+            "max_retries=1",
+            "--model-arg",
+            "backoff_s=0",
+            "--task",
+            "smoke-gen",
+            "--limit",
+            "5",
+            "--output",
+            str(out),
+            "--quiet",
+            "--no-cache",
+        )
     assert e.value.code == 1  # the CLI's status when some samples errored
     records = {r["id"]: r for r in map(json.loads, (out / "samples.jsonl").read_text().splitlines())}
     failed = [i for i, r in records.items() if r["error"]]
@@ -79,8 +128,18 @@ def test_eval_against_unreachable_server_exits_2_with_one_line(tmp_path, capsys)
     with LoopbackOpenAIServer() as srv:
         url = srv.base_url  # the server is gone once the block ends
     with pytest.raises(SystemExit) as e:
-        run_cli("eval", "--model", "openai:mock", "--model-arg", f"base_url={url}", "--task", "smoke-gen",
-                "--output", str(tmp_path / "run"), "--quiet")
+        run_cli(
+            "eval",
+            "--model",
+            "openai:mock",
+            "--model-arg",
+            f"base_url={url}",
+            "--task",
+            "smoke-gen",
+            "--output",
+            str(tmp_path / "run"),
+            "--quiet",
+        )
     err = capsys.readouterr().err
     assert e.value.code == 2
     assert err.count("\n") == 1 and err.startswith("error: cannot reach the OpenAI-compatible server")

@@ -1,4 +1,5 @@
 """The loopback server speaks the OpenAI protocol: checked with the official `openai` client."""
+
 import openai
 import pytest
 

@@ -1,6 +1,7 @@
 """On a tiny model trained here so that a persona instruction moves its answers,
 prompt, mi and caa all move p(matching) the instructed way on held-out
 statements; no steering moves nothing."""
+
 from __future__ import annotations
 
 import json
@@ -31,17 +32,31 @@ def build_persona_model(directory, steps: int = 150, seed: int = 0):
     bpe = Tokenizer(models.BPE())
     bpe.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
     bpe.decoder = decoders.ByteLevel()
-    bpe.train_from_iterator(corpus, trainer=trainers.BpeTrainer(
-        vocab_size=1500, special_tokens=["<|endoftext|>", "<|pad|>"],
-        initial_alphabet=pre_tokenizers.ByteLevel.alphabet(), show_progress=False))
-    tok = PreTrainedTokenizerFast(tokenizer_object=bpe, bos_token="<|endoftext|>", eos_token="<|endoftext|>",
-                                  pad_token="<|pad|>", padding_side="left", clean_up_tokenization_spaces=False)
+    bpe.train_from_iterator(
+        corpus,
+        trainer=trainers.BpeTrainer(
+            vocab_size=1500,
+            special_tokens=["<|endoftext|>", "<|pad|>"],
+            initial_alphabet=pre_tokenizers.ByteLevel.alphabet(),
+            show_progress=False,
+        ),
+    )
+    tok = PreTrainedTokenizerFast(
+        tokenizer_object=bpe,
+        bos_token="<|endoftext|>",
+        eos_token="<|endoftext|>",
+        pad_token="<|pad|>",
+        padding_side="left",
+        clean_up_tokenization_spaces=False,
+    )
     tok.chat_template = CHAT_TEMPLATE
     yes, no = (tok(a, add_special_tokens=False)["input_ids"] for a in ("Yes", "No"))
     assert len(yes) == len(no) == 1
 
     def render(system, question):
-        messages = ([{"role": "system", "content": system}] if system else []) + [{"role": "user", "content": question + ANSWER_INSTRUCTION}]
+        messages = ([{"role": "system", "content": system}] if system else []) + [
+            {"role": "user", "content": question + ANSWER_INSTRUCTION}
+        ]
         return tok.apply_chat_template(messages, tokenize=False, add_generation_prompt=True)
 
     rows = []
@@ -49,10 +64,20 @@ def build_persona_model(directory, steps: int = 150, seed: int = 0):
         rows.append((render(GUIDANCE, it.question), 1.0 if it.matching == "Yes" else 0.0))
         rows.append((render(None, it.question), 0.5))
     torch.manual_seed(seed)
-    model = LlamaForCausalLM(LlamaConfig(
-        hidden_size=64, intermediate_size=128, num_hidden_layers=4, num_attention_heads=4, num_key_value_heads=2,
-        vocab_size=len(tok), max_position_embeddings=512, pad_token_id=tok.pad_token_id,
-        bos_token_id=tok.bos_token_id, eos_token_id=tok.eos_token_id))
+    model = LlamaForCausalLM(
+        LlamaConfig(
+            hidden_size=64,
+            intermediate_size=128,
+            num_hidden_layers=4,
+            num_attention_heads=4,
+            num_key_value_heads=2,
+            vocab_size=len(tok),
+            max_position_embeddings=512,
+            pad_token_id=tok.pad_token_id,
+            bos_token_id=tok.bos_token_id,
+            eos_token_id=tok.eos_token_id,
+        )
+    )
     optimizer = torch.optim.AdamW(model.parameters(), lr=3e-3)
     rng = random.Random(seed)
     threads = torch.get_num_threads()
@@ -85,9 +110,15 @@ def persona_model_dir(tmp_path_factory):
 
 
 def control(tmp_path, model_dir, steer=None, steer_args=None, label=None) -> tuple[float, list[dict]]:
-    config = RunConfig(model=f"hf:{model_dir}", tasks=["persona"], model_args={"dtype": "float32"},
-                       task_args={"trait": TRAIT, "direction": "toward", "n": "24", "n_drift": "0", "n_neutral": "0"},
-                       output=tmp_path / (label or steer or "none"), steer=steer, steer_args=steer_args or {})
+    config = RunConfig(
+        model=f"hf:{model_dir}",
+        tasks=["persona"],
+        model_args={"dtype": "float32"},
+        task_args={"trait": TRAIT, "direction": "toward", "n": "24", "n_drift": "0", "n_neutral": "0"},
+        output=tmp_path / (label or steer or "none"),
+        steer=steer,
+        steer_args=steer_args or {},
+    )
     result = run_eval(config)
     records = [json.loads(l) for l in (result.output / "samples.jsonl").read_text().splitlines()]
     return result.results["tasks"]["persona"]["metrics"]["control"]["value"], records

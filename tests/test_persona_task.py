@@ -1,4 +1,5 @@
 """Tasks persona and guidance_shift: data, scoring, and runs through the runner, steered and not."""
+
 from __future__ import annotations
 
 import json
@@ -74,8 +75,15 @@ def test_bad_task_args_are_one_clear_error():
 
 
 def _run(tmp_path: Path, model_dir, task: str, task_args: dict, steer: str | None = None, steer_args: dict | None = None):
-    config = RunConfig(model=f"hf:{model_dir}", tasks=[task], task_args=task_args, model_args={"dtype": "float32"},
-                       output=tmp_path / (steer or "none"), steer=steer, steer_args=steer_args or {})
+    config = RunConfig(
+        model=f"hf:{model_dir}",
+        tasks=[task],
+        task_args=task_args,
+        model_args={"dtype": "float32"},
+        output=tmp_path / (steer or "none"),
+        steer=steer,
+        steer_args=steer_args or {},
+    )
     result = run_eval(config)
     records = [json.loads(l) for l in (result.output / "samples.jsonl").read_text().splitlines()]
     return result.results, records
@@ -110,7 +118,10 @@ def test_guidance_shift_runs_prompting_and_mi(tmp_path, tiny_llama_dir):
     assert [s.metadata["phase"] for s in samples] == ["pre", "pre", "post", "post"]
     post = samples[2]
     assert len(post.metadata["guidance_schedule"]) == 2 and post.metadata["guidance_schedule"][1][0] == 2
-    assert post.metadata["aligned"] != samples[0].metadata["aligned"] or post.metadata["statement_index"] != samples[0].metadata["statement_index"]
+    assert (
+        post.metadata["aligned"] != samples[0].metadata["aligned"]
+        or post.metadata["statement_index"] != samples[0].metadata["statement_index"]
+    )
     outcomes = {}
     for steer in ("prompt", "mi"):
         results, records = _run(tmp_path, tiny_llama_dir, "guidance_shift", args, steer, {})
@@ -210,10 +221,17 @@ def test_a_failing_judge_leaves_samples_unjudged_not_scored(judge_plugin):
 @pytest.mark.parametrize("steer", [None, "mi"])
 def test_coherence_drift_is_judged_steered_minus_unsteered_and_parse_failures_counted(tmp_path, tiny_llama_dir, judge_plugin, steer):
     args = {**PERSONA_ARGS, "n_drift": "0", "n_neutral": "3", "coherence_tokens": "8"}
-    config = RunConfig(model=f"hf:{tiny_llama_dir}", tasks=["persona"], task_args=args, model_args={"dtype": "float32"},
-                       model_roles={"judge": "scripted_coherence_judge:"},
-                       output=tmp_path / "run", includes=[judge_plugin], steer=steer,
-                       steer_args={"guidance": "You are curious.", "layers": "0"} if steer else {})
+    config = RunConfig(
+        model=f"hf:{tiny_llama_dir}",
+        tasks=["persona"],
+        task_args=args,
+        model_args={"dtype": "float32"},
+        model_roles={"judge": "scripted_coherence_judge:"},
+        output=tmp_path / "run",
+        includes=[judge_plugin],
+        steer=steer,
+        steer_args={"guidance": "You are curious.", "layers": "0"} if steer else {},
+    )
     result = run_eval(config)
     records = [json.loads(l) for l in (result.output / "samples.jsonl").read_text().splitlines()]
     metrics = result.results["tasks"]["persona"]["metrics"]
@@ -226,7 +244,9 @@ def test_coherence_drift_is_judged_steered_minus_unsteered_and_parse_failures_co
         if r["fields"]["coherence_unjudged"]:
             assert r["fields"]["coherence_delta"] is None and "unjudged" in r["explanation"] and "no JSON verdict" in r["explanation"]
             continue
-        assert r["fields"]["coherence_steered"] == judge_rating(texts["steered"]) and r["fields"]["coherence_unsteered"] == judge_rating(texts["unsteered"])
+        assert r["fields"]["coherence_steered"] == judge_rating(texts["steered"]) and r["fields"]["coherence_unsteered"] == judge_rating(
+            texts["unsteered"]
+        )
         deltas.append(r["fields"]["coherence_delta"])
     assert metrics["drift_coherence"]["value"] == pytest.approx(sum(deltas) / len(deltas))
     assert metrics["drift_coherence"]["ci95"] is not None

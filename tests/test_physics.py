@@ -1,4 +1,5 @@
 """The physics task: data, prompt, extraction, one-to-one vs paper scoring, judge, metrics."""
+
 from __future__ import annotations
 
 import base64
@@ -14,9 +15,7 @@ from harness.roles import RoleModel
 from harness.tasks.physics.judge import parse_judge_reply
 from harness.tasks.physics.loader import DOMAINS
 
-PNG = base64.b64decode(
-    "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg=="
-)
+PNG = base64.b64decode("iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg==")
 
 
 @register_model
@@ -187,8 +186,13 @@ def data_dir(tmp_path: Path) -> Path:
     for d in DOMAINS:
         rows = [
             {"id": f"{d}/1", "questions": "Find x.", "solutions": "", "final_answers": ["x = 1"], "graphs": None},
-            {"id": f"{d}/2", "questions": "Read the figure.", "solutions": "", "final_answers": ["2"],
-             "graphs": [{"type": "image_url", "image_url": {"url": url}}]},
+            {
+                "id": f"{d}/2",
+                "questions": "Read the figure.",
+                "solutions": "",
+                "final_answers": ["2"],
+                "graphs": [{"type": "image_url", "image_url": {"url": url}}],
+            },
         ]
         (tmp_path / f"{d}_dataset.jsonl").write_text("\n".join(json.dumps(r) for r in rows) + "\n")
         (tmp_path / "PHYSICS-eval" / f"{d}_dataset_eval.jsonl").write_text(json.dumps(rows[0]) + "\n")
@@ -233,8 +237,11 @@ def test_gold_replay_through_the_runner_and_the_cli_helper(tmp_path):
     lines[0]["output"] = r"\boxed{42 \, \text{kg}}"
     replay.write_text("\n".join(json.dumps(l) for l in lines) + "\n")
     out = tmp_path / "run"
-    run = run_eval(RunConfig(model=f"replay:{replay}", tasks=["physics"], output=out, use_cache=False,
-                             task_args={"split": "validation", "domain": "optics"}))
+    run = run_eval(
+        RunConfig(
+            model=f"replay:{replay}", tasks=["physics"], output=out, use_cache=False, task_args={"split": "validation", "domain": "optics"}
+        )
+    )
     assert run.n_errors == 0
     metrics = json.loads((out / "results.json").read_text())["tasks"]["physics"]["metrics"]
     assert 0.9 <= metrics["answer_accuracy"]["value"] < 1.0

@@ -1,4 +1,5 @@
 """`harness steer ...` commands on a tiny Llama."""
+
 from __future__ import annotations
 
 import csv
@@ -47,9 +48,31 @@ def test_compare_writes_table_plot_and_leaderboard_runs(tmp_path, tiny_llama_dir
     from harness.leaderboards import build_leaderboard
 
     out_dir = tmp_path / "cmp"
-    invoke("compare", "-m", f"hf:{tiny_llama_dir}", "-M", "dtype=float32", "-t", "persona",
-           "-T", "trait=openness", "-T", "n=2", "-T", "n_drift=1", "-T", "n_neutral=1", "-T", "neutral_tokens=3",
-           "--methods", "none,prompt,mi", "--sweep", "mi.layers=all;0", "-o", out_dir)
+    invoke(
+        "compare",
+        "-m",
+        f"hf:{tiny_llama_dir}",
+        "-M",
+        "dtype=float32",
+        "-t",
+        "persona",
+        "-T",
+        "trait=openness",
+        "-T",
+        "n=2",
+        "-T",
+        "n_drift=1",
+        "-T",
+        "n_neutral=1",
+        "-T",
+        "neutral_tokens=3",
+        "--methods",
+        "none,prompt,mi",
+        "--sweep",
+        "mi.layers=all;0",
+        "-o",
+        out_dir,
+    )
     rows = list(csv.DictReader(open(out_dir / "compare.csv")))
     assert [r["label"] for r in rows] == ["none", "prompt", "mi_layersall_strength0", "mi_layers0_strength0"]
     by_label = {r["label"]: r for r in rows}
@@ -57,7 +80,9 @@ def test_compare_writes_table_plot_and_leaderboard_runs(tmp_path, tiny_llama_dir
     # MI at all layers is content-matched prompting: same control, same storage
     assert abs(float(by_label["prompt"]["control"]) - float(by_label["mi_layersall_strength0"]["control"])) < 1e-4
     assert by_label["mi_layersall_strength0"]["kv_bytes_added_per_sequence"] == by_label["prompt"]["kv_bytes_added_per_sequence"]
-    assert 2 * int(by_label["mi_layers0_strength0"]["kv_bytes_added_per_sequence"]) == int(by_label["prompt"]["kv_bytes_prompting_equivalent"])
+    assert 2 * int(by_label["mi_layers0_strength0"]["kv_bytes_added_per_sequence"]) == int(
+        by_label["prompt"]["kv_bytes_prompting_equivalent"]
+    )
     assert (out_dir / "compare.png").stat().st_size > 1000 and "| run |" in (out_dir / "compare.md").read_text()
     board = build_leaderboard(sorted((out_dir / "runs").iterdir()))
     steering = {r.steering.split(" ")[0] for r in board.rows}
@@ -72,5 +97,8 @@ def test_steering_material_comes_from_the_task_through_the_registry(tiny_llama_d
     assert target.guidance and target.control_metric == "control" and len(target.contrastive_pairs) == 3
     assert create_task("guidance_shift", {}).steering_target(3).guidance is None  # schedules: no single guidance
     with pytest.raises(HarnessError, match="offers no steering material"):
-        CliRunner().invoke(steer_group, ["vector", "build", "-m", f"hf:{tiny_llama_dir}", "-t", "smoke-gen", "--layer", "0",
-                                         "-o", "v.safetensors"], catch_exceptions=False)
+        CliRunner().invoke(
+            steer_group,
+            ["vector", "build", "-m", f"hf:{tiny_llama_dir}", "-t", "smoke-gen", "--layer", "0", "-o", "v.safetensors"],
+            catch_exceptions=False,
+        )

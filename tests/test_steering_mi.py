@@ -1,4 +1,5 @@
 """Memory Inception invariants on tiny random models (Llama and Qwen3 with GQA, GPT-2)."""
+
 from __future__ import annotations
 
 import pytest
@@ -13,7 +14,17 @@ from harness.api import HarnessError
 from harness.testing.tiny_models import build_tiny_gpt2, build_tiny_llama, build_tiny_qwen3
 
 BUILDERS = {
-    "llama": lambda d: build_tiny_llama(d, num_hidden_layers=4, rope_scaling={"rope_type": "llama3", "factor": 8.0, "low_freq_factor": 1.0, "high_freq_factor": 4.0, "original_max_position_embeddings": 64}),
+    "llama": lambda d: build_tiny_llama(
+        d,
+        num_hidden_layers=4,
+        rope_scaling={
+            "rope_type": "llama3",
+            "factor": 8.0,
+            "low_freq_factor": 1.0,
+            "high_freq_factor": 4.0,
+            "original_max_position_embeddings": 64,
+        },
+    ),
     "qwen3": lambda d: build_tiny_qwen3(d, num_hidden_layers=4),
     "gpt2": lambda d: build_tiny_gpt2(d, n_layer=4),
 }
@@ -43,13 +54,13 @@ def inject(model, bank, layers, **kw):
 def test_bank_at_all_layers_equals_guidance_as_prefix(model):
     guidance, conv = ids(1, 7), ids(2, 9)
     bank = compute_bank(model, guidance, model_fingerprint(model))
-    prefix = model(torch.cat([guidance, conv], 1)).logits[:, guidance.shape[1]:]
+    prefix = model(torch.cat([guidance, conv], 1)).logits[:, guidance.shape[1] :]
     with inject(model, bank, range(len(decoder_layers(model)))):
         steered = model(conv).logits
     assert (steered - prefix).abs().max().item() < 1e-4
     # and greedy generation is the same
     with inject(model, bank, range(len(decoder_layers(model)))):
-        gen = model.generate(conv, max_new_tokens=6, do_sample=False)[0, conv.shape[1]:]
+        gen = model.generate(conv, max_new_tokens=6, do_sample=False)[0, conv.shape[1] :]
     gen_prefix = model.generate(torch.cat([guidance, conv], 1), max_new_tokens=6, do_sample=False)[0, -6:]
     assert gen.tolist() == gen_prefix.tolist()
 
@@ -85,12 +96,12 @@ def test_batched_left_padded_generation_equals_row_by_row(model):
     batch = torch.full((3, width), pad)
     mask = torch.zeros((3, width), dtype=torch.long)
     for i, r in enumerate(rows):
-        batch[i, width - len(r):] = r
-        mask[i, width - len(r):] = 1
+        batch[i, width - len(r) :] = r
+        mask[i, width - len(r) :] = 1
     with _partial_injection(model, bank):
         together = model.generate(batch, attention_mask=mask, max_new_tokens=5, do_sample=False, pad_token_id=pad)[:, width:]
         for i, r in enumerate(rows):
-            alone = model.generate(r[None], max_new_tokens=5, do_sample=False, pad_token_id=pad)[0, len(r):]
+            alone = model.generate(r[None], max_new_tokens=5, do_sample=False, pad_token_id=pad)[0, len(r) :]
             assert together[i].tolist() == alone.tolist()
 
 
@@ -102,7 +113,7 @@ def test_cached_decoding_equals_full_recompute(model):
         cache = DynamicCache(config=model.config)
         step_logits = [model(conv[:, :5], use_cache=True, **{cache_argument(model): cache}).logits[:, -1]]
         for t in range(5, 8):
-            step_logits.append(model(conv[:, t:t + 1], use_cache=True, **{cache_argument(model): cache}).logits[:, -1])
+            step_logits.append(model(conv[:, t : t + 1], use_cache=True, **{cache_argument(model): cache}).logits[:, -1])
         full = model(conv).logits[:, 4:]
         # the real cache holds only the visible tokens, never the bank
         assert cache.get_seq_length() == conv.shape[1]

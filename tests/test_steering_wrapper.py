@@ -1,4 +1,5 @@
 """The --steer wrapper over the hf adapter: prompt, mi and caa, routing, accounting, errors."""
+
 from __future__ import annotations
 
 import pytest

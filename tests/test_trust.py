@@ -1,6 +1,7 @@
 """Trust under stress: causes of errors shown, one writer per run directory,
 honest tables and intervals, option listings, duplicate records, a broken
 cache, hostile text and Markdown, a full disk."""
+
 import base64
 import errno
 import json
@@ -17,7 +18,7 @@ import pytest
 
 from harness.api import Generation, HarnessError
 from harness.cli import main
-from harness.metrics import count_metric, mean_metric
+from harness.metrics import count_metric, mean_metric, ratio_metric
 from harness.registry import create_task
 from harness.runner import RunConfig, run_eval
 from harness.store import write_json_atomic
@@ -42,8 +43,22 @@ def test_error_causes_are_printed_with_counts_and_whether_a_rerun_helps(tmp_path
     assert exit_info.value.code == 1 and "3 sample(s) errored" in err
     assert "3 x no output for sample '…'" in err and "a rerun will not fix these" in err and "rerun the same command" not in err
     with LoopbackOpenAIServer(api_key="sk-trust-test") as server, pytest.raises(SystemExit):
-        main(["eval", "--model", "openai:no-such-model", "--model-arg", f"base_url={server.base_url}", "--task", "smoke-gen",
-              "--limit", "3", "--output", str(tmp_path / "b"), "-q"])
+        main(
+            [
+                "eval",
+                "--model",
+                "openai:no-such-model",
+                "--model-arg",
+                f"base_url={server.base_url}",
+                "--task",
+                "smoke-gen",
+                "--limit",
+                "3",
+                "--output",
+                str(tmp_path / "b"),
+                "-q",
+            ]
+        )
     err = capsys.readouterr().err
     assert "3 x openai request failed: HTTP 404" in err and "a rerun will not fix these" in err
     causes = json.loads((tmp_path / "b" / "results.json").read_text())["tasks"]["smoke-gen"]["error_causes"]
@@ -57,8 +72,23 @@ def test_a_run_directory_has_one_writer_and_a_stale_lock_is_taken_over(tmp_path,
     try:
         (out / "run.lock").write_text(json.dumps({"pid": holder.pid, "host": os.uname().nodename, "started": "now"}))
         with pytest.raises(SystemExit) as exit_info:
-            main(["eval", "--model", "slow4:x", "--include", PLUGIN, "--task", "smoke-gen", "--limit", "2",
-                  "--output", str(out), "-q", "--no-cache"])
+            main(
+                [
+                    "eval",
+                    "--model",
+                    "slow4:x",
+                    "--include",
+                    PLUGIN,
+                    "--task",
+                    "smoke-gen",
+                    "--limit",
+                    "2",
+                    "--output",
+                    str(out),
+                    "-q",
+                    "--no-cache",
+                ]
+            )
         assert exit_info.value.code == 2 and f"pid {holder.pid}" in capsys.readouterr().err
         assert sorted(p.name for p in out.iterdir()) == ["run.lock"]  # nothing written
     finally:
@@ -72,8 +102,27 @@ def test_intervals_are_never_degenerate_for_proportions_and_counts_print_as_coun
     none, every = mean_metric([0.0] * 20), mean_metric([1.0] * 20)
     assert none.ci95[0] == 0.0 and 0.1 < none.ci95[1] < 0.2 and every.ci95[1] == 1.0 and 0.8 < every.ci95[0] < 0.9
     assert none.n == 20 and none.kind == "proportion" and count_metric(0, 300).kind == "count"
-    main(["eval", "--model", "slow4:x", "--include", PLUGIN, "--task", "physics", "-T", "domain=optics", "--limit", "3",
-          "--output", str(tmp_path / "run"), "-q", "--no-cache"])
+    all_golds = ratio_metric([2, 3, 1], [2, 3, 1])  # every gold answer of every problem matched
+    assert all_golds.value == 1.0 and all_golds.ci95[0] < 0.9 and all_golds.n == 3
+    main(
+        [
+            "eval",
+            "--model",
+            "slow4:x",
+            "--include",
+            PLUGIN,
+            "--task",
+            "physics",
+            "-T",
+            "domain=optics",
+            "--limit",
+            "3",
+            "--output",
+            str(tmp_path / "run"),
+            "-q",
+            "--no-cache",
+        ]
+    )
     table = capsys.readouterr().out.splitlines()
     assert table[2].split()[1:3] == ["accuracy", "*"]  # the headline first, marked
     no_box = next(line for line in table if "no_boxed_answer" in line).split()
@@ -105,8 +154,9 @@ def test_a_cache_that_breaks_costs_no_answer(tmp_path, caplog):
     cache.parent.mkdir()
     cache.write_text("this is not an sqlite database")
     with caplog.at_level(logging.WARNING):
-        result = run_eval(RunConfig(model="slow4:x", includes=[PLUGIN], tasks=["smoke-gen"], limit=3,
-                                    output=tmp_path / "run", cache_path=cache))
+        result = run_eval(
+            RunConfig(model="slow4:x", includes=[PLUGIN], tasks=["smoke-gen"], limit=3, output=tmp_path / "run", cache_path=cache)
+        )
     assert result.n_errors == 0 and result.results["tasks"]["smoke-gen"]["n"] == 3
     assert "going on without it" in caplog.text
 
@@ -176,8 +226,24 @@ def test_no_credential_form_reaches_any_file(tmp_path, monkeypatch, form):
         base_url = f"http://127.0.0.1:{server.server_port}/v1"
     try:
         with pytest.raises(SystemExit):
-            main(["eval", "--model", "openai:m", "--model-arg", f"base_url={base_url}", "--model-arg", "max_retries=0",
-                  "--task", "smoke-gen", "--limit", "2", "--output", str(tmp_path / "run"), "-q"])
+            main(
+                [
+                    "eval",
+                    "--model",
+                    "openai:m",
+                    "--model-arg",
+                    f"base_url={base_url}",
+                    "--model-arg",
+                    "max_retries=0",
+                    "--task",
+                    "smoke-gen",
+                    "--limit",
+                    "2",
+                    "--output",
+                    str(tmp_path / "run"),
+                    "-q",
+                ]
+            )
     finally:
         server.shutdown()
     forms = [secret[:8], secret[-8:], base64.b64encode(f"user:{secret}".encode()).decode()[:12]]
@@ -191,8 +257,22 @@ def test_a_killed_run_resends_no_answered_request(tmp_path):
     only the requests that were in flight (at most --concurrency) are sent again."""
     out, env = tmp_path / "run", dict(os.environ, HARNESS_CACHE_DIR=str(tmp_path / "cache"), OPENAI_API_KEY="sk-trust-test")
     with LoopbackOpenAIServer(latency_s=0.25, api_key="sk-trust-test") as server:
-        argv = ["eval", "--model", "openai:mock", "--model-arg", f"base_url={server.base_url}", "--task", "smoke-gen",
-                "--limit", "16", "--concurrency", "2", "--output", str(out), "-q"]
+        argv = [
+            "eval",
+            "--model",
+            "openai:mock",
+            "--model-arg",
+            f"base_url={server.base_url}",
+            "--task",
+            "smoke-gen",
+            "--limit",
+            "16",
+            "--concurrency",
+            "2",
+            "--output",
+            str(out),
+            "-q",
+        ]
         child = subprocess.Popen([sys.executable, "-m", "harness.cli", *argv], env=env, stderr=subprocess.DEVNULL)
         deadline = time.monotonic() + 60
         while server.stats.successes < 8 and time.monotonic() < deadline:
@@ -215,9 +295,11 @@ def test_each_malformed_steering_file_is_one_line_and_exit_2(tmp_path, capsys, k
     from harness.adapters.steering.caa import VECTOR_FORMAT, load_vector
 
     load = load_vector if kind == "vector" else load_bank
-    good_meta = ({"format": VECTOR_FORMAT, "layer": "0", "model_fingerprint": "f", "meta": "{}"} if kind == "vector" else
-                 {"format": BANK_FORMAT, "layers": "0", "source_length": "3", "model_fingerprint": "f",
-                  "position_scheme": "rope", "meta": "{}"})
+    good_meta = (
+        {"format": VECTOR_FORMAT, "layer": "0", "model_fingerprint": "f", "meta": "{}"}
+        if kind == "vector"
+        else {"format": BANK_FORMAT, "layers": "0", "source_length": "3", "model_fingerprint": "f", "position_scheme": "rope", "meta": "{}"}
+    )
     good = {"vector": torch.ones(4)} if kind == "vector" else {"layer.0.keys": torch.ones(1, 2, 4), "layer.0.values": torch.ones(1, 2, 4)}
     first = next(iter(good))
     cases = {
@@ -244,8 +326,24 @@ def test_an_unreachable_hub_fails_fast_with_the_fix(tmp_path):
     env = {k: v for k, v in os.environ.items() if k not in ("HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE")}
     env.update(HF_ENDPOINT="http://127.0.0.1:9", HF_HOME=str(tmp_path / "hf"))  # nothing listens there
     started = time.monotonic()
-    out = subprocess.run([sys.executable, "-m", "harness.cli", "eval", "--model", "hf:nobody/not-cached", "--task", "smoke-gen",
-                          "--output", str(tmp_path / "run")], capture_output=True, text=True, env=env, timeout=120)
+    out = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "harness.cli",
+            "eval",
+            "--model",
+            "hf:nobody/not-cached",
+            "--task",
+            "smoke-gen",
+            "--output",
+            str(tmp_path / "run"),
+        ],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
+    )
     assert out.returncode == 2 and "cannot be reached" in out.stderr and "local model directory" in out.stderr
     assert time.monotonic() - started < 10
 
@@ -285,8 +383,17 @@ def test_a_cache_that_turns_read_only_mid_run_costs_no_answer(tmp_path, monkeypa
 
     monkeypatch.setattr(cache_module.sqlite3, "connect", ReadOnlyAfterFirstWrite)
     with caplog.at_level(logging.WARNING):
-        result = run_eval(RunConfig(model="slow4:x", includes=[PLUGIN], tasks=["smoke-gen"], limit=6, chunk_size=2,
-                                    output=tmp_path / "run", cache_path=tmp_path / "cache.sqlite"))
+        result = run_eval(
+            RunConfig(
+                model="slow4:x",
+                includes=[PLUGIN],
+                tasks=["smoke-gen"],
+                limit=6,
+                chunk_size=2,
+                output=tmp_path / "run",
+                cache_path=tmp_path / "cache.sqlite",
+            )
+        )
     assert result.n_errors == 0 and result.results["tasks"]["smoke-gen"]["n"] == 6
     assert "readonly" in caplog.text and caplog.text.count("going on without it") == 1
 

@@ -23,6 +23,7 @@ The API key is read from the environment variable named by `api_key_env`
 when the adapter starts; it is sent only in the Authorization header and is
 never part of the args, fingerprint, describe(), logs or error messages.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -101,14 +102,16 @@ class Args:
             if not ok:
                 raise HarnessError(f"model arg: {problem}")
         if self.base_url is not None and not self.base_url.startswith(("http://", "https://")):
-            raise HarnessError(f"model arg base_url '{redact_url(self.base_url)}' is not an http(s) URL; write it like http://127.0.0.1:8000/v1")
+            raise HarnessError(
+                f"model arg base_url '{redact_url(self.base_url)}' is not an http(s) URL; write it like http://127.0.0.1:8000/v1"
+            )
         if self.extra_body is not None:
             try:
                 parsed = json.loads(self.extra_body)
             except ValueError:
                 parsed = None
             if not isinstance(parsed, dict):
-                raise HarnessError('model arg extra_body must be a JSON object, e.g. extra_body=\'{"top_k": 1}\'')
+                raise HarnessError("model arg extra_body must be a JSON object, e.g. extra_body='{\"top_k\": 1}'")
 
 
 # ------------------------------------------------------------------ errors and retry policy
@@ -329,12 +332,16 @@ class OpenAIAdapter(ModelAdapter):
         a = self.args
         self.base_url = (a.base_url or os.environ.get("OPENAI_BASE_URL") or DEFAULT_BASE_URL).rstrip("/")
         if not self.base_url.startswith(("http://", "https://")):
-            raise HarnessError(f"OPENAI_BASE_URL '{redact_url(self.base_url)}' is not an http(s) URL; fix the variable or pass --model-arg base_url=...")
+            raise HarnessError(
+                f"OPENAI_BASE_URL '{redact_url(self.base_url)}' is not an http(s) URL; fix the variable or pass --model-arg base_url=..."
+            )
         self._api_key = os.environ.get(a.api_key_env) or None
         self._proxy = proxy_for(self.base_url)
         self._extra_body = json.loads(a.extra_body) if a.extra_body else {}
         self.capabilities = (
-            frozenset({"generate", "images", "structured_output"}) if a.endpoint == "chat" else frozenset({"generate", "loglikelihood", "token_logprobs"})
+            frozenset({"generate", "images", "structured_output"})
+            if a.endpoint == "chat"
+            else frozenset({"generate", "loglikelihood", "token_logprobs"})
         )
         self.stats: Counter = Counter()  # attempts, retries by reason, failures: read by the benchmark
         self.served_models: list[str] | None = None
@@ -550,8 +557,10 @@ class OpenAIAdapter(ModelAdapter):
         if req.stop:
             body["stop"] = list(req.stop[:MAX_STOP_SEQUENCES])
         if req.response_format is not None and a.endpoint == "chat":
-            body["response_format"] = {"type": "json_schema", "json_schema": {
-                "name": req.response_format.name, "schema": json.loads(req.response_format.schema_json)}}
+            body["response_format"] = {
+                "type": "json_schema",
+                "json_schema": {"name": req.response_format.name, "schema": json.loads(req.response_format.schema_json)},
+            }
         body.update(self._extra_body)
         return path, body
 
@@ -577,9 +586,7 @@ class OpenAIAdapter(ModelAdapter):
 
     def loglikelihood(self, requests: list[LoglikelihoodRequest], contexts: list[RequestContext]) -> list[Loglikelihood]:
         if self.args.endpoint != "completions":
-            raise HarnessError(
-                "log-likelihoods need the completions endpoint (echo + logprobs); pass --model-arg endpoint=completions"
-            )
+            raise HarnessError("log-likelihoods need the completions endpoint (echo + logprobs); pass --model-arg endpoint=completions")
         if any(not isinstance(r.context, str) for r in requests):
             raise HarnessError(
                 "this task scores chat-formatted contexts, which the completions endpoint cannot take; use a local hf: model"

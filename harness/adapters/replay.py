@@ -6,6 +6,7 @@ One JSON object a line: {"id": ..., "output": "..."} and optionally "task"
 several generation requests per sample). A sample missing from the file
 becomes an error sample, not a crash.
 """
+
 from __future__ import annotations
 
 from harness.api import GenerateRequest, Generation, HarnessError, ModelAdapter, RequestContext
@@ -44,11 +45,13 @@ class ReplayAdapter(ModelAdapter):
     def _lookup(self, ctx: RequestContext) -> Generation:
         outs = self.outputs.get((ctx.task, ctx.sample_id)) or self.outputs.get((None, ctx.sample_id))
         if outs is None:
-            return Generation(text=None, error=f"no output for sample '{ctx.sample_id}' of task '{ctx.task}' in {self.target}",
-                              permanent=True)
+            return Generation(
+                text=None, error=f"no output for sample '{ctx.sample_id}' of task '{ctx.task}' in {self.target}", permanent=True
+            )
         if ctx.index >= len(outs):
-            return Generation(text=None, error=f"replay holds {len(outs)} output(s) for '{ctx.sample_id}', request {ctx.index + 1} asked",
-                              permanent=True)
+            return Generation(
+                text=None, error=f"replay holds {len(outs)} output(s) for '{ctx.sample_id}', request {ctx.index + 1} asked", permanent=True
+            )
         if outs[ctx.index] is None:
             return Generation(text=None, error=f"replay output for '{ctx.sample_id}' is null", permanent=True)
         return Generation(text=outs[ctx.index], finish_reason="replay")

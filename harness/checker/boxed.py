@@ -3,6 +3,7 @@
 A brace-counting scanner, not a regex, so nesting of any depth is kept whole
 (the official PHYSICS regex truncates after two levels).
 """
+
 from __future__ import annotations
 
 import re

@@ -6,6 +6,7 @@ wins, and its `method` records how it was reached. The checks err towards
 different unit is a mismatch, relations keep their left-hand sides. What
 cannot be decided (words, unparseable text) is `equal=None`, for a judge.
 """
+
 from __future__ import annotations
 
 import functools
@@ -158,7 +159,11 @@ def _compare_expressions(gold: sympy.Expr, cand: sympy.Expr, settings: _Settings
         if _close(g, c, settings.rel_tol):
             return Verdict(True, "numeric", f"{sympy.N(c, 6)} vs {sympy.N(g, 6)} (rel_tol {settings.rel_tol:g})")
         if settings.stated_tol > settings.rel_tol and abs(c - g) < settings.stated_tol * abs(g):
-            return Verdict(True, "numeric_precision", f"{sympy.N(c, 6)} vs {sympy.N(g, 6)}: equal at the gold's stated precision (±{settings.stated_tol:.2g})")
+            return Verdict(
+                True,
+                "numeric_precision",
+                f"{sympy.N(c, 6)} vs {sympy.N(g, 6)}: equal at the gold's stated precision (±{settings.stated_tol:.2g})",
+            )
         return Verdict(False, "numeric", f"{sympy.N(c, 6)} vs {sympy.N(g, 6)} (rel_tol {settings.rel_tol:g})")
     if sympy.expand(gold - cand) == 0:
         return Verdict(True, "symbolic", "difference expands to 0")
@@ -302,14 +307,22 @@ def _compare_equations(gold: Relation, cand: Relation, settings: _Settings) -> V
     same_sides = _match_right_hand_sides(gold, cand, settings) if _another_name(gold, cand) else None
     if same_sides is not None:
         # the same value under another name (E_{K^-} for E_K, \lambda' for \lambda_f)
-        return Verdict(True, "relation_lhs_differs", f"left-hand side differs ({c_lhs} vs {g_lhs}); right-hand sides: {same_sides.method}: {same_sides.detail}")
+        return Verdict(
+            True,
+            "relation_lhs_differs",
+            f"left-hand side differs ({c_lhs} vs {g_lhs}); right-hand sides: {same_sides.method}: {same_sides.detail}",
+        )
     if has_units(gold.rhs) or has_units(cand.rhs):
         return Verdict(False, "relation", "left-hand sides differ; right-hand sides differ")
     if (
-        isinstance(g_lhs, sympy.Symbol) and isinstance(c_lhs, sympy.Symbol)
-        and g_lhs not in _free_symbols(cand) and c_lhs not in _free_symbols(gold)
+        isinstance(g_lhs, sympy.Symbol)
+        and isinstance(c_lhs, sympy.Symbol)
+        and g_lhs not in _free_symbols(cand)
+        and c_lhs not in _free_symbols(gold)
     ):
-        return Verdict(False, "relation", f"the equations define different quantities ({c_lhs} vs {g_lhs}) and their right-hand sides differ")
+        return Verdict(
+            False, "relation", f"the equations define different quantities ({c_lhs} vs {g_lhs}) and their right-hand sides differ"
+        )
     g_diff, c_diff = gold.lhs - gold.rhs, cand.lhs - cand.rhs
     if _proportional(g_diff, c_diff, settings):
         return Verdict(True, "relation", "left-hand sides differ; the equations are constant multiples")
@@ -385,6 +398,7 @@ _UNIT_TEXT = re.compile(r"\\(?:text|mathrm|rm)\s*\{([^{}]*)\}")
 
 def _without_unit_text(latex: str) -> str:
     """The gold answer with every unit written as text removed (``12.2 \\text{ m/s}`` -> ``12.2``)."""
+
     def drop(m: re.Match) -> str:
         try:
             parse_unit(m.group(1))

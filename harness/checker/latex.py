@@ -11,6 +11,7 @@ are split here, at top level, so ``x \\approx 3`` keeps its left-hand side.
 Pure function of its input; callers run it in harness.checker.sandbox for
 untrusted text (a pathological input may be slow, never unsafe).
 """
+
 from __future__ import annotations
 
 import re
@@ -65,12 +66,42 @@ Parsed = Union[sympy.Expr, Relation, tuple]
 # ------------------------------------------------------------------ normalisation
 
 _UNICODE = {
-    "×": r"\times ", "·": r"\cdot ", "−": "-", "–": "-", "≈": r"\approx ", "≤": r"\le ", "≥": r"\ge ",
-    "≠": r"\ne ", "∞": r"\infty ", "π": r"\pi ", "°": r"^{\circ}", "∝": r"\propto ", "√": r"\sqrt ",
-    "ħ": r"\hbar ", "α": r"\alpha ", "β": r"\beta ", "γ": r"\gamma ", "δ": r"\delta ", "ε": r"\epsilon ",
-    "θ": r"\theta ", "λ": r"\lambda ", "μ": r"\mu ", "µ": r"\mu ", "ν": r"\nu ", "ρ": r"\rho ",
-    "σ": r"\sigma ", "τ": r"\tau ", "φ": r"\phi ", "ω": r"\omega ", "Ω": r"\Omega ", "Δ": r"\Delta ",
-    "\u2009": " ", "\u00a0": " ", "\u202f": " ", "’": "'", "∼": r"\sim ",
+    "×": r"\times ",
+    "·": r"\cdot ",
+    "−": "-",
+    "–": "-",
+    "≈": r"\approx ",
+    "≤": r"\le ",
+    "≥": r"\ge ",
+    "≠": r"\ne ",
+    "∞": r"\infty ",
+    "π": r"\pi ",
+    "°": r"^{\circ}",
+    "∝": r"\propto ",
+    "√": r"\sqrt ",
+    "ħ": r"\hbar ",
+    "α": r"\alpha ",
+    "β": r"\beta ",
+    "γ": r"\gamma ",
+    "δ": r"\delta ",
+    "ε": r"\epsilon ",
+    "θ": r"\theta ",
+    "λ": r"\lambda ",
+    "μ": r"\mu ",
+    "µ": r"\mu ",
+    "ν": r"\nu ",
+    "ρ": r"\rho ",
+    "σ": r"\sigma ",
+    "τ": r"\tau ",
+    "φ": r"\phi ",
+    "ω": r"\omega ",
+    "Ω": r"\Omega ",
+    "Δ": r"\Delta ",
+    "\u2009": " ",
+    "\u00a0": " ",
+    "\u202f": " ",
+    "’": "'",
+    "∼": r"\sim ",
 }
 _SUPERSCRIPTS = dict(zip("⁰¹²³⁴⁵⁶⁷⁸⁹⁻⁺", "0123456789-+"))
 _SUBSCRIPTS = dict(zip("₀₁₂₃₄₅₆₇₈₉", "0123456789"))
@@ -85,6 +116,8 @@ def replace_unicode_math(text: str) -> str:
     for char, replacement in _UNICODE.items():
         text = text.replace(char, replacement)
     return text
+
+
 _SERIES_TAIL = re.compile(
     r"\s*[+-]\s*(?:(?:\\mathcal\s*\{\s*O\s*\}|O)\s*\((?:[^()]|\([^()]*\))*\)|\\(?:cdots|ldots|dots))(?=\s*(?:$|[,;=]|\\\\|\\q?quad))"
 )
@@ -181,10 +214,31 @@ def normalize_latex(latex: str) -> str:
 
 _OPENERS = {"{": "}", "(": ")", "[": "]"}
 _RELATIONS = [
-    (r"\leqslant", "<="), (r"\geqslant", ">="), (r"\leq", "<="), (r"\geq", ">="), (r"\le", "<="), (r"\ge", ">="),
-    (r"\neq", "!="), (r"\ne", "!="), (r"\approx", "="), (r"\simeq", "="), (r"\cong", "="), (r"\equiv", "="),
-    (r"\sim", "="), (r"\propto", "propto"), (r"\lesssim", "<="), (r"\gtrsim", ">="), (r"\ll", "<"), (r"\gg", ">"),
-    (r"\lt", "<"), (r"\gt", ">"), ("<=", "<="), (">=", ">="), ("=", "="), ("<", "<"), (">", ">"),
+    (r"\leqslant", "<="),
+    (r"\geqslant", ">="),
+    (r"\leq", "<="),
+    (r"\geq", ">="),
+    (r"\le", "<="),
+    (r"\ge", ">="),
+    (r"\neq", "!="),
+    (r"\ne", "!="),
+    (r"\approx", "="),
+    (r"\simeq", "="),
+    (r"\cong", "="),
+    (r"\equiv", "="),
+    (r"\sim", "="),
+    (r"\propto", "propto"),
+    (r"\lesssim", "<="),
+    (r"\gtrsim", ">="),
+    (r"\ll", "<"),
+    (r"\gg", ">"),
+    (r"\lt", "<"),
+    (r"\gt", ">"),
+    ("<=", "<="),
+    (">=", ">="),
+    ("=", "="),
+    ("<", "<"),
+    (">", ">"),
 ]
 _ARROWS = re.compile(r"\\(?:to|rightarrow|Rightarrow|longrightarrow|leftrightarrow|implies|iff|mapsto)(?![A-Za-z])")
 
@@ -248,17 +302,36 @@ _GREEK = (
     "varpi rho varrho sigma varsigma tau upsilon phi varphi chi psi omega Gamma Delta Theta Lambda Xi Pi "
     "Sigma Upsilon Phi Psi Omega hbar ell partial nabla"
 ).split()
-_CANONICAL_GREEK = {"varepsilon": "epsilon", "vartheta": "theta", "varphi": "phi", "varrho": "rho",
-                    "varsigma": "sigma", "varpi": "pi"}
+_CANONICAL_GREEK = {"varepsilon": "epsilon", "vartheta": "theta", "varphi": "phi", "varrho": "rho", "varsigma": "sigma", "varpi": "pi"}
 _DECORATIONS = {
-    "vec": "vec", "mathbf": "vec", "boldsymbol": "vec", "bm": "vec", "overrightarrow": "vec",
-    "hat": "hat", "widehat": "hat", "bar": "bar", "overline": "bar", "tilde": "tilde", "widetilde": "tilde",
-    "dot": "dot", "ddot": "ddot", "dddot": "dddot", "mathcal": "cal", "mathscr": "cal", "mathbb": "bb",
-    "mathfrak": "frak", "underline": "underline", "breve": "breve", "check": "check", "mathit": "",
+    "vec": "vec",
+    "mathbf": "vec",
+    "boldsymbol": "vec",
+    "bm": "vec",
+    "overrightarrow": "vec",
+    "hat": "hat",
+    "widehat": "hat",
+    "bar": "bar",
+    "overline": "bar",
+    "tilde": "tilde",
+    "widetilde": "tilde",
+    "dot": "dot",
+    "ddot": "ddot",
+    "dddot": "dddot",
+    "mathcal": "cal",
+    "mathscr": "cal",
+    "mathbb": "bb",
+    "mathfrak": "frak",
+    "underline": "underline",
+    "breve": "breve",
+    "check": "check",
+    "mathit": "",
 }
 _TEXT_COMMANDS = ("text", "mathrm", "textrm", "rm", "textit", "textbf", "mathsf", "textnormal", "operatorname", "mbox")
 _COMMAND = re.compile(r"\\([A-Za-z]+)")
-_NAME_SUPERSCRIPT = re.compile(r"\^\s*(?:\{\s*(\\prime(?:\s*\\prime)*|\*|\\ast|\\star|\([^{}()]*\)|[+-]|\\dagger)\s*\}|(\\prime|\*|\\ast|\\dagger|[+-](?![\w{\\(])))")
+_NAME_SUPERSCRIPT = re.compile(
+    r"\^\s*(?:\{\s*(\\prime(?:\s*\\prime)*|\*|\\ast|\\star|\([^{}()]*\)|[+-]|\\dagger)\s*\}|(\\prime|\*|\\ast|\\dagger|[+-](?![\w{\\(])))"
+)
 # ``f(0)``, ``\psi(x)``, ``\psi_1(r_2)``, ``E(\mathbf{r})``: a number or one symbol in parentheses after a name.
 _SINGLE_ARGUMENT = re.compile(
     r"\s*(?:-?\d+(?:\.\d+)?|(?:\\[A-Za-z]+\s*\{\s*[A-Za-z]\s*\}|\\[A-Za-z]+|[A-Za-z])(?:_(?:\{[^{}]*\}|\\?[A-Za-z0-9]))?'*)\s*"
@@ -427,7 +500,7 @@ class _AtomScanner:
                     emitted, i = self._named("Delta" + base + suffix, text, i)
                     out.append(emitted)
                     continue
-                if command in _GREEK or (command == "pi" and re.match(r"\s*(?:_|\^\s*\{?\s*[0+-]\s*\}?)", text[m.end():])):
+                if command in _GREEK or (command == "pi" and re.match(r"\s*(?:_|\^\s*\{?\s*[0+-]\s*\}?)", text[m.end() :])):
                     suffix, i = self._name_suffix(text, m.end())
                     emitted, i = self._named(_CANONICAL_GREEK.get(command, command) + suffix, text, i)
                     out.append(emitted)
@@ -542,8 +615,10 @@ def _derivative_name(m: re.Match) -> str:
 
 # Two words of three letters or more in a row, outside \text: prose ("E \cdot B are invariant under ..."),
 # which must not be read as a product of one-letter symbols. Function names are spelled with a backslash here.
-_PROSE = re.compile(r"(?<![\\A-Za-z])(?!(?:sinh|cosh|tanh|arcsin|arccos|arctan|sin|cos|tan|cot|sec|csc|exp|ln|log)\b)"
-                    r"[A-Za-z]{3,}\s+(?!(?:sinh|cosh|tanh|sin|cos|tan|exp|ln|log)\b)[A-Za-z]{3,}(?![A-Za-z])")
+_PROSE = re.compile(
+    r"(?<![\\A-Za-z])(?!(?:sinh|cosh|tanh|arcsin|arccos|arctan|sin|cos|tan|cot|sec|csc|exp|ln|log)\b)"
+    r"[A-Za-z]{3,}\s+(?!(?:sinh|cosh|tanh|sin|cos|tan|exp|ln|log)\b)[A-Za-z]{3,}(?![A-Za-z])"
+)
 _TEXT_GROUPS = re.compile(r"\\(?:text|mathrm|textrm|textit|textbf|mathbf|mbox|operatorname|mathit|mathcal)\s*\{[^{}]*\}")
 _TRAILING_UNITS = re.compile(r"(?:\s*(?:\\cdot)?\s*\\text\{U\d+\}(?:\s*\^\s*(?:\{[^{}]*\}|-?\d))?)+\s*$")
 
@@ -596,6 +671,8 @@ def _is_unit_text(text: str) -> bool:
 
 _CONSTANT_TEXT = re.compile(r"\\text\s*\{\s*(?i:const(?:ant)?\.?)\s*\}")
 _ELLIPSIS = re.compile(r"\s*\\(?:ldots|cdots|dots)\s*")  # "n = 1, 2, 3, \\ldots": the list goes on
+
+
 def latex_to_sympy(latex: str) -> Parsed:
     """Parse one final answer. Returns a SymPy expression (units as
     sympy.physics.units quantities), a `Relation`, or a tuple of those for a

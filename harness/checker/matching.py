@@ -1,4 +1,5 @@
 """Maximum one-to-one matching between two lists (answers to gold answers)."""
+
 from __future__ import annotations
 
 from typing import Sequence

@@ -13,6 +13,7 @@ wrong parts.
 
 Pure text processing: nothing here parses mathematics or runs model text.
 """
+
 from __future__ import annotations
 
 import itertools
@@ -189,12 +190,9 @@ _LABEL = re.compile(
 )
 # Where a new label starts inside a row: after a separator or at a text command.
 _LABEL_INSIDE = re.compile(
-    r"(?:(?<=[\s,;&~])|(?<=\\quad)|(?<=\\qquad))(?=(?:" + _TEXT_COMMAND + r"\s*\{\s*)?(?:(?:Part|part)\s*)?\(\s*"
-    + _LABEL_TOKEN + r"\s*\))"
+    r"(?:(?<=[\s,;&~])|(?<=\\quad)|(?<=\\qquad))(?=(?:" + _TEXT_COMMAND + r"\s*\{\s*)?(?:(?:Part|part)\s*)?\(\s*" + _LABEL_TOKEN + r"\s*\))"
 )
-_SEPARATORS = re.compile(
-    r"\\q?quad(?![A-Za-z])|(?<!\\);|" + _TEXT_COMMAND + r"\s*\{\s*(?:,?\s*(?:and|or)\s*,?|,|;)\s*\}|\s(?:and)\s"
-)
+_SEPARATORS = re.compile(r"\\q?quad(?![A-Za-z])|(?<!\\);|" + _TEXT_COMMAND + r"\s*\{\s*(?:,?\s*(?:and|or)\s*,?|,|;)\s*\}|\s(?:and)\s")
 
 
 def _top_level_mask(text: str) -> list[bool]:
@@ -417,10 +415,7 @@ _MAX_EXHAUSTIVE = 6
 def reading_options(boxes: Sequence[BoxReading], n_gold: int) -> list[list[str]]:
     """The readings worth trying per box: splitting only when the gold has
     several parts or the box carries labels."""
-    return [
-        list(b.readings) if (n_gold > 1 or b.labelled) else [r for r in b.readings if r in ("whole", "as written")]
-        for b in boxes
-    ]
+    return [list(b.readings) if (n_gold > 1 or b.labelled) else [r for r in b.readings if r in ("whole", "as written")] for b in boxes]
 
 
 def candidate_parts(boxes: Sequence[BoxReading], n_gold: int) -> list[AnswerPart]:
@@ -459,14 +454,10 @@ def match_parts(
                     agrees = bool(gold_labels and part.label and gold_labels[g] == part.label)
                     weight[g][k] = 1000.0 + 10.0 * agrees + part.box / (len(boxes) + 1)
         rows, cols = linear_sum_assignment(weight, maximize=True)
-        matches = tuple(
-            PartMatch(int(g), parts[k][1], parts[k][0]) for g, k in zip(rows, cols) if weight[g][k] > 0
-        )
+        matches = tuple(PartMatch(int(g), parts[k][1], parts[k][0]) for g, k in zip(rows, cols) if weight[g][k] > 0)
         answered = {m.gold for m in matches}
         agree = sum(bool(gold_labels and m.part.label and gold_labels[m.gold] == m.part.label) for m in matches)
-        still_open = 0 if undecided is None else sum(
-            any(undecided(g, part) for part in used) for g in range(n_gold) if g not in answered
-        )
+        still_open = 0 if undecided is None else sum(any(undecided(g, part) for part in used) for g in range(n_gold) if g not in answered)
         splits = sum(name not in ("whole", "as written") for name in choice)
         later = sum(m.part.box for m in matches)
         return (len(matches), agree, -still_open, later, -splits), MatchResult(matches, dict(enumerate(choice)), used)

@@ -5,6 +5,7 @@ signal alarms cannot interrupt either. Each check therefore runs in a worker
 process whose address space is capped with RLIMIT_AS; a worker that overruns
 its deadline is killed and replaced, and the check is reported as `timeout`.
 """
+
 from __future__ import annotations
 
 import importlib

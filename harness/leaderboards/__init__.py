@@ -4,6 +4,7 @@ written as CSV, Markdown and a self-contained HTML page.
 
 Reads only what runs wrote to disk (config.json, results.json), never live objects.
 """
+
 from __future__ import annotations
 
 import csv
@@ -117,7 +118,7 @@ def to_html(board: Leaderboard, title: str) -> str:
         "th,td{border:1px solid #ccc;padding:4px 8px;text-align:left}th{background:#f4f4f4}"
     )
     return (
-        f"<!DOCTYPE html><html><head><meta charset=\"utf-8\"><title>{e(title)}</title><style>{style}</style></head>"
+        f'<!DOCTYPE html><html><head><meta charset="utf-8"><title>{e(title)}</title><style>{style}</style></head>'
         f"<body><h1>{e(title)}</h1><p>Each cell: value [95% interval].</p>"
         f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table></body></html>\n"
     )
@@ -132,8 +133,13 @@ def write_leaderboard(board: Leaderboard, output: Path, title: str = "harness le
     paths[2].write_text(to_html(board, title))
     paths[3].write_text(
         json.dumps(
-            {"columns": board.columns, "rows": [{"model": r.model, "steering": r.steering, "runs": r.runs,
-              "cells": {c: vars(v) for c, v in r.cells.items()}} for r in board.rows]},
+            {
+                "columns": board.columns,
+                "rows": [
+                    {"model": r.model, "steering": r.steering, "runs": r.runs, "cells": {c: vars(v) for c, v in r.cells.items()}}
+                    for r in board.rows
+                ],
+            },
             indent=2,
         )
     )

@@ -25,6 +25,7 @@ every position is " a" (-0.2), so a token of at most 2 characters is greedy.
 Run standalone (the benchmark does, to keep the server off the client's GIL):
 `python -m harness.testing.openai_server --latency-ms 100 --rate-429 0.05`.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -378,8 +379,12 @@ def _make_handler(server: LoopbackOpenAIServer) -> type[BaseHTTPRequestHandler]:
         def _send_json(self, status: int, payload, headers: dict | None = None) -> None:
             """Status line, headers and body in one write: one syscall, no delayed-ACK stall."""
             data = payload if isinstance(payload, bytes) else json.dumps(payload).encode()
-            lines = [f"HTTP/1.1 {status} {self.responses.get(status, ('',))[0]}", "Content-Type: application/json",
-                     f"Content-Length: {len(data)}", *(f"{k}: {v}" for k, v in (headers or {}).items())]
+            lines = [
+                f"HTTP/1.1 {status} {self.responses.get(status, ('',))[0]}",
+                "Content-Type: application/json",
+                f"Content-Length: {len(data)}",
+                *(f"{k}: {v}" for k, v in (headers or {}).items()),
+            ]
             self.wfile.write(("\r\n".join(lines) + "\r\n\r\n").encode() + data)
 
         def _error(self, status: int, message: str, headers: dict | None = None) -> None:

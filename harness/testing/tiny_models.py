@@ -12,6 +12,7 @@ which lets tests expect non-trivial scores.
 Every builder takes the target directory, writes the model there and returns
 the path. Same arguments, same weights (seeded).
 """
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -121,8 +122,9 @@ def _build(directory: str | Path, seed: int, model_cls, config_cls, defaults: di
     return _save(model, tokenizer, directory)
 
 
-_GQA = dict(hidden_size=64, intermediate_size=128, num_hidden_layers=2, num_attention_heads=4, num_key_value_heads=2,
-            max_position_embeddings=512)
+_GQA = dict(
+    hidden_size=64, intermediate_size=128, num_hidden_layers=2, num_attention_heads=4, num_key_value_heads=2, max_position_embeddings=512
+)
 
 
 def build_tiny_gpt2(directory: str | Path, seed: int = 0, **config: Any) -> Path:
@@ -144,9 +146,7 @@ def qa_training_texts(tokenizer: PreTrainedTokenizerFast) -> list[str]:
     """Each QA pair in the three prompt formats, answer " A\\n" then end-of-text."""
     texts = []
     for question, answer in QA_PAIRS:
-        chat = tokenizer.apply_chat_template(
-            [{"role": "user", "content": question}], tokenize=False, add_generation_prompt=True
-        )
+        chat = tokenizer.apply_chat_template([{"role": "user", "content": question}], tokenize=False, add_generation_prompt=True)
         for prompt in (question, f"Question: {question}\nAnswer:", chat):
             texts.append(f"{prompt} {answer}\n{EOS}")
     return texts

@@ -1,4 +1,5 @@
 """Models for the core tests, loaded with --include: deterministic and scriptable."""
+
 import os
 import time
 
@@ -26,4 +27,6 @@ class SlowAnswers(ModelAdapter):
         return out
 
     def loglikelihood(self, requests, contexts):
-        return [Loglikelihood(logprob=-float(len(r.continuation)) - (0.5 if "No" in r.continuation else 0.0), is_greedy=False) for r in requests]
+        return [
+            Loglikelihood(logprob=-float(len(r.continuation)) - (0.5 if "No" in r.continuation else 0.0), is_greedy=False) for r in requests
+        ]

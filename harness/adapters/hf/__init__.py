@@ -38,6 +38,7 @@ Running code around each batch: install hooks, call `adapter.generate(...)` /
 wrapper); inside a hook, `adapter.forward_info` says which rows and positions
 the current forward covers.
 """
+
 from harness.adapters.hf.adapter import HFAdapter, HFArgs, HiddenStates, layer_hidden, with_layer_hidden
 from harness.adapters.hf.batching import ForwardInfo
 

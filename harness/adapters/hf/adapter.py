@@ -2,6 +2,7 @@
 
 See the package docstring (harness.adapters.hf) for the steering interface.
 """
+
 from __future__ import annotations
 
 import functools
@@ -124,7 +125,6 @@ class HiddenStates(dict):
         self.lengths = lengths
 
 
-
 def _hub_cached(repo_id: str, revision: str | None) -> bool:
     """Whether the hub id's config is in the local cache (then loading needs no network)."""
     try:
@@ -157,6 +157,7 @@ def cache_argument(model: torch.nn.Module) -> str:
 def _cache_argument_of(model_class: type) -> str:
     return "cache" if "cache" in inspect.signature(model_class.forward).parameters else "past_key_values"
 
+
 @register_model
 class HFAdapter(ModelAdapter):
     name = "hf"
@@ -180,8 +181,11 @@ class HFAdapter(ModelAdapter):
         if self.args.attn_implementation:
             load["attn_implementation"] = self.args.attn_implementation
         fix = "pass a local model directory or a hub id in the local cache"
-        offline = {} if looks_like_path or Path(target).is_dir() or _hub_cached(target, self.args.revision) or _hub_reachable() else {
-            "local_files_only": True}  # not cached and no hub: fail now, not after the hub client's retries
+        offline = (
+            {}
+            if looks_like_path or Path(target).is_dir() or _hub_cached(target, self.args.revision) or _hub_reachable()
+            else {"local_files_only": True}
+        )  # not cached and no hub: fail now, not after the hub client's retries
         try:
             self.tokenizer = AutoTokenizer.from_pretrained(target, **common, **offline)
             self.model = AutoModelForCausalLM.from_pretrained(target, **load, **offline).to(self.device)
@@ -209,14 +213,14 @@ class HFAdapter(ModelAdapter):
         max_sequence_length / seq_length), else the tokenizer's model_max_length
         unless it is transformers' "unset" huge value, else 2048 (lm-eval's rule)."""
         config = self.model.config.get_text_config()
-        from_config = next(
-            ((key, v) for key in _WINDOW_FIELDS if isinstance(v := getattr(config, key, None), int) and v > 0), None
-        )
+        from_config = next(((key, v) for key in _WINDOW_FIELDS if isinstance(v := getattr(config, key, None), int) and v > 0), None)
         if self.args.max_length:
             if from_config and self.args.max_length > from_config[1]:
                 log.warning(
-                    "hf: max_length=%d exceeds the model's %s=%d; positions past it may fail (learned position "
-                    "tables) or degrade (rotary)", self.args.max_length, from_config[0], from_config[1],
+                    "hf: max_length=%d exceeds the model's %s=%d; positions past it may fail (learned position tables) or degrade (rotary)",
+                    self.args.max_length,
+                    from_config[0],
+                    from_config[1],
                 )
             return self.args.max_length, "model arg max_length"
         if from_config:
@@ -236,7 +240,11 @@ class HFAdapter(ModelAdapter):
             log.warning(
                 "hf: a %s of %d tokens does not fit max_length %d (%s); keeping its last %d tokens, as lm-eval does "
                 "(further truncations are counted and reported when the run ends)",
-                _TRUNCATED_INPUTS[counter], len(ids), self.max_length, self.max_length_source, keep,
+                _TRUNCATED_INPUTS[counter],
+                len(ids),
+                self.max_length,
+                self.max_length_source,
+                keep,
             )
         setattr(self.truncations, counter, getattr(self.truncations, counter) + 1)
         self.truncations.tokens_dropped += len(ids) - keep
@@ -438,9 +446,7 @@ class HFAdapter(ModelAdapter):
         try:
             for start in range(0, len(texts), self.args.batch_size):
                 part = slice(start, start + self.args.batch_size)
-                info = ForwardInfo(
-                    "hidden_states", tuple(range(len(texts)))[part], batch.lengths[part], batch.pad_lengths[part], 0
-                )
+                info = ForwardInfo("hidden_states", tuple(range(len(texts)))[part], batch.lengths[part], batch.pad_lengths[part], 0)
                 self._call_model(
                     info,
                     input_ids=batch.input_ids[part],
@@ -468,7 +474,11 @@ class HFAdapter(ModelAdapter):
             log.warning(
                 "hf: left-truncated to fit max_length %d: %d generation prompts, %d log-likelihood contexts, "
                 "%d hidden-states texts (%d tokens dropped in all)",
-                self.max_length, t.prompts, t.contexts, t.texts, t.tokens_dropped,
+                self.max_length,
+                t.prompts,
+                t.contexts,
+                t.texts,
+                t.tokens_dropped,
             )
         self.model = None
         if torch.cuda.is_available():

@@ -5,6 +5,7 @@ position ids (position 0 is each row's first real token), so a padded row
 computes what the same row computes alone, for absolute-position models
 (GPT-2) as for rotary ones (Llama, Qwen).
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -28,8 +29,8 @@ def left_pad(rows: Sequence[Sequence[int]], pad_id: int, device: torch.device) -
     mask = torch.zeros((len(rows), width), dtype=torch.long)
     for i, r in enumerate(rows):
         if r:
-            ids[i, width - len(r):] = torch.tensor(r, dtype=torch.long)
-            mask[i, width - len(r):] = 1
+            ids[i, width - len(r) :] = torch.tensor(r, dtype=torch.long)
+            mask[i, width - len(r) :] = 1
     positions = (mask.cumsum(-1) - 1).clamp(min=0)
     lengths = tuple(len(r) for r in rows)
     return PaddedBatch(ids.to(device), mask.to(device), positions.to(device), lengths, tuple(width - n for n in lengths))

@@ -13,6 +13,7 @@ past the longest live row. Models whose cache is not plain full attention
 Stop strings are searched in the decoded text, so a stop that spans several
 tokens, or ends inside one, is found; the text is cut before it.
 """
+
 from __future__ import annotations
 
 from collections import deque
@@ -95,9 +96,9 @@ def _advance(row: DecodeRow, token: int, settings: DecodeSettings) -> None:
         row.finish_reason = "stop"
         return
     row.tokens.append(token)
-    if row.stop and _first_stop(settings.decode(row.tokens[-_tail_tokens(row.stop):]), row.stop) is not None:
+    if row.stop and _first_stop(settings.decode(row.tokens[-_tail_tokens(row.stop) :]), row.stop) is not None:
         text = settings.decode(row.tokens)
-        row.text = text[:_first_stop(text, row.stop)]
+        row.text = text[: _first_stop(text, row.stop)]
         row.finish_reason = "stop"
         return
     if len(row.tokens) >= row.max_tokens or len(row.prompt_ids) + len(row.tokens) >= settings.max_positions:
@@ -194,10 +195,12 @@ def decode_all(rows: list[DecodeRow], settings: DecodeSettings, call_model: Call
     `call_model(info, **model_kwargs)` runs the model with `info` published as
     the adapter's `forward_info` and returns the logits of the last position.
     """
-    waiting = deque(sorted(
-        (r for r in rows if r.max_tokens > 0 and len(r.prompt_ids) < settings.max_positions),
-        key=lambda r: -len(r.prompt_ids),
-    ))
+    waiting = deque(
+        sorted(
+            (r for r in rows if r.max_tokens > 0 and len(r.prompt_ids) < settings.max_positions),
+            key=lambda r: -len(r.prompt_ids),
+        )
+    )
     for row in rows:
         if row.max_tokens <= 0 or len(row.prompt_ids) >= settings.max_positions:
             row.finish_reason = "length"

@@ -12,6 +12,7 @@ trailing whitespace of the context moves to the front of the continuation, the
 pair is tokenised whole, and the continuation's tokens are those past the
 context's own token count.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -43,7 +44,7 @@ class ScoreSettings:
 def split_trailing_whitespace(context: str, continuation: str) -> tuple[str, str]:
     """lm-eval's convention: "Answer: " + "Yes" is scored as "Answer:" + " Yes"."""
     stripped = context.rstrip()
-    return stripped, context[len(stripped):] + continuation
+    return stripped, context[len(stripped) :] + continuation
 
 
 def encode_pair(
@@ -60,7 +61,7 @@ def encode_pair(
         return list(empty_context_ids), encode(continuation, False)
     context_ids = encode(context, add_special_tokens)
     whole = encode(context + continuation, add_special_tokens)
-    return context_ids, whole[len(context_ids):]
+    return context_ids, whole[len(context_ids) :]
 
 
 def _select_rows(cache: DynamicCache, rows: torch.Tensor, config) -> DynamicCache:
@@ -90,7 +91,7 @@ def _score_long_continuations(
 ) -> None:
     """Tokens 2.. of continuations, over the cached contexts (`pending`: (context row, request))."""
     for start in range(0, len(pending), settings.batch_size):
-        part = pending[start:start + settings.batch_size]
+        part = pending[start : start + settings.batch_size]
         ctx_rows = torch.tensor([b for b, _ in part], device=settings.device)
         inputs = [r.continuation_ids[:-1] for _, r in part]
         width = max(len(x) for x in inputs)
@@ -141,7 +142,7 @@ def score_all(rows: Sequence[ScoreRow], settings: ScoreSettings, call_model: Cal
             groups.setdefault(tuple(row.context_ids), []).append(row)
     contexts = sorted(groups, key=len, reverse=True)
     for start in range(0, len(contexts), settings.batch_size):
-        chunk = contexts[start:start + settings.batch_size]
+        chunk = contexts[start : start + settings.batch_size]
         batch = left_pad(chunk, settings.pad_id, settings.device)
         need_cache = any(len(r.continuation_ids) > 1 for ctx in chunk for r in groups[ctx])
         cache = DynamicCache(config=settings.model_config) if need_cache else None

@@ -7,6 +7,7 @@ bank see its keys/values prepended to the conversation's, with an explicit mask
 (sdpa would otherwise cut keys beyond q_len) whose bank columns are all visible,
 optionally biased per query head. The bank never enters the model's KV cache.
 """
+
 from __future__ import annotations
 
 import weakref

@@ -8,6 +8,7 @@ Absolute-position models (GPT-2): keys carry no position rotation, so the bank
 keeps positions 0..M-1 and the conversation is shifted to start at M instead
 (see `MemoryInception`); that is the exact analogue of a prefix.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -52,21 +53,37 @@ class KVBank:
             have = ",".join(map(str, self.layers)) or "none"
             raise HarnessError(f"the bank has no layer {missing[0]} (it covers {have}); rebuild it with those layers")
         return KVBank(
-            {l: self.keys[l] for l in layers}, {l: self.values[l] for l in layers},
-            self.source_length, self.model_fingerprint, self.position_scheme, self.guidance, dict(self.meta),
+            {l: self.keys[l] for l in layers},
+            {l: self.values[l] for l in layers},
+            self.source_length,
+            self.model_fingerprint,
+            self.position_scheme,
+            self.guidance,
+            dict(self.meta),
         )
 
     def to(self, device, dtype) -> KVBank:
         """The bank on the model's device and dtype (a loaded bank starts on the CPU)."""
         move = lambda t: t.to(device=device, dtype=dtype)  # noqa: E731
-        return KVBank({l: move(k) for l, k in self.keys.items()}, {l: move(v) for l, v in self.values.items()},
-                      self.source_length, self.model_fingerprint, self.position_scheme, self.guidance, dict(self.meta))
+        return KVBank(
+            {l: move(k) for l, k in self.keys.items()},
+            {l: move(v) for l, v in self.values.items()},
+            self.source_length,
+            self.model_fingerprint,
+            self.position_scheme,
+            self.guidance,
+            dict(self.meta),
+        )
 
 
 def model_fingerprint(model: torch.nn.Module) -> str:
     """Identifies a model's weights independently of dtype and attention backend:
     its architecture, parameter shapes and a few values of each parameter."""
-    config = {k: v for k, v in model.config.to_dict().items() if not k.startswith("_") and k not in ("dtype", "torch_dtype", "transformers_version")}
+    config = {
+        k: v
+        for k, v in model.config.to_dict().items()
+        if not k.startswith("_") and k not in ("dtype", "torch_dtype", "transformers_version")
+    }
     h = hashlib.sha256(json.dumps(config, sort_keys=True, default=str).encode())
     for name, p in model.named_parameters():
         h.update(f"{name}:{tuple(p.shape)}".encode())
@@ -95,9 +112,7 @@ def position_scheme(model: torch.nn.Module) -> PositionScheme:
         return "rope"
     if absolute_position_embedding(model) is not None:
         return "absolute"
-    raise HarnessError(
-        f"steering with KV banks supports rotary (Llama, Qwen) and GPT-2-style models, not {type(model).__name__}"
-    )
+    raise HarnessError(f"steering with KV banks supports rotary (Llama, Qwen) and GPT-2-style models, not {type(model).__name__}")
 
 
 def _rotate_half(x: torch.Tensor) -> torch.Tensor:
@@ -116,9 +131,7 @@ def shift_rope_keys(keys: torch.Tensor, inv_freq: torch.Tensor, offset: int) -> 
 
 
 @torch.no_grad()
-def compute_bank(
-    model: torch.nn.Module, input_ids: torch.Tensor, fingerprint: str, guidance: str = "", drop_leading: int = 0
-) -> KVBank:
+def compute_bank(model: torch.nn.Module, input_ids: torch.Tensor, fingerprint: str, guidance: str = "", drop_leading: int = 0) -> KVBank:
     """Run the model once on the guidance ids [1, M] and keep every layer's K/V,
     anchored at -M..-1 (rotary) or 0..M-1 (absolute). `drop_leading` tokens
     (BOS, template) give context to the others but are not stored."""

@@ -6,6 +6,7 @@ letter) completions. Steering adds multiplier x vector to that layer's output
 at every position from the last prompt token on: in the prompt forward from
 the prompt end, then at every generated token under cached decoding.
 """
+
 from __future__ import annotations
 
 import json
@@ -45,7 +46,9 @@ def last_token_states(adapter, texts: Sequence[str], layer: int) -> torch.Tensor
     return adapter.hidden_states(list(texts), [layer])[layer][:, -1].float().cpu()
 
 
-def build_vector_from_texts(adapter, positive: Sequence[str], negative: Sequence[str], layer: int, meta: dict | None = None) -> SteeringVector:
+def build_vector_from_texts(
+    adapter, positive: Sequence[str], negative: Sequence[str], layer: int, meta: dict | None = None
+) -> SteeringVector:
     """Mean(positive - negative) of decoder layer `layer`'s output at the texts' last token."""
     if not positive or len(positive) != len(negative):
         raise HarnessError("a CAA vector needs as many negative as positive examples, at least one")
@@ -76,9 +79,16 @@ def build_prompted_vector(adapter, questions: Sequence[str], guidance: str, laye
 
 def save_vector(v: SteeringVector, path: str | Path) -> None:
     Path(path).parent.mkdir(parents=True, exist_ok=True)
-    save_file({"vector": v.vector.contiguous().cpu()}, str(path), metadata={
-        "format": VECTOR_FORMAT, "layer": str(v.layer), "model_fingerprint": v.model_fingerprint, "meta": json.dumps(v.meta),
-    })
+    save_file(
+        {"vector": v.vector.contiguous().cpu()},
+        str(path),
+        metadata={
+            "format": VECTOR_FORMAT,
+            "layer": str(v.layer),
+            "model_fingerprint": v.model_fingerprint,
+            "meta": json.dumps(v.meta),
+        },
+    )
 
 
 def load_vector(path: str | Path) -> SteeringVector:
@@ -123,7 +133,9 @@ class ContrastiveActivationAddition(SteeringMethod):
         self.vector = load_vector(args.vector)
         expected = model_fingerprint(adapter.model)
         if self.vector.model_fingerprint != expected:
-            raise HarnessError(f"vector {args.vector} was built for another model; rebuild it for this one with `harness steer vector build`")
+            raise HarnessError(
+                f"vector {args.vector} was built for another model; rebuild it for this one with `harness steer vector build`"
+            )
         self.layer = self.vector.layer if args.layer is None else args.layer
         layers = adapter.decoder_layers()
         if not 0 <= self.layer < len(layers):
@@ -150,8 +162,13 @@ class ContrastiveActivationAddition(SteeringMethod):
             handle.remove()
 
     def settings(self) -> dict:
-        return {"vector": self.args.vector, "layer": self.layer, "multiplier": self.args.multiplier,
-                "trait": self.vector.meta.get("trait"), "direction": self.vector.meta.get("direction")}
+        return {
+            "vector": self.args.vector,
+            "layer": self.layer,
+            "multiplier": self.args.multiplier,
+            "trait": self.vector.meta.get("trait"),
+            "direction": self.vector.meta.get("direction"),
+        }
 
     def content_hash(self) -> str:
         return sha256_of(self.vector.vector.float().numpy().tobytes())

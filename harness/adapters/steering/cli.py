@@ -1,4 +1,5 @@
 """`harness steer ...`: build KV banks and CAA vectors, rank layers, compare methods."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -79,8 +80,13 @@ def vector_group():
 @click.option("--task-arg", "-T", multiple=True, metavar="KEY=VALUE", help="Its options, e.g. trait=openness, direction=away.")
 @click.option("--layer", required=True, type=int, help="Decoder layer whose output is read and steered.")
 @click.option("--n", default=200, show_default=True, help="Contrastive pairs (or questions) from the train split.")
-@click.option("--source", type=click.Choice(["ab", "prompted"]), default="ab", show_default=True,
-              help="ab: A/B answer letters (CAA); prompted: questions with vs without the guidance as system message.")
+@click.option(
+    "--source",
+    type=click.Choice(["ab", "prompted"]),
+    default="ab",
+    show_default=True,
+    help="ab: A/B answer letters (CAA); prompted: questions with vs without the guidance as system message.",
+)
 @click.option("--guidance", default=None, help="Guidance for --source prompted (default: the task's guidance).")
 @click.option("--output", "-o", required=True, type=click.Path(dir_okay=False, path_type=Path))
 def vector_build(model, model_arg, task, task_arg, layer, n, source, guidance, output):
@@ -117,7 +123,9 @@ def vector_build(model, model_arg, task, task_arg, layer, n, source, guidance, o
 @click.option("--top", default=0, help="Print only the top K layers (0: all).")
 @click.option("--sweep", is_flag=True, help="Also run mi with the top-1, top-2, ... layer sets on the task.")
 @click.option("--limit", default=None, type=int, help="Samples per sweep run.")
-@click.option("--output", "-o", default=None, type=click.Path(file_okay=False, path_type=Path), help="Folder for ranking.csv and sweep runs.")
+@click.option(
+    "--output", "-o", default=None, type=click.Path(file_okay=False, path_type=Path), help="Folder for ranking.csv and sweep runs."
+)
 def layers_command(model, model_arg, guidance, task, task_arg, n, sink, top, sweep, limit, output):
     """Rank layers by attention mass on the guidance bank (bank at every layer), optionally sweep them."""
     from harness.adapters.steering.method import read_guidance
@@ -147,8 +155,22 @@ def layers_command(model, model_arg, guidance, task, task_arg, n, sink, top, swe
     if sweep:
         k = top or len(ranking)
         layer_sets = [",".join(str(r.layer) for r in ranking[:i]) for i in range(1, k + 1)]
-        _compare(model, model_arg, task, task_arg, ["none", "prompt", "mi"], [f"mi.layers={';'.join(layer_sets)}"],
-                 text, None, None, output, limit, 0, None, None)
+        _compare(
+            model,
+            model_arg,
+            task,
+            task_arg,
+            ["none", "prompt", "mi"],
+            [f"mi.layers={';'.join(layer_sets)}"],
+            text,
+            None,
+            None,
+            output,
+            limit,
+            0,
+            None,
+            None,
+        )
 
 
 def _compare(model, model_arg, task, task_arg, methods, sweep, guidance, caa_vector, caa_layer, output, limit, seed, x_metric, y_metric):
@@ -177,7 +199,11 @@ def _compare(model, model_arg, task, task_arg, methods, sweep, guidance, caa_vec
     results = []
     for point in points:
         click.echo(f"running {point.label} ...", err=True)
-        results.append(cmp.run_point(point, model, registry.parse_kv(model_arg, "--model-arg"), task, task_args, output / "runs" / point.label, limit, seed))
+        results.append(
+            cmp.run_point(
+                point, model, registry.parse_kv(model_arg, "--model-arg"), task, task_args, output / "runs" / point.label, limit, seed
+            )
+        )
     rows = cmp.table_rows(points, results, task)
     cmp.write_csv(rows, output / "compare.csv")
     markdown = cmp.markdown_table(rows, x, y)
@@ -212,8 +238,15 @@ def _default_vector(model, model_arg, target: SteeringTarget | None, layer, outp
 @click.option("--task", "-t", required=True, help="persona, guidance_shift, or any task (with --guidance and metrics).")
 @click.option("--task-arg", "-T", multiple=True, metavar="KEY=VALUE")
 @click.option("--methods", default="none,prompt,caa,mi", show_default=True)
-@click.option("--sweep", multiple=True, metavar="METHOD.ARG=V1,V2", help="e.g. caa.multiplier=0.5,1,2  mi.strength=-2,0,2  mi.layers=all;0-3 (repeatable).")
-@click.option("--guidance", default=None, help="Guidance for prompt and mi (default: the task's own, e.g. the persona trait's description).")
+@click.option(
+    "--sweep",
+    multiple=True,
+    metavar="METHOD.ARG=V1,V2",
+    help="e.g. caa.multiplier=0.5,1,2  mi.strength=-2,0,2  mi.layers=all;0-3 (repeatable).",
+)
+@click.option(
+    "--guidance", default=None, help="Guidance for prompt and mi (default: the task's own, e.g. the persona trait's description)."
+)
 @click.option("--caa-vector", default=None, type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("--caa-layer", default=None, type=int, help="Layer of the CAA vector built when --caa-vector is not given.")
 @click.option("--limit", default=None, type=int)
@@ -221,9 +254,9 @@ def _default_vector(model, model_arg, target: SteeringTarget | None, layer, outp
 @click.option("--x-metric", default=None, help="Drift metric for the plot's x axis.")
 @click.option("--y-metric", default=None, help="Control metric for the plot's y axis.")
 @click.option("--output", "-o", required=True, type=click.Path(file_okay=False, path_type=Path))
-def compare_command(model, model_arg, task, task_arg, methods, sweep, guidance, caa_vector, caa_layer, limit, seed, x_metric, y_metric, output):
+def compare_command(
+    model, model_arg, task, task_arg, methods, sweep, guidance, caa_vector, caa_layer, limit, seed, x_metric, y_metric, output
+):
     """Run methods over sweeps; write compare.csv, compare.md, compare.png and runs/ (for `harness leaderboard`)."""
     method_list = [m.strip() for m in methods.split(",") if m.strip()]
     _compare(model, model_arg, task, task_arg, method_list, sweep, guidance, caa_vector, caa_layer, output, limit, seed, x_metric, y_metric)
-
-

@@ -1,6 +1,7 @@
 """`harness steer compare`: methods over strength sweeps, as run directories
 (which `harness leaderboard` reads), a control-against-drift table (CSV,
 Markdown) and a plot with prompting as a point and sweeps as curves."""
+
 from __future__ import annotations
 
 import csv
@@ -70,9 +71,16 @@ def run_point(point: Point, model: str, model_args: dict, task: str, task_args: 
     from harness.runner import RunConfig, run_eval
 
     config = RunConfig(
-        model=model, tasks=[task], task_args=dict(task_args), model_args=dict(model_args), output=output,
-        limit=limit, seed=seed, steer=None if point.method == "none" else point.method,
-        steer_args=dict(point.steer_args) if point.method != "none" else {}, overwrite=True,
+        model=model,
+        tasks=[task],
+        task_args=dict(task_args),
+        model_args=dict(model_args),
+        output=output,
+        limit=limit,
+        seed=seed,
+        steer=None if point.method == "none" else point.method,
+        steer_args=dict(point.steer_args) if point.method != "none" else {},
+        overwrite=True,
     )
     return run_eval(config).results
 
@@ -82,14 +90,22 @@ def table_rows(points: list[Point], results: list[dict], task: str) -> list[dict
     for point, res in zip(points, results):
         metrics = res["tasks"][task]["metrics"]
         steering = res.get("steering") or {}
-        row = {"label": point.label, "method": point.method,
-               "settings": json.dumps({k: v for k, v in point.steer_args.items() if k not in ("guidance",)}, sort_keys=True),
-               "n": res["tasks"][task]["n"]}
+        row = {
+            "label": point.label,
+            "method": point.method,
+            "settings": json.dumps({k: v for k, v in point.steer_args.items() if k not in ("guidance",)}, sort_keys=True),
+            "n": res["tasks"][task]["n"],
+        }
         for name, m in metrics.items():
             row[name] = m["value"]
             ci = m.get("ci95")
-            row[f"{name}_ci_lo"], row[f"{name}_ci_hi"] = (ci if ci else (None, None))
-        for key in ("kv_bytes_added_per_sequence", "kv_bytes_prompting_equivalent", "latency_ms_per_token", "latency_ms_per_token_unsteered"):
+            row[f"{name}_ci_lo"], row[f"{name}_ci_hi"] = ci if ci else (None, None)
+        for key in (
+            "kv_bytes_added_per_sequence",
+            "kv_bytes_prompting_equivalent",
+            "latency_ms_per_token",
+            "latency_ms_per_token_unsteered",
+        ):
             row[key] = steering.get(key)
         rows.append(row)
     return rows
@@ -113,15 +129,38 @@ def _fmt(value) -> str:
 
 def markdown_table(rows: list[dict], x: str, y: str) -> str:
     """Control and drift side by side, with intervals."""
-    head = ["run", "method", "settings", y, f"{y} 95% CI", x, f"{x} 95% CI", "KV bytes added", "KV bytes (prompting)", "ms/token", "ms/token unsteered"]
+    head = [
+        "run",
+        "method",
+        "settings",
+        y,
+        f"{y} 95% CI",
+        x,
+        f"{x} 95% CI",
+        "KV bytes added",
+        "KV bytes (prompting)",
+        "ms/token",
+        "ms/token unsteered",
+    ]
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     for r in rows:
+
         def ci(m: str, r: dict = r) -> str:
             return f"[{_fmt(r.get(m + '_ci_lo'))}, {_fmt(r.get(m + '_ci_hi'))}]" if r.get(m + "_ci_lo") is not None else ""
 
-        cells = [markdown_cell(r["label"]), r["method"], markdown_cell(r["settings"]), _fmt(r.get(y)), ci(y), _fmt(r.get(x)), ci(x),
-                 _fmt(r.get("kv_bytes_added_per_sequence")), _fmt(r.get("kv_bytes_prompting_equivalent")),
-                 _fmt(r.get("latency_ms_per_token")), _fmt(r.get("latency_ms_per_token_unsteered"))]
+        cells = [
+            markdown_cell(r["label"]),
+            r["method"],
+            markdown_cell(r["settings"]),
+            _fmt(r.get(y)),
+            ci(y),
+            _fmt(r.get(x)),
+            ci(x),
+            _fmt(r.get("kv_bytes_added_per_sequence")),
+            _fmt(r.get("kv_bytes_prompting_equivalent")),
+            _fmt(r.get("latency_ms_per_token")),
+            _fmt(r.get("latency_ms_per_token_unsteered")),
+        ]
         lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines) + "\n"
 

@@ -1,4 +1,5 @@
 """Attach a KV bank to selected attention layers of a loaded model (and detach it)."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -25,9 +26,7 @@ def kv_head_count(decoder_layer: torch.nn.Module) -> int:
     return n_heads // getattr(attn, "num_key_value_groups", 1)
 
 
-def group_head_bias(
-    n_kv: int, n_heads: int, groups: tuple[int, ...] | None, strength: float
-) -> torch.Tensor | None:
+def group_head_bias(n_kv: int, n_heads: int, groups: tuple[int, ...] | None, strength: float) -> torch.Tensor | None:
     """Per query head bias on the bank columns: `strength` for heads in the chosen
     KV groups, hidden (-inf) for the others; None when it would be all zero."""
     if groups is None and strength == 0.0:
@@ -37,7 +36,7 @@ def group_head_bias(
         per_group = n_heads // n_kv
         visible = torch.zeros(n_heads, dtype=torch.bool)
         for g in groups:
-            visible[g * per_group:(g + 1) * per_group] = True
+            visible[g * per_group : (g + 1) * per_group] = True
         bias[~visible] = float("-inf")
     return bias
 
@@ -64,7 +63,9 @@ class BankInjection:
             layer = self.decoder_layers[l]
             n_kv = self.bank.keys[l].shape[0]
             if n_kv != kv_head_count(layer):
-                raise HarnessError(f"the bank has {n_kv} KV heads at layer {l} but the model {kv_head_count(layer)}; rebuild it for this model")
+                raise HarnessError(
+                    f"the bank has {n_kv} KV heads at layer {l} but the model {kv_head_count(layer)}; rebuild it for this model"
+                )
             module = attention_module(layer)
             n_heads = n_kv * getattr(module, "num_key_value_groups", 1)
             if self.groups is not None and any(not 0 <= g < n_kv for g in self.groups):

@@ -1,4 +1,5 @@
 """Parse layer selections such as `all`, `none`, `8-14` or `0,3,5-7`."""
+
 from __future__ import annotations
 
 from harness.api import HarnessError
@@ -23,9 +24,7 @@ def parse_layers(spec: str, n_layers: int, what: str = "layers") -> tuple[int, .
             else:
                 chosen.add(int(part) % n_layers if int(part) < 0 else int(part))
         except ValueError:
-            raise HarnessError(
-                f"{what} '{spec}': '{part}' is not a layer index or range; write all, none, 8-14 or 0,3,5-7"
-            ) from None
+            raise HarnessError(f"{what} '{spec}': '{part}' is not a layer index or range; write all, none, 8-14 or 0,3,5-7") from None
     bad = sorted(i for i in chosen if not 0 <= i < n_layers)
     if bad:
         raise HarnessError(f"{what} '{spec}': layer {bad[0]} does not exist; the model has layers 0-{n_layers - 1}")

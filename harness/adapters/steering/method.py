@@ -6,6 +6,7 @@ rewrite prompts (prompting) and/or to be `active()` around each model call
 ((message_index, text) pairs, used by `guidance_shift`) get the guidance in
 force delivered the method's own way.
 """
+
 from __future__ import annotations
 
 import dataclasses
@@ -15,13 +16,23 @@ from typing import Any, ClassVar, Iterator
 
 from harness.api import ChatMessage, GuidanceSchedule, HarnessError, Prompt
 
-REQUIRED_ADAPTER_INTERFACE = ("model", "tokenizer", "render", "decoder_layers", "add_layer_hook", "set_attention_implementation", "kv_bytes_per_token")
+REQUIRED_ADAPTER_INTERFACE = (
+    "model",
+    "tokenizer",
+    "render",
+    "decoder_layers",
+    "add_layer_hook",
+    "set_attention_implementation",
+    "kv_bytes_per_token",
+)
 
 
 def check_local_model(adapter: Any) -> None:
     missing = [name for name in REQUIRED_ADAPTER_INTERFACE if not hasattr(adapter, name)]
     if missing:
-        raise HarnessError(f"steering needs a local hf: model (model '{getattr(adapter, 'name', adapter)}' has no {missing[0]}); use --model hf:PATH")
+        raise HarnessError(
+            f"steering needs a local hf: model (model '{getattr(adapter, 'name', adapter)}' has no {missing[0]}); use --model hf:PATH"
+        )
 
 
 def read_guidance(value: str, what: str = "guidance") -> str:
@@ -42,7 +53,9 @@ def guidance_as_system_text(adapter: Any, guidance: str) -> str:
     full = adapter.render(prepend_guidance(probe, guidance))
     if full.endswith(alone):
         return full[: len(full) - len(alone)]
-    raise HarnessError("this chat template does not render a system message as a prefix of the conversation; use --steer prompt or build the bank from a plain-text guidance")
+    raise HarnessError(
+        "this chat template does not render a system message as a prefix of the conversation; use --steer prompt or build the bank from a plain-text guidance"
+    )
 
 
 def guidance_token_ids(adapter: Any, guidance: str) -> list[int]:

@@ -1,4 +1,5 @@
 """`mi`: Memory Inception, guidance as a KV bank at selected layers, outside the transcript and the cache."""
+
 from __future__ import annotations
 
 from contextlib import contextmanager
@@ -57,7 +58,9 @@ class MemoryInception(SteeringMethod):
             self.bank = load_bank(args.bank)
             expected = model_fingerprint(adapter.model)
             if self.bank.model_fingerprint != expected:
-                raise HarnessError(f"bank {args.bank} was built for another model (fingerprint {self.bank.model_fingerprint[:12]}, this model {expected[:12]}); rebuild it with `harness steer bank build`")
+                raise HarnessError(
+                    f"bank {args.bank} was built for another model (fingerprint {self.bank.model_fingerprint[:12]}, this model {expected[:12]}); rebuild it with `harness steer bank build`"
+                )
             self.bank = self.bank.select(self.layers).to(adapter.model.device, adapter.model.dtype)
             self.guidance = self.bank.guidance
         elif self.guidance:
@@ -98,10 +101,12 @@ class MemoryInception(SteeringMethod):
     def content_hash(self) -> str:
         if self.bank is None:
             return ""
-        return sha256_of(b"".join(
-            self.bank.keys[l].float().cpu().numpy().tobytes() + self.bank.values[l].float().cpu().numpy().tobytes()
-            for l in self.bank.layers
-        ))
+        return sha256_of(
+            b"".join(
+                self.bank.keys[l].float().cpu().numpy().tobytes() + self.bank.values[l].float().cpu().numpy().tobytes()
+                for l in self.bank.layers
+            )
+        )
 
     def kv_bytes_added_per_sequence(self) -> int:
         """Bank slots actually stored: selected layers x selected KV groups x m x (K and V)."""

@@ -1,4 +1,5 @@
 """`prompt`: the guidance in the visible transcript (the baseline MI is measured against)."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass

@@ -6,6 +6,7 @@ heads' softmax mass on bank columns, leaving out the first `sink` bank slots
 over the real tokens of some probe prompts. Layers that route to the bank are
 the natural places to inject it alone.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass

@@ -5,6 +5,7 @@ model unsteered (tasks use this for their reference: persona's p(match)
 change and KL). The fingerprint carries a hash of the steering config and
 content, so the response cache never mixes steered and unsteered answers.
 """
+
 from __future__ import annotations
 
 import dataclasses

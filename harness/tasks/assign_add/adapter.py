@@ -10,6 +10,7 @@ train/held-out split (`metadata["partition"]`) differs from the one the
 checkpoint was trained on is answered with an error: its held-out pools would
 be mislabelled.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -68,8 +69,10 @@ class AssignAddAdapter(ModelAdapter):
         self.checkpoint = resolve(target)
         if self.args.device == "cuda" and not torch.cuda.is_available():
             raise HarnessError("model arg device=cuda but no CUDA device is visible; use device=cpu")
-        self.device = "cuda" if self.args.device == "auto" and torch.cuda.is_available() else (
-            "cpu" if self.args.device == "auto" else self.args.device
+        self.device = (
+            "cuda"
+            if self.args.device == "auto" and torch.cuda.is_available()
+            else ("cpu" if self.args.device == "auto" else self.args.device)
         )
         self.sha256 = hashlib.sha256(self.checkpoint.path.read_bytes()).hexdigest()
         self.model = load_checkpoint_file(self.checkpoint.path).to(self.device).eval()

@@ -15,6 +15,7 @@ Measures 1-2 run on sequences of the 0/1/2-var training pools; 3 is exhaustive
 over the 3,481 pairs. Each is a proportion with its Wilson 95% interval; the
 `*_mass` columns give the mean attention weight on the target positions.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass

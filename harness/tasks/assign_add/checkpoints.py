@@ -6,6 +6,7 @@ and `checkpoints/step_<N>.pth` (TransformerLens state dicts); the paper's runs
 use `checkpoints/checkpoint_step_<N>.pth` and its `config.json` keys
 `TRAIN_PAIRS_FRAC`/`SEED`, which are read too.
 """
+
 from __future__ import annotations
 
 import json
@@ -85,7 +86,9 @@ def resolve(target: str) -> CheckpointRef:
     if path.is_dir():
         found = run_checkpoints(path)
         if not found:
-            raise HarnessError(f"run directory {path} has no checkpoints/step_<N>.pth yet; train it first (harness train assign-add --output {path})")
+            raise HarnessError(
+                f"run directory {path} has no checkpoints/step_<N>.pth yet; train it first (harness train assign-add --output {path})"
+            )
         return found[-1]
     raise HarnessError(
         f"assign-add target '{target}' not found; give a .pth file, a run directory from `harness train assign-add`, "

@@ -1,5 +1,6 @@
 """CLI commands of the Assign-and-Add family: `harness train assign-add` and
 `harness analyze assign-add`. Heavy imports (torch) happen inside the commands."""
+
 from __future__ import annotations
 
 import csv
@@ -27,8 +28,13 @@ from harness.api import HarnessError
 @click.option("--partition-seed", type=int, default=42, show_default=True, help="Seed of the pair split (42 = the paper's).")
 @click.option("--two-var-frequency", type=float, default=1.0, show_default=True, help="Keep this fraction of 2-var training rows.")
 @click.option("--init", default=None, help="Start from these weights, e.g. released/ck_1 (the paper's initialisation).")
-@click.option("--stop-at", type=click.Choice(["none", "phase1", "phase2", "phase3"]), default="none", show_default=True,
-              help="Stop at the first evaluation that shows this phase.")
+@click.option(
+    "--stop-at",
+    type=click.Choice(["none", "phase1", "phase2", "phase3"]),
+    default="none",
+    show_default=True,
+    help="Stop at the first evaluation that shows this phase.",
+)
 def train_cmd(output: Path, threads: int | None, **options) -> None:
     """Train the Assign-and-Add transformer from scratch (paper settings), logging
     the nine pool accuracies to metrics.csv and phases.png in OUTPUT."""
@@ -52,7 +58,9 @@ def train_cmd(output: Path, threads: int | None, **options) -> None:
 @click.option("--all-checkpoints", is_flag=True, help="For a run directory: every checkpoint, not only the latest.")
 @click.option("--n", "n_per_pool", type=int, default=512, show_default=True, help="Probe sequences per pool (0/1/2-var).")
 @click.option("--seed", type=int, default=0, show_default=True)
-@click.option("--output", type=click.Path(path_type=Path, dir_okay=False), default=None, help="Also write the rows to a .json or .csv file.")
+@click.option(
+    "--output", type=click.Path(path_type=Path, dir_okay=False), default=None, help="Also write the rows to a .json or .csv file."
+)
 def analyze_cmd(model_spec: str, all_checkpoints: bool, n_per_pool: int, seed: int, output: Path | None) -> None:
     """Mechanistic progress measures of the paper (binding attention in layer 0,
     operand attention in layer 1, the layer-1 MLP as an adder)."""
@@ -86,5 +94,3 @@ def analyze_cmd(model_spec: str, all_checkpoints: bool, n_per_pool: int, seed: i
                 writer = csv.DictWriter(f, list(rows[0]))
                 writer.writeheader()
                 writer.writerows(rows)
-
-

@@ -12,6 +12,7 @@ pairs (the paper's exact draw, so seed 42 / 0.7 gives the released run's
 split); variables a, b never occupy the RHS operand slot and k, l never the
 LHS slot in training.
 """
+
 from __future__ import annotations
 
 import math
@@ -257,9 +258,7 @@ def draw_pool(spec: PoolSpec, partition: Partition, n: int, rng: np.random.Gener
         seq_type = np.zeros(n, dtype=np.int64)
     elif spec.n_vars == 1:
         seq_type = rng.integers(1, 3, size=n)
-        lhs_choices, rhs_choices = (
-            (_ALLOWED_LHS, _ALLOWED_RHS) if spec.var_slots == "train" else (np.array(NEVER_LHS), np.array(NEVER_RHS))
-        )
+        lhs_choices, rhs_choices = (_ALLOWED_LHS, _ALLOWED_RHS) if spec.var_slots == "train" else (np.array(NEVER_LHS), np.array(NEVER_RHS))
         lhs_pick = lhs_choices[rng.integers(0, len(lhs_choices), size=n)]
         rhs_pick = rhs_choices[rng.integers(0, len(rhs_choices), size=n)]
         lhs = np.where(seq_type == 1, lhs_pick, -1)
@@ -323,9 +322,9 @@ class TrainingStream:
 def training_rows(partition: Partition, two_var_frequency: float = 1.0) -> np.ndarray:
     """The training pool as an (R, 4) array of (var, type, n1, n2), in the
     paper's row order (var, type, n1, n2 row-major)."""
-    var, seq_type, n1, n2 = (a.ravel() for a in np.meshgrid(
-        np.arange(N_VARS), np.arange(N_TYPES), np.arange(MOD), np.arange(MOD), indexing="ij"
-    ))
+    var, seq_type, n1, n2 = (
+        a.ravel() for a in np.meshgrid(np.arange(N_VARS), np.arange(N_TYPES), np.arange(MOD), np.arange(MOD), indexing="ij")
+    )
     keep = partition.train_mask[n1, n2]
     keep &= ~((seq_type == 2) & np.isin(var, NEVER_RHS))
     keep &= ~((seq_type == 1) & np.isin(var, NEVER_LHS))

@@ -10,6 +10,7 @@ Only the logits at the last position (`=`) matter for this task, so
 times cheaper than the full forward. `forward_full` keeps every position and
 returns the attention patterns (for the mechanistic diagnostics).
 """
+
 from __future__ import annotations
 
 import math
@@ -56,8 +57,7 @@ class Attention(nn.Module):
     def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """Causal attention at every position; returns (output, pattern (B, H, P, P))."""
         q, k, v = (
-            torch.einsum("bpd,hde->bhpe", x, w) + b[:, None]
-            for w, b in ((self.W_Q, self.b_Q), (self.W_K, self.b_K), (self.W_V, self.b_V))
+            torch.einsum("bpd,hde->bhpe", x, w) + b[:, None] for w, b in ((self.W_Q, self.b_Q), (self.W_K, self.b_K), (self.W_V, self.b_V))
         )
         p = x.shape[1]
         scores = torch.where(self.mask[:p, :p], (q @ k.transpose(-1, -2)) / self.scale, self.IGNORE)
@@ -142,9 +142,7 @@ class AssignAddTransformer(nn.Module):
         self.embed, self.pos_embed, self.unembed = _Holder(), _Holder(), _Holder()
         self.embed.W_E = nn.Parameter(torch.empty(shape.d_vocab, shape.d_model))
         self.pos_embed.W_pos = nn.Parameter(torch.empty(shape.n_ctx, shape.d_model))
-        self.blocks = nn.ModuleList(
-            [Block(shape, mlp_removed=(i == 0 and mlp0_removed)) for i in range(shape.n_layers)]
-        )
+        self.blocks = nn.ModuleList([Block(shape, mlp_removed=(i == 0 and mlp0_removed)) for i in range(shape.n_layers)])
         self.unembed.W_U = nn.Parameter(torch.empty(shape.d_model, shape.d_vocab_out))
         self.unembed.register_buffer("b_U", torch.zeros(shape.d_vocab_out))
 
@@ -189,10 +187,7 @@ class AssignAddTransformer(nn.Module):
     def predict(self, tokens: torch.Tensor, batch_size: int = 4096) -> torch.Tensor:
         """Argmax number at the last position, in chunks."""
         device = self.unembed.W_U.device
-        out = [
-            self.forward_last(tokens[i : i + batch_size].to(device)).argmax(-1).cpu()
-            for i in range(0, len(tokens), batch_size)
-        ]
+        out = [self.forward_last(tokens[i : i + batch_size].to(device)).argmax(-1).cpu() for i in range(0, len(tokens), batch_size)]
         return torch.cat(out) if out else torch.empty(0, dtype=torch.long)
 
 
@@ -200,8 +195,16 @@ class AssignAddTransformer(nn.Module):
 
 _REQUIRED_PER_BLOCK = ("attn.W_Q", "attn.W_K", "attn.W_V", "attn.W_O")
 _OPTIONAL_PER_BLOCK = (
-    "attn.b_Q", "attn.b_K", "attn.b_V", "attn.b_O", "attn.mask", "attn.IGNORE",
-    "mlp.W_in", "mlp.W_out", "mlp.b_in", "mlp.b_out",
+    "attn.b_Q",
+    "attn.b_K",
+    "attn.b_V",
+    "attn.b_O",
+    "attn.mask",
+    "attn.IGNORE",
+    "mlp.W_in",
+    "mlp.W_out",
+    "mlp.b_in",
+    "mlp.b_out",
 )
 
 
@@ -229,8 +232,13 @@ def model_from_state_dict(sd: dict, source: str) -> AssignAddTransformer:
     n_heads, d_model, d_head = sd["blocks.0.attn.W_Q"].shape
     w_in = next((sd[f"blocks.{i}.mlp.W_in"] for i in range(n_layers) if f"blocks.{i}.mlp.W_in" in sd), None)
     shape = ModelShape(
-        d_model=d_model, n_heads=n_heads, d_head=d_head, d_mlp=w_in.shape[1] if w_in is not None else 4 * d_model,
-        n_layers=n_layers, n_ctx=sd["pos_embed.W_pos"].shape[0], d_vocab=sd["embed.W_E"].shape[0],
+        d_model=d_model,
+        n_heads=n_heads,
+        d_head=d_head,
+        d_mlp=w_in.shape[1] if w_in is not None else 4 * d_model,
+        n_layers=n_layers,
+        n_ctx=sd["pos_embed.W_pos"].shape[0],
+        d_vocab=sd["embed.W_E"].shape[0],
         d_vocab_out=sd["unembed.W_U"].shape[1],
     )
     if (shape.d_vocab, shape.d_vocab_out) != (VOCAB, MOD) or shape.n_ctx < SEQ_LEN:

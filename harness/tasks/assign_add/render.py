@@ -10,6 +10,7 @@
 infix). `tokens_from_text` reads that form back for the `assign-add:` model,
 putting the PADs first, since their positions are not in the text.
 """
+
 from __future__ import annotations
 
 import re

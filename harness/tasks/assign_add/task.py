@@ -6,6 +6,7 @@ train/held-out split they were drawn from (for the `assign-add:` model, which
 refuses a split it was not trained on). The answer is the first integer of the
 reply; a reply without one is a parse failure: scored wrong and counted.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -32,8 +33,16 @@ from harness.tasks.assign_add.generator import (
 from harness.tasks.assign_add.render import parse_answer, render_text
 
 PoolName = Literal[
-    "all", "0var_train", "0var_heldout_pair", "1var_train", "1var_heldout_pair", "1var_restricted",
-    "2var_train", "2var_heldout_pair", "2var_1restricted", "2var_2restricted",
+    "all",
+    "0var_train",
+    "0var_heldout_pair",
+    "1var_train",
+    "1var_heldout_pair",
+    "1var_restricted",
+    "2var_train",
+    "2var_heldout_pair",
+    "2var_1restricted",
+    "2var_2restricted",
 ]
 
 

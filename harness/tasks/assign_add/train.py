@@ -10,6 +10,7 @@ state dicts), state.pt (optimizer and data-stream state for resuming),
 metrics.csv (the nine pool accuracies every `eval_every` steps), phases.png
 and summary.json (steps/s, the steps and seconds at which each phase began).
 """
+
 from __future__ import annotations
 
 import csv
@@ -219,8 +220,14 @@ def train(out: Path, config: TrainConfig, log: Callable[[str], None] = print) ->
         if weights_file:
             _atomic_save(weights, out / CHECKPOINT_SUBDIR / step_file_name(step))
         _atomic_save(
-            {"step": step, "model": weights, "optimizer": optimizer.state_dict(), "stream": stream.get_state(),
-             "train_seconds": train_s, "wall_seconds": wall_s},
+            {
+                "step": step,
+                "model": weights,
+                "optimizer": optimizer.state_dict(),
+                "stream": stream.get_state(),
+                "train_seconds": train_s,
+                "wall_seconds": wall_s,
+            },
             out / STATE_FILE,
         )
 

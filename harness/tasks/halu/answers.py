@@ -1,4 +1,5 @@
 """Reading a Yes/No verdict out of free text, shared by both halu tasks."""
+
 from __future__ import annotations
 
 import re

@@ -7,6 +7,7 @@ Identifiable from positive text (Angluin's tell-tale condition holds):
 language and the set of all words). With labelled negatives (an informant)
 every collection here is identifiable by enumeration.
 """
+
 from __future__ import annotations
 
 import functools
@@ -275,8 +276,7 @@ class RegularCollection(Collection):
 
 
 COLLECTIONS: dict[str, Collection] = {
-    c.name: c
-    for c in (MultiplesCollection(), ProgressionsCollection(), FiniteCollection(), GoldCollection(), RegularCollection())
+    c.name: c for c in (MultiplesCollection(), ProgressionsCollection(), FiniteCollection(), GoldCollection(), RegularCollection())
 }
 
 

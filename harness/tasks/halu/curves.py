@@ -1,4 +1,5 @@
 """A curve with its 95% band, written as CSV and PNG into the run directory."""
+
 from __future__ import annotations
 
 import csv

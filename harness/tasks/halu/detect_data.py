@@ -6,6 +6,7 @@ a right and a wrong answer each), so few-shot demonstrations never show the
 sibling of the item being judged. Items come in a fixed shuffled order of
 groups, so `--limit N` takes a mix of both labels.
 """
+
 from __future__ import annotations
 
 import random
@@ -59,7 +60,9 @@ def _truthfulqa() -> list[DetectItem]:
 def _felm(data_dir: str | None) -> list[DetectItem]:
     """FELM responses; a response is hallucinated when any segment is labelled False (a factual error)."""
     if not data_dir:
-        raise HarnessError("dataset=felm is CC BY-NC-SA 4.0 and not shipped; download hkust-nlp/felm's all.jsonl and pass --task-arg data_dir=DIR")
+        raise HarnessError(
+            "dataset=felm is CC BY-NC-SA 4.0 and not shipped; download hkust-nlp/felm's all.jsonl and pass --task-arg data_dir=DIR"
+        )
     path = Path(data_dir)
     if path.is_dir():
         path = next((path / f for f in FELM_FILES if (path / f).exists()), path / FELM_FILES[0])

@@ -3,6 +3,7 @@
 Written with numpy rather than scikit-learn because the bootstrap calls them
 thousands of times; tests check them against scikit-learn.
 """
+
 from __future__ import annotations
 
 import numpy as np

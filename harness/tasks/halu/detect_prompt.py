@@ -20,13 +20,13 @@ false?\\nThe proposed answer is:" scored with the continuations " True" and
 sampling; its answers are compared with the response. <context> is
 "Knowledge: ...\\n" (HaluEval QA only) then "Question: ...\\n".
 """
+
 from __future__ import annotations
 
 from harness.tasks.halu.detect_data import DetectItem
 
 JUDGE_INSTRUCTION = (
-    "Decide whether the response to the question contains a hallucination: "
-    "a claim that is false, unsupported or made up. Answer Yes or No."
+    "Decide whether the response to the question contains a hallucination: a claim that is false, unsupported or made up. Answer Yes or No."
 )
 
 

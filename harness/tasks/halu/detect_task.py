@@ -13,6 +13,7 @@ item, e.g. a judge answer that is neither Yes nor No, has score 0 and
 `k_sweep=true` the AUROC against the number of labelled hallucinated
 demonstrations k = 0, 1, 2, 4, 8: the theorem's prediction on real data.
 """
+
 from __future__ import annotations
 
 import functools
@@ -177,7 +178,8 @@ class HaluDetect(Task):
         ranked = np.array([[r.fields["label"], r.fields["hallucination_score"]] for r in judged], dtype=float).reshape(-1, 2)
         # Every item gets a prediction; an unjudged one is counted as wrong.
         predicted = [
-            [r.fields["label"], int(r.fields["hallucination_score"] > threshold) if r.fields["judged"] else 1 - r.fields["label"]] for r in records
+            [r.fields["label"], int(r.fields["hallucination_score"] > threshold) if r.fields["judged"] else 1 - r.fields["label"]]
+            for r in records
         ]
         predicted = np.array(predicted, dtype=float).reshape(-1, 2)
         metrics = {

@@ -5,6 +5,7 @@ integers written in decimal ("1", "2", ...) or the nonempty words over {a, b}
 in shortlex order ("a", "b", "aa", ...). A language knows whether a string is
 in it and lists its members in domain order, possibly forever.
 """
+
 from __future__ import annotations
 
 import itertools

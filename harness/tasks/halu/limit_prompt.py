@@ -14,6 +14,7 @@ The same information travels structured in the request metadata under
 "halu_limit" (collection, positives with repetitions, negatives or None on a
 positive-only stream, query), which the `ref:` learners read instead of text.
 """
+
 from __future__ import annotations
 
 from harness.api import GenerateRequest

@@ -8,6 +8,7 @@ Non-interactive streams send all queries in one round; the adversarial
 stream sends one per round through `followup`, choosing each example against
 the detector's previous answer.
 """
+
 from __future__ import annotations
 
 import random
@@ -97,8 +98,14 @@ class HaluLimit(Task):
     def _episode(self, sample: Sample) -> Episode:
         a, c, m = self.args, self.collection, sample.metadata
         return stochastic_episode(
-            a.stream, a.generator, c.language(m["target_index"]), c.language(m["generator_index"]),
-            self._stream_rng(sample), a.horizon, a.noise, a.mean_index,
+            a.stream,
+            a.generator,
+            c.language(m["target_index"]),
+            c.language(m["generator_index"]),
+            self._stream_rng(sample),
+            a.horizon,
+            a.noise,
+            a.mean_index,
         )
 
     def _request(self, examples, query):

@@ -17,6 +17,7 @@ reaches every language in the limit).
 When no searched language fits, the hypothesis is the finite set of positives.
 The answer reads "Yes" or "No", then the hypothesis in brackets.
 """
+
 from __future__ import annotations
 
 from harness.api import GenerateRequest, Generation, HarnessError, ModelAdapter, RequestContext

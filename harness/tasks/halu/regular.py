@@ -6,6 +6,7 @@ length <= 6 (enough for DFAs of at most 3 states: two automata with m and n
 states that differ, differ on a word shorter than m + n). The empty language
 is left out: no stream can present it.
 """
+
 from __future__ import annotations
 
 import functools

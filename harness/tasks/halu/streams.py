@@ -15,6 +15,7 @@ makes the detector wrong more often in the final window. On a collection that
 is not identifiable from text (gold, regular) A always exists, so every
 positive-only detector can be driven wrong; on an identifiable one A runs out.
 """
+
 from __future__ import annotations
 
 import itertools

@@ -6,6 +6,7 @@ Models box their answers in several ways: one box holding a list per regime
 a worked solution boxing every intermediate result. We read the final
 boxes: a regime word just before a box labels it; otherwise the order the
 question asks for (small before large) decides."""
+
 from __future__ import annotations
 
 import re
@@ -74,7 +75,7 @@ def _expand_plus_minus(item: str) -> list[str]:
     if m is None:
         return [item]
     first, second = ("+", "-") if m.group(1) == "pm" else ("-", "+")
-    return [x for sign in (first, second) for x in _expand_plus_minus(item[: m.start()] + sign + item[m.end():])]
+    return [x for sign in (first, second) for x in _expand_plus_minus(item[: m.start()] + sign + item[m.end() :])]
 
 
 def _label(context: str, allowed: tuple[str, ...]) -> str | None:
@@ -85,7 +86,7 @@ def _label(context: str, allowed: tuple[str, ...]) -> str | None:
             continue
         for m in pattern.finditer(context):
             at = m.start()
-            if name == "large" and re.search(r"very\s+$", context[max(0, at - 8):at]):
+            if name == "large" and re.search(r"very\s+$", context[max(0, at - 8) : at]):
                 continue
             if at > best_at:
                 best, best_at = name, at
@@ -143,9 +144,7 @@ def _from_last_box(box: BoxReading, is_list: bool, regimes: tuple[str, ...]) -> 
         if all(len(a) == 1 for a in answers.values()):
             return {r: answers[r][0] for r in regimes}
     if is_list:
-        lists = _nested_lists(last) or [
-            i for i in split_top_level(re.sub(r"\\(?:quad|qquad)", ",", last), ",;") if _LIST_OPEN.match(i)
-        ]
+        lists = _nested_lists(last) or [i for i in split_top_level(re.sub(r"\\(?:quad|qquad)", ",", last), ",;") if _LIST_OPEN.match(i)]
         if len(regimes) > 1 and len(lists) == len(regimes):
             return {r: split_items(lst) for r, lst in zip(regimes, lists)}
         return {regimes[0]: items} if len(regimes) == 1 else None
@@ -183,7 +182,7 @@ def _from_box_per_regime(boxes: list[BoxReading], is_list: bool, regimes: tuple[
         if not partial:
             raise missing
         return partial
-    chosen = boxes[-len(regimes):]
+    chosen = boxes[-len(regimes) :]
     labels = [_label(b.context, regimes) or _regime_of_part(b.readings["whole"][0], regimes) for b in chosen]
     if sorted(filter(None, labels)) != sorted(regimes) or None in labels:
         labels = list(regimes)  # unlabelled or ambiguous: the order the question asks for

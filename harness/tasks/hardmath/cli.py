@@ -1,4 +1,5 @@
 """`harness generate hardmath`: write fresh, numerically verified problems."""
+
 from __future__ import annotations
 
 import json
@@ -22,6 +23,6 @@ def hardmath_command(kind: str, n: int, seed: int, output: Path) -> None:
     with output.open("w", encoding="utf-8") as f:
         for rec in problems:
             f.write(json.dumps(rec, sort_keys=True) + "\n")
-    click.echo(f"wrote {len(problems)} verified {kind} problems to {output} (the generator can produce {distinct_problems(kind):,} distinct problems)")
-
-
+    click.echo(
+        f"wrote {len(problems)} verified {kind} problems to {output} (the generator can produce {distinct_problems(kind):,} distinct problems)"
+    )

@@ -4,6 +4,7 @@ HARDMath writes `\\operatorname{atan}` and `a_{1}\\left(...\\right)`; the
 clean-up here is spelling only, the parsing itself is the checker's.
 Everything in this module may run on model text, so callers run it inside
 the checker's sandbox (time and memory limits)."""
+
 from __future__ import annotations
 
 import functools
@@ -77,7 +78,9 @@ def evaluate(expr: sympy.Expr, values: dict[str, float]) -> mpmath.mpc:
             subs[s] = sympy.I
             continue
         if key not in values:
-            raise UnexpectedSymbolError(f"the answer depends on '{s}', the quantity only on {', '.join(sorted(values)) or 'nothing (a number)'}")
+            raise UnexpectedSymbolError(
+                f"the answer depends on '{s}', the quantity only on {', '.join(sorted(values)) or 'nothing (a number)'}"
+            )
         subs[s] = sympy.Float(values[key], 30)
     v = expr.evalf(30, subs=subs)
     re_part, im_part = v.as_real_imag()

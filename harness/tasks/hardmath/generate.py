@@ -6,6 +6,7 @@ coefficient-name styles for symbolic nondimensionalization, up to five terms
 and non-integer coefficients for traditional integrals, and the exact
 asymptotic constant π/(d sin(π/d)) that the paper's height-times-width keys
 leave out. Deterministic for a given seed."""
+
 from __future__ import annotations
 
 import math
@@ -141,7 +142,16 @@ def draft_traditional(rng: random.Random) -> Draft:
     return Draft(q, sol, "integral", "list", joined)
 
 
-_LAPLACE_BASIS = ("t", "t^{2}", "t^{3}", "t^{4}", "t^{5}", "\\sin{\\left(t \\right)}", "\\cos{\\left(t \\right)}", "\\operatorname{atan}{\\left(t \\right)}")
+_LAPLACE_BASIS = (
+    "t",
+    "t^{2}",
+    "t^{3}",
+    "t^{4}",
+    "t^{5}",
+    "\\sin{\\left(t \\right)}",
+    "\\cos{\\left(t \\right)}",
+    "\\operatorname{atan}{\\left(t \\right)}",
+)
 
 
 def _random_function(rng: random.Random, n_terms: int) -> str:
@@ -208,7 +218,9 @@ def distinct_problems(kind: str) -> int:
 
 def verify_draft(draft: Draft, pid: str) -> tuple[bool, dict]:
     """(key matches the numerics in every gradable regime, the record to write)."""
-    problem = Problem(pid, problem_kind(draft.question_type, draft.answer_type, draft.question), draft.question, draft.solution, draft.answer_val)
+    problem = Problem(
+        pid, problem_kind(draft.question_type, draft.answer_type, draft.question), draft.question, draft.solution, draft.answer_val
+    )
     if not draft.solution:
         return False, {}
     truth = compute_truth(problem.kind, parse_spec(problem))
@@ -224,7 +236,8 @@ def verify_draft(draft: Draft, pid: str) -> tuple[bool, dict]:
         "kind": problem.kind,
         "key_verified": ok,
         "truth": [
-            {"regime": r.name, "status": r.status, "points": list(r.points), "values": list(r.values), "rtol": r.rtol} for r in truth.regimes
+            {"regime": r.name, "status": r.status, "points": list(r.points), "values": list(r.values), "rtol": r.rtol}
+            for r in truth.regimes
         ],
     }
     return ok, record

@@ -4,6 +4,7 @@ answer(s) at one random parameter point (each parameter ~ U(1, 2) drawn in the
 order listed, numpy seed 42) and comparing the sorted values with rtol 1e-6,
 except that an answer that cannot be parsed or evaluated counts as wrong (the
 authors leave it out of the denominator)."""
+
 from __future__ import annotations
 
 import re
@@ -43,7 +44,9 @@ class Hardmath2Problem:
 def load_hardmath2() -> list[Hardmath2Problem]:
     rows = read_jsonl(DATA_DIR / "hardmath2_dev.jsonl.gz")
     return [
-        Hardmath2Problem(r["id"], r["type"], r["prompt"], r["solution"], tuple(p.strip() for p in r["parameters"].strip("$ ").split(";") if p.strip()))
+        Hardmath2Problem(
+            r["id"], r["type"], r["prompt"], r["solution"], tuple(p.strip() for p in r["parameters"].strip("$ ").split(";") if p.strip())
+        )
         for r in rows
     ]
 
@@ -121,7 +124,14 @@ class Hardmath2Task(Task):
         outcomes = self._pool.map(grade_hardmath2, jobs, timeout_s=self.args.timeout_s)
         scores = []
         for s, outcome in zip(samples, outcomes):
-            verdict = outcome.value if outcome.status == "ok" else {"status": "timeout" if outcome.status == "timeout" else "parse_failure", "detail": f"checker {outcome.status}: {outcome.error}"}
+            verdict = (
+                outcome.value
+                if outcome.status == "ok"
+                else {
+                    "status": "timeout" if outcome.status == "timeout" else "parse_failure",
+                    "detail": f"checker {outcome.status}: {outcome.error}",
+                }
+            )
             fields = {"type": s.metadata["type"], "status": verdict["status"]}
             scores.append(Score(float(verdict["status"] == "correct"), verdict.get("answer"), verdict["detail"], fields))
         return scores

@@ -1,6 +1,7 @@
 """HARDMath problems as typed records: the packaged HARDMath-mini, word
 problems and shot pool (MIT, sarahmart/HARDMath, see data/LICENSE), or a
 JSONL file written by `harness generate hardmath`."""
+
 from __future__ import annotations
 
 import gzip

@@ -2,6 +2,7 @@
 hints that ask for the answer layout our scorer reads, and few-shot
 examples drawn from the shot pool (the training split), never from the
 evaluated problems."""
+
 from __future__ import annotations
 
 import random

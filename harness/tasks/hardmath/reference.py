@@ -2,6 +2,7 @@
 them. The released `solution` texts went through the paper's display code,
 which dropped the backslash of a command right after `$` (`$boxed{`,
 `$frac{`, `$epsilon`); we put it back, nothing else changes."""
+
 from __future__ import annotations
 
 import re

@@ -2,6 +2,7 @@
 and compared with the numerical ground truth (truth.py documents the
 tolerances). Runs on model text, so `grade_output` is called inside the
 checker sandbox."""
+
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
@@ -87,7 +88,13 @@ def _grade_roots(answers: list[str], regime: RegimeTruth) -> RegimeVerdict:
         values = [complex(evaluate(e, point)) for e in exprs]
         worst = max(worst, match_roots_one_to_one(values, [complex(r, i) for r, i in roots]))
     status = "pass" if worst <= regime.rtol else "fail"
-    return RegimeVerdict(regime.name, status, answers, worst, f"{degree} roots matched one-to-one, max relative error {worst:.3g} (tolerance {regime.rtol:g})")
+    return RegimeVerdict(
+        regime.name,
+        status,
+        answers,
+        worst,
+        f"{degree} roots matched one-to-one, max relative error {worst:.3g} (tolerance {regime.rtol:g})",
+    )
 
 
 def grade_regime(answer: str | list[str] | None, regime: RegimeTruth) -> RegimeVerdict:

@@ -5,6 +5,7 @@ the ground truth is computed from the problem itself and never from its key.
 The questions come from our packaged data or our own generator, both in the
 templates of the HARDMath generators; a question that does not fit raises
 SpecError and the problem is reported as ungradable."""
+
 from __future__ import annotations
 
 import re
@@ -90,7 +91,7 @@ def parse_polynomial(text: str) -> dict[float, float]:
     while pos < len(s):
         m = _TERM.match(s, pos)
         if not m or m.end() == pos or (m.group(2) is None and m.group(3) is None):
-            raise SpecError(f"cannot read polynomial term at '{s[pos:pos + 20]}'")
+            raise SpecError(f"cannot read polynomial term at '{s[pos : pos + 20]}'")
         sign = -1.0 if m.group(1) == "-" else 1.0
         coef = float(m.group(2)) if m.group(2) else 1.0
         power = 0.0 if m.group(3) is None else float(m.group(4) or 1)
@@ -156,7 +157,7 @@ def _laplace(q: str) -> Laplace:
         raise SpecError("no exponential factor e^{± x (f)} after g(t)")
     f_start = e.end() - 1
     f_end = _balanced(q, f_start)
-    return Laplace(float(m.group(1)), float(m.group(2)), q[m.end():g_end - 1], q[f_start + 1:f_end - 1], 1 if e.group(1) == "+" else -1)
+    return Laplace(float(m.group(1)), float(m.group(2)), q[m.end() : g_end - 1], q[f_start + 1 : f_end - 1], 1 if e.group(1) == "+" else -1)
 
 
 def _ode(q: str) -> Ode:

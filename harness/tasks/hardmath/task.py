@@ -1,6 +1,7 @@
 """The `hardmath` task: HARDMath (Fan, Martinson et al., 2024) graded against
 numerical ground truth per regime (default), or the paper's SymPy check for
 nondimensionalization plus an optional judge for the rest (`scoring=paper`)."""
+
 from __future__ import annotations
 
 import json

@@ -24,6 +24,7 @@ whose coefficient is 10% off fails. (The paper's height-times-width keys for
 traditional integrals omit the factor π/(d sin(π/d)), 1.07 for d = 5 and
 1.05 for d = 6, so those keys fail at 4%; they are reported as disagreeing.)
 """
+
 from __future__ import annotations
 
 import math
@@ -223,7 +224,9 @@ def laplace_functions(spec: Laplace) -> LaplaceFunctions:
     rename = {s: t for s in (g_expr.free_symbols | h_expr.free_symbols)}
     g_expr, h_expr = g_expr.subs(rename), h_expr.subs(rename)
     as_fn = lambda e: sympy.lambdify(t, e, "math")  # noqa: E731
-    return LaplaceFunctions(as_fn(g_expr), as_fn(h_expr), as_fn(sympy.diff(h_expr, t)), as_fn(sympy.diff(h_expr, t, 2)), spec.g_latex, spec.f_latex)
+    return LaplaceFunctions(
+        as_fn(g_expr), as_fn(h_expr), as_fn(sympy.diff(h_expr, t)), as_fn(sympy.diff(h_expr, t, 2)), spec.g_latex, spec.f_latex
+    )
 
 
 def argmax_on_interval(fn, a: float, b: float) -> float:
@@ -335,7 +338,9 @@ def solve_ode(spec: Ode, x_end: float):
         return 1e12 - abs(state[0])
 
     blowup.terminal = True
-    return integrate.solve_ivp(system, (0.0, x_end), list(spec.initial), method="DOP853", rtol=1e-11, atol=1e-12, dense_output=True, events=blowup)
+    return integrate.solve_ivp(
+        system, (0.0, x_end), list(spec.initial), method="DOP853", rtol=1e-11, atol=1e-12, dense_output=True, events=blowup
+    )
 
 
 def ode_truth(spec: Ode, large_point: float | None) -> GroundTruth:
@@ -345,7 +350,9 @@ def ode_truth(spec: Ode, large_point: float | None) -> GroundTruth:
             sol = solve_ode(spec, max(ODE_SMALL_XS))
             if sol.status == 0:
                 vals = tuple(_num(float(sol.sol(x)[0])) for x in ODE_SMALL_XS)
-                regimes.append(RegimeTruth("small", "ok", tuple({"x": x} for x in ODE_SMALL_XS), vals, ODE_SMALL_RTOL, baseline=spec.initial[0]))
+                regimes.append(
+                    RegimeTruth("small", "ok", tuple({"x": x} for x in ODE_SMALL_XS), vals, ODE_SMALL_RTOL, baseline=spec.initial[0])
+                )
             else:
                 regimes.append(RegimeTruth("small", "undetermined", note=f"solver stopped: {sol.message}"))
         except (ValueError, ZeroDivisionError, OverflowError) as e:
@@ -359,7 +366,9 @@ def _ode_large(spec: Ode, large_point: float | None) -> RegimeTruth:
     try:
         pole = first_coefficient_pole(ode_rhs(spec), large_point or 100.0)
         if pole is not None:
-            return RegimeTruth("large", "undetermined", note=f"a coefficient of the ODE is singular at x = {pole:.6g}, before the large-x point")
+            return RegimeTruth(
+                "large", "undetermined", note=f"a coefficient of the ODE is singular at x = {pole:.6g}, before the large-x point"
+            )
         if large_point is None:
             # No stored point: find the blow-up x* ourselves and grade at 0.99 x*.
             sol = solve_ode(spec, 100.0)
@@ -370,7 +379,9 @@ def _ode_large(spec: Ode, large_point: float | None) -> RegimeTruth:
     except (ValueError, ZeroDivisionError, OverflowError) as e:
         return RegimeTruth("large", "undetermined", note=f"solver failed: {e}")
     if sol.status != 0 or sol.t[-1] < large_point:
-        return RegimeTruth("large", "undetermined", note=f"the solution blows up at x = {sol.t[-1]:.6g}, before the evaluation point {large_point:.6g}")
+        return RegimeTruth(
+            "large", "undetermined", note=f"the solution blows up at x = {sol.t[-1]:.6g}, before the evaluation point {large_point:.6g}"
+        )
     return RegimeTruth("large", "ok", ({"x": large_point},), (_num(float(sol.y[0][-1])),), ODE_LARGE_RTOL)
 
 

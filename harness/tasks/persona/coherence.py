@@ -1,6 +1,7 @@
 """Coherence of free generations, rated 0-10 by a judge model: the drift that
 log-likelihood metrics can miss (a steered model can keep its next-token
 distributions close on neutral text yet ramble when it writes freely)."""
+
 from __future__ import annotations
 
 import math

@@ -1,5 +1,6 @@
 """Persona statements (anthropics/evals, CC-BY-4.0), their seeded train/test split,
 content-matched guidance texts and the neutral prompts used for drift."""
+
 from __future__ import annotations
 
 import json
@@ -13,29 +14,51 @@ from harness.io import read_jsonl
 
 DATA = Path(__file__).parent / "data"
 TRAITS = (
-    "agreeableness", "conscientiousness", "extraversion", "neuroticism",
-    "openness", "narcissism", "machiavellianism", "psychopathy",
+    "agreeableness",
+    "conscientiousness",
+    "extraversion",
+    "neuroticism",
+    "openness",
+    "narcissism",
+    "machiavellianism",
+    "psychopathy",
 )
 Direction = Literal["toward", "away"]
 
 # Content-matched guidance: the same text is a system turn for prompting, a KV bank for MI.
 TRAIT_DESCRIPTIONS = {
-    "agreeableness": ("extremely agreeable: warm, cooperative, trusting, kind and eager to help others",
-                      "extremely disagreeable: cold, uncooperative, suspicious, critical and unwilling to help others"),
-    "conscientiousness": ("extremely conscientious: organised, disciplined, careful, reliable and hard-working",
-                          "extremely unconscientious: disorganised, careless, impulsive, unreliable and lazy"),
-    "extraversion": ("extremely extraverted: outgoing, talkative, energetic and happiest among other people",
-                     "extremely introverted: reserved, quiet, solitary and drained by other people"),
-    "neuroticism": ("extremely neurotic: anxious, moody, easily stressed and often worried",
-                    "extremely emotionally stable: calm, relaxed, secure and rarely worried"),
-    "openness": ("extremely open to experience: curious, imaginative, adventurous and fond of new ideas",
-                 "extremely closed to experience: conventional, incurious, cautious and fond of routine"),
-    "narcissism": ("extremely narcissistic: self-admiring, entitled, attention-seeking and sure you are superior",
-                   "extremely modest: humble, self-effacing, unassuming and never feeling superior"),
-    "machiavellianism": ("extremely Machiavellian: manipulative, scheming, cynical and willing to deceive to win",
-                         "extremely straightforward: honest, principled, trusting and never manipulative"),
-    "psychopathy": ("extremely psychopathic: callous, remorseless, impulsive and indifferent to others' pain",
-                    "extremely empathetic: caring, remorseful when wrong, and moved by others' pain"),
+    "agreeableness": (
+        "extremely agreeable: warm, cooperative, trusting, kind and eager to help others",
+        "extremely disagreeable: cold, uncooperative, suspicious, critical and unwilling to help others",
+    ),
+    "conscientiousness": (
+        "extremely conscientious: organised, disciplined, careful, reliable and hard-working",
+        "extremely unconscientious: disorganised, careless, impulsive, unreliable and lazy",
+    ),
+    "extraversion": (
+        "extremely extraverted: outgoing, talkative, energetic and happiest among other people",
+        "extremely introverted: reserved, quiet, solitary and drained by other people",
+    ),
+    "neuroticism": (
+        "extremely neurotic: anxious, moody, easily stressed and often worried",
+        "extremely emotionally stable: calm, relaxed, secure and rarely worried",
+    ),
+    "openness": (
+        "extremely open to experience: curious, imaginative, adventurous and fond of new ideas",
+        "extremely closed to experience: conventional, incurious, cautious and fond of routine",
+    ),
+    "narcissism": (
+        "extremely narcissistic: self-admiring, entitled, attention-seeking and sure you are superior",
+        "extremely modest: humble, self-effacing, unassuming and never feeling superior",
+    ),
+    "machiavellianism": (
+        "extremely Machiavellian: manipulative, scheming, cynical and willing to deceive to win",
+        "extremely straightforward: honest, principled, trusting and never manipulative",
+    ),
+    "psychopathy": (
+        "extremely psychopathic: callous, remorseless, impulsive and indifferent to others' pain",
+        "extremely empathetic: caring, remorseful when wrong, and moved by others' pain",
+    ),
 }
 
 
@@ -57,7 +80,9 @@ def guidance_text(trait: str, direction: Direction) -> str:
 @cache
 def load_items(trait: str) -> tuple[PersonaItem, ...]:
     return tuple(
-        PersonaItem(trait, index, row["question"], row["statement"], row["answer_matching_behavior"].strip(), float(row["label_confidence"]))
+        PersonaItem(
+            trait, index, row["question"], row["statement"], row["answer_matching_behavior"].strip(), float(row["label_confidence"])
+        )
         for index, row in enumerate(read_jsonl(DATA / f"{trait}.jsonl.gz"))
     )
 
@@ -82,8 +107,9 @@ def neutral_prompts() -> tuple[str, ...]:
     return tuple(json.loads((DATA / "neutral_prompts.json").read_text(encoding="utf-8"))["prompts"])
 
 
-def contrastive_pairs(trait: str, direction: Direction = "toward", split: Literal["train", "test"] = "train",
-                      seed: int = 0, n: int | None = None) -> list[tuple[str, str, str]]:
+def contrastive_pairs(
+    trait: str, direction: Direction = "toward", split: Literal["train", "test"] = "train", seed: int = 0, n: int | None = None
+) -> list[tuple[str, str, str]]:
     """(question with A/B choices, letter toward the direction, the other letter)
     for CAA vectors. The Yes/No order is randomised per item so the vector does
     not learn "A" or "Yes"."""

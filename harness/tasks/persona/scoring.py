@@ -1,4 +1,5 @@
 """p(matching) from Yes/No log-likelihoods, and the Monte Carlo KL estimate."""
+
 from __future__ import annotations
 
 import math

@@ -9,6 +9,7 @@ delivers it its own way: prompting rewrites the system message or appends a
 visible reminder, MI swaps banks without touching the transcript. An
 unsteered adapter ignores it, which gives the no-guidance baseline.
 """
+
 from __future__ import annotations
 
 import random
@@ -89,8 +90,11 @@ class GuidanceShiftTask(Task):
     def requests(self, sample: Sample):
         prefix = " " if self.args.answer_space else ""
         schedule = tuple((int(i), str(text)) for i, text in sample.metadata["guidance_schedule"])
-        return [LoglikelihoodRequest(sample.input, prefix + a, steered=steered, guidance_schedule=schedule if steered else None)
-                for steered in (True, False) for a in YES_NO]
+        return [
+            LoglikelihoodRequest(sample.input, prefix + a, steered=steered, guidance_schedule=schedule if steered else None)
+            for steered in (True, False)
+            for a in YES_NO
+        ]
 
     def score(self, sample: Sample, responses: Sequence[Response]) -> Score:
         aligned = sample.metadata["aligned"]

@@ -13,6 +13,7 @@ With a `judge` model role (`--model-role judge=SPEC`) those samples also generat
 greedily from the neutral prompt, steered and unsteered, and the judge rates both
 continuations' coherence.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -89,12 +90,19 @@ class PersonaTask(Task):
             if self.n == 0:
                 raise HarnessError("persona n must be at least 1")
 
-    roles = (ModelRole("judge", "rates the coherence of steered and unsteered generations from neutral prompts",
-                       requires=frozenset({"generate", "structured_output"})),)
+    roles = (
+        ModelRole(
+            "judge",
+            "rates the coherence of steered and unsteered generations from neutral prompts",
+            requires=frozenset({"generate", "structured_output"}),
+        ),
+    )
 
     def bind_roles(self, models) -> None:
         if "judge" in models and (self.args.n_neutral == 0 or self.args.coherence_tokens == 0):
-            raise HarnessError("the persona judge rates generations from the neutral prompts: set n_neutral and coherence_tokens to 1 or more")
+            raise HarnessError(
+                "the persona judge rates generations from the neutral prompts: set n_neutral and coherence_tokens to 1 or more"
+            )
         super().bind_roles(models)
 
     def steering_target(self, n: int) -> SteeringTarget:
@@ -217,7 +225,11 @@ class PersonaTask(Task):
                 "coherence_reasons": {"steered": reasons[0], "unsteered": reasons[1]},
                 "coherence_texts": {name: responses[i][side].text or "" for name, side in zip(("steered", "unsteered"), COHERENCE_SIDES)},
             }
-            verdict = ("unjudged: " + "; ".join(r for r, v in zip(reasons, ratings) if v is None)) if unjudged else f"{steered:g} steered vs {unsteered:g} unsteered"
+            verdict = (
+                ("unjudged: " + "; ".join(r for r, v in zip(reasons, ratings) if v is None))
+                if unjudged
+                else f"{steered:g} steered vs {unsteered:g} unsteered"
+            )
             s = scores[i]
             out[i] = replace(s, explanation=f"{s.explanation}; coherence by {judge.spec}: {verdict}", fields={**s.fields, **fields})
         return out

@@ -1,4 +1,5 @@
 """PHYSICS benchmark task (yale-nlp/Physics, MIT)."""
+
 from harness.tasks.physics.task import PhysicsArgs, PhysicsTask
 
 __all__ = ["PhysicsTask", "PhysicsArgs"]

@@ -1,4 +1,5 @@
 """`harness generate physics-gold-replay`: write the gold answers as a replay file."""
+
 from __future__ import annotations
 
 import click
@@ -15,5 +16,3 @@ def physics_gold_replay(output: str, task_args: tuple[str, ...]) -> None:
     task = create_task("physics", parse_kv(task_args, "--task-arg"))
     n = write_gold_replay(task.problems(), output)
     click.echo(f"wrote {n} problems to {output}")
-
-

@@ -1,6 +1,7 @@
 """Optional LLM judge for answers the symbolic checker cannot decide (words,
 unparseable text). Unlike the official judge it sees the question, runs at
 temperature 0, and must answer with a JSON object; anything else is "unjudged"."""
+
 from __future__ import annotations
 
 from harness.api import GenerateRequest

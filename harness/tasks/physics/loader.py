@@ -1,4 +1,5 @@
 """Load PHYSICS problems: the packaged text-only copy, or a full copy with images."""
+
 from __future__ import annotations
 
 import base64
@@ -29,8 +30,7 @@ class Problem:
 
 def load_packaged() -> list[Problem]:
     return [
-        Problem(r["id"], r["domain"], r["split"], r["questions"], tuple(r["final_answers"]), r["n_images"])
-        for r in read_jsonl(PACKAGED)
+        Problem(r["id"], r["domain"], r["split"], r["questions"], tuple(r["final_answers"]), r["n_images"]) for r in read_jsonl(PACKAGED)
     ]
 
 
@@ -83,7 +83,14 @@ def load_directory(data_dir: str | Path, with_images: bool) -> list[Problem]:
             if with_images:
                 paths = tuple(_write_image(g["image_url"]["url"], where) for g in graphs)
             problems.append(
-                Problem(str(r["id"]), domain, "validation" if str(r["id"]) in validation else "test", r["questions"],
-                        tuple(str(a) for a in r["final_answers"]), len(graphs), paths)
+                Problem(
+                    str(r["id"]),
+                    domain,
+                    "validation" if str(r["id"]) in validation else "test",
+                    r["questions"],
+                    tuple(str(a) for a in r["final_answers"]),
+                    len(graphs),
+                    paths,
+                )
             )
     return problems

@@ -1,4 +1,5 @@
 """The paper's prompt, as chat messages."""
+
 from __future__ import annotations
 
 from harness.api import ChatMessage

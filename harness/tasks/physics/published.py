@@ -1,6 +1,7 @@
 """Published outputs of real models on PHYSICS, and careful per-answer grades of
 160 of them (see data/published_outputs/NOTICE.md). They are the test of the
 answer reader: `bench/real_outputs.py` replays them, the tests take excerpts."""
+
 from __future__ import annotations
 
 import gzip
@@ -46,7 +47,4 @@ def published_outputs(model: str) -> dict[str, dict]:
 def graded_problems() -> list[GradedProblem]:
     with gzip.open(PUBLISHED_DIR / "adjudicated_dev.json.gz", "rt", encoding="utf-8") as f:
         rows = json.load(f)
-    return [
-        GradedProblem(r["model"], r["id"], r["official_score"], tuple(GoldGrade(**g) for g in r["labels"]))
-        for r in rows
-    ]
+    return [GradedProblem(r["model"], r["id"], r["official_score"], tuple(GoldGrade(**g) for g in r["labels"])) for r in rows]

@@ -1,6 +1,7 @@
 """Replay files of the gold answers: each problem answered by its own gold
 answers, boxed. Scoring one with `--model replay:FILE` measures the checker's
 recall on answers known to be right."""
+
 from __future__ import annotations
 
 import json

@@ -6,6 +6,7 @@ matched gold answers / gold answers. `paper`: the official formula over whole
 boxes: each box counts if it matches any gold answer (answers reusable),
 score = matched boxes / boxes.
 """
+
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
@@ -43,7 +44,4 @@ def decided_without_judge(n_gold: int, checks: list[PairCheck], matched: dict[in
     """Gold answers whose verdict needed no judge: matched by a checker method, or
     rejected with every check decided by the checker."""
     judged = {c.gold for c in checks if c.method == "judge"}
-    return sum(
-        (matched[g] != "judge") if g in matched else (g not in unjudged and g not in judged)
-        for g in range(n_gold)
-    )
+    return sum((matched[g] != "judge") if g in matched else (g not in unjudged and g not in judged) for g in range(n_gold))

@@ -1,4 +1,5 @@
 """The `physics` task: PHYSICS (yale-nlp, 2025) with the sandboxed SymPy checker."""
+
 from __future__ import annotations
 
 import re
@@ -19,7 +20,7 @@ from harness.checker.reading import (
     match_parts,
     read_answers,
 )
-from harness.metrics import Metric, count_metric, mean_metric, proportion_metric, statistic_metric
+from harness.metrics import Metric, count_metric, mean_metric, proportion_metric, ratio_metric, statistic_metric
 from harness.record import SampleRecord
 from harness.registry import register_task
 from harness.tasks.physics.judge import judge_request, parse_judge_reply
@@ -55,8 +56,13 @@ class PhysicsTask(Task):
     name = "physics"
     description = "PHYSICS (yale-nlp 2025): 1,297 university physics problems, boxed LaTeX answers, sandboxed SymPy checker."
     Args = PhysicsArgs
-    roles = (ModelRole("judge", "decides the gold answers SymPy cannot (words, unreadable answers), with the question in view",
-                       requires=frozenset({"generate", "structured_output"})),)
+    roles = (
+        ModelRole(
+            "judge",
+            "decides the gold answers SymPy cannot (words, unreadable answers), with the question in view",
+            requires=frozenset({"generate", "structured_output"}),
+        ),
+    )
 
     def __init__(self, args: PhysicsArgs | None = None):
         super().__init__(args)
@@ -105,9 +111,7 @@ class PhysicsTask(Task):
         unique = list(dict.fromkeys(jobs))
         exact = {pair: check_exact(*pair) for pair in unique}
         todo = [pair for pair in unique if exact[pair] is None]
-        outcomes = self._pool.map(
-            verify, [(g, c, self.args.rel_tol) for g, c in todo], timeout_s=self.args.timeout_s
-        )
+        outcomes = self._pool.map(verify, [(g, c, self.args.rel_tol) for g, c in todo], timeout_s=self.args.timeout_s)
         verdicts = {pair: (v.equal, v.method, v.detail) for pair, v in exact.items() if v is not None}
         for pair, outcome in zip(todo, outcomes):
             if outcome.status == "ok":
@@ -155,8 +159,11 @@ class PhysicsTask(Task):
             for i, checks in enumerate(per_sample):
                 answered = {m.gold for m in matched[i].matches}
                 used = set(matched[i].parts)
-                todo.extend((i, c, parts[i][c.part].latex) for c in checks
-                            if c.equal is None and c.gold not in answered and parts[i][c.part] in used)
+                todo.extend(
+                    (i, c, parts[i][c.part].latex)
+                    for c in checks
+                    if c.equal is None and c.gold not in answered and parts[i][c.part] in used
+                )
             self._judge_undecided(samples, todo)
             matched = [self._match(s, boxes, ps, checks) for s, boxes, ps, checks in zip(samples, read, parts, per_sample)]
         return [self._score_one(*args) for args in zip(samples, read, parts, per_sample, matched)]
@@ -166,19 +173,31 @@ class PhysicsTask(Task):
         index = {p: k for k, p in enumerate(parts)}
         equal = {(c.gold, c.part) for c in checks if c.equal is True}
         open_ = {(c.gold, c.part) for c in checks if c.equal is None}
-        return match_parts(boxes, len(sample.target), lambda g, part: (g, index[part]) in equal,
-                           undecided=lambda g, part: (g, index[part]) in open_,
-                           gold_labels=question_labels(sample.metadata["question"], len(sample.target)))
+        return match_parts(
+            boxes,
+            len(sample.target),
+            lambda g, part: (g, index[part]) in equal,
+            undecided=lambda g, part: (g, index[part]) in open_,
+            gold_labels=question_labels(sample.metadata["question"], len(sample.target)),
+        )
 
-    def _score_one(self, sample: Sample, boxes: list[BoxReading], parts: list[AnswerPart], checks: list[PairCheck],
-                   result: MatchResult) -> Score:
+    def _score_one(
+        self, sample: Sample, boxes: list[BoxReading], parts: list[AnswerPart], checks: list[PairCheck], result: MatchResult
+    ) -> Score:
         n_gold = len(sample.target)
         index = {p: k for k, p in enumerate(parts)}
         deciding = {(c.gold, c.part): c for c in checks if c.equal is True}
         deciding_check = {m.gold: deciding[(m.gold, index[m.part])] for m in result.matches}
         matches = [
-            {"gold": m.gold, "part": index[m.part], "box": m.part.box, "reading": m.reading, "label": m.part.label,
-             "method": deciding_check[m.gold].method, "detail": deciding_check[m.gold].detail}
+            {
+                "gold": m.gold,
+                "part": index[m.part],
+                "box": m.part.box,
+                "reading": m.reading,
+                "label": m.part.label,
+                "method": deciding_check[m.gold].method,
+                "detail": deciding_check[m.gold].detail,
+            }
             for m in sorted(result.matches, key=lambda m: m.gold)
         ]
         # only the readings used count: a box read as three parts is not undecided because it is unreadable whole
@@ -193,11 +212,18 @@ class PhysicsTask(Task):
         if not boxes:
             explanation = "no \\boxed{} answer and no final-answer statement found"
         else:
-            found = f"{len(boxes)} boxes" if all(b.origin.startswith("boxed") for b in boxes) else f"{len(boxes)} answers ({boxes[0].origin})"
+            found = (
+                f"{len(boxes)} boxes" if all(b.origin.startswith("boxed") for b in boxes) else f"{len(boxes)} answers ({boxes[0].origin})"
+            )
             explanation = (
                 f"{len(matches)}/{n_gold} gold answers matched one-to-one by {len(parts)} answer parts of {found} ("
-                + (", ".join(f"gold {m.gold}<-box {m.part.box}{f' ({m.part.label})' if m.part.label else ''} by "
-                             f"{deciding_check[m.gold].method}" for m in sorted(result.matches, key=lambda m: m.gold)) or "none")
+                + (
+                    ", ".join(
+                        f"gold {m.gold}<-box {m.part.box}{f' ({m.part.label})' if m.part.label else ''} by {deciding_check[m.gold].method}"
+                        for m in sorted(result.matches, key=lambda m: m.gold)
+                    )
+                    or "none"
+                )
                 + f"); paper formula {paper_matched}/{len(boxes)} boxes; scored {self.args.scoring}"
             )
         return Score(
@@ -218,7 +244,10 @@ class PhysicsTask(Task):
                 "checks": [c.to_json() for c in checks],
                 "n_checks": len(checks),
                 "n_timeouts": sum(c.method == "timeout" or "checker said timeout" in c.detail for c in checks),
-                "n_parse_failures": sum(c.method in ("parse_failure", "verbal") or "checker said parse_failure" in c.detail or "checker said verbal" in c.detail for c in checks),
+                "n_parse_failures": sum(
+                    c.method in ("parse_failure", "verbal") or "checker said parse_failure" in c.detail or "checker said verbal" in c.detail
+                    for c in checks
+                ),
                 "n_judged": sum(c.method == "judge" for c in checks),
                 "unjudged_gold": unjudged,
                 "decided_without_judge": decided,
@@ -267,8 +296,7 @@ def question_labels(question: str, n_gold: int) -> list[str | None] | None:
 def _accuracy_metrics(records: list[SampleRecord], suffix: str) -> dict[str, Metric]:
     """answer_accuracy = matched gold answers / gold answers (bootstrap over
     problems); strict_accuracy = problems with every gold answer matched."""
-    rows = np.array([[r.fields["gold_matched"], r.fields["n_gold"]] for r in records], dtype=float)
     return {
-        f"answer_accuracy{suffix}": statistic_metric(rows, lambda a: a[:, 0].sum() / a[:, 1].sum()),
+        f"answer_accuracy{suffix}": ratio_metric([r.fields["gold_matched"] for r in records], [r.fields["n_gold"] for r in records]),
         f"strict_accuracy{suffix}": proportion_metric(sum(bool(r.fields["all_correct"]) for r in records), len(records)),
     }

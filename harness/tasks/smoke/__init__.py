@@ -3,6 +3,7 @@
 `smoke-gen`: short questions, generation, exact match on a normalised answer.
 `smoke-choice`: two-way Yes/No questions scored by comparing log-likelihoods.
 """
+
 from __future__ import annotations
 
 import re
