@@ -160,6 +160,41 @@ def eval_command(
         sys.exit(1)
 
 
+@cli.command("lm-eval", context_settings={"ignore_unknown_options": True, "allow_extra_args": True, "help_option_names": []})
+@click.argument("lm_eval_args", nargs=-1, type=click.UNPROCESSED)
+def lm_eval_command(lm_eval_args):
+    """lm-eval's own command line with the harness model registered: --model harness --model_args spec=...
+
+    \b
+    Example:
+      harness lm-eval --model harness --model_args spec=hf:DIR,steer=mi,steer_guidance="You are curious." --tasks NAME
+    """
+    from lm_eval.__main__ import cli_evaluate
+
+    import harness.integrations.lm_eval_model  # noqa: F401 - registers the lm-eval model `harness`
+
+    sys.argv = ["lm_eval", *lm_eval_args]
+    cli_evaluate()
+
+
+@cli.group("export")
+def export_group():
+    """Write a run directory in another tool's format."""
+
+
+@export_group.command("lm-eval")
+@click.argument("run_dir", type=click.Path(path_type=Path))
+@click.option(
+    "--output", "-o", required=True, type=click.Path(path_type=Path), help="Folder for results_<date>.json and samples_<task>_<date>.jsonl."
+)
+def export_lm_eval_command(run_dir, output):
+    """lm-eval 0.4's results and samples files (our 95% interval as an extra key)."""
+    from harness.integrations.lm_eval_export import export_lm_eval
+
+    for path in export_lm_eval(run_dir, output):
+        click.echo(str(path))
+
+
 @cli.command("score")
 @click.argument("run_dir", type=click.Path(path_type=Path))
 @click.option("--task-arg", "-T", multiple=True, metavar="KEY=VALUE", help="Scoring option to change (repeatable), e.g. scoring=paper.")
