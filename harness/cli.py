@@ -96,6 +96,7 @@ def cli():
 @click.option("--steer", help="Steering method for a local hf: model: prompt, caa or mi.")
 @click.option("--steer-arg", multiple=True, metavar="KEY=VALUE", help="Steering option (repeatable).")
 @click.option("--include", "includes", multiple=True, type=click.Path(), help="A .py file or folder defining extra tasks or models.")
+@click.option("--lm-eval-include", type=click.Path(), help="A folder of lm-eval task YAML files, for --task lm-eval:NAME.")
 @click.option(
     "--chunk-size", type=click.IntRange(min=1), default=64, show_default=True, help="Samples scored and saved to samples.jsonl together."
 )
@@ -117,6 +118,7 @@ def eval_command(
     steer,
     steer_arg,
     includes,
+    lm_eval_include,
     chunk_size,
     no_cache,
     quiet,
@@ -135,7 +137,7 @@ def eval_command(
     config = RunConfig(
         model=model,
         tasks=[t.strip() for spec in tasks for t in spec.split(",") if t.strip()],
-        task_args=registry.parse_kv(task_arg, "--task-arg"),
+        task_args={**registry.parse_kv(task_arg, "--task-arg"), **({"include_path": lm_eval_include} if lm_eval_include else {})},
         model_args=registry.parse_kv(model_arg, "--model-arg"),
         model_roles=registry.parse_kv(model_role, "--model-role"),
         model_role_args=parse_role_args(model_role_arg),

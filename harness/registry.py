@@ -211,7 +211,14 @@ def include(path: str | Path) -> None:
 
 
 def get_task_class(name: str) -> type[Task]:
+    """The task called `name`; `FAMILY:NAME` asks a family that runs other tools'
+    tasks (`lm-eval:NAME`) for its task of that name."""
     cls = lookup("task", name)
+    if cls is None and ":" in name:
+        family, _, member = name.partition(":")
+        base = lookup("task", family)
+        if base is not None and hasattr(base, "named") and member:
+            cls = register_task(base.named(member))
     if cls is None:
         raise HarnessError(f"unknown task '{name}'; known tasks: {', '.join(known('task'))} (see `harness tasks`, or --include your file)")
     return cls

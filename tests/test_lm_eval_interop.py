@@ -144,3 +144,67 @@ def test_an_exported_run_reads_as_lm_eval_results(tmp_path):
     assert [get_file_task_name(os.path.basename(f)) for f in samples] == ["smoke-gen"]
     lines = [json.loads(line) for line in open(samples[0])]
     assert [line["accuracy"] for line in lines] == [1.0, 0.0, 0.0, 0.0] and lines[0]["resps"] == [[" 4"]]
+
+
+def test_lm_eval_tasks_through_the_harness_runner_match_lm_eval_itself(task_dir, tiny_gpt2_dir, tmp_path):
+    from lm_eval import simple_evaluate
+    from lm_eval.models.huggingface import HFLM
+    from lm_eval.tasks import TaskManager
+
+    from harness.cli import main
+
+    native = simple_evaluate(
+        model=HFLM(pretrained=str(tiny_gpt2_dir), dtype="float32", device="cpu", batch_size=1),
+        tasks=["tiny_mc", "tiny_gen"],
+        task_manager=TaskManager(include_path=str(task_dir)),
+        log_samples=True,
+        batch_size=1,
+    )
+    for task, metric in (("tiny_mc", "acc"), ("tiny_gen", "exact_match")):
+        out = tmp_path / task
+        argv = [
+            "eval",
+            "--model",
+            f"hf:{tiny_gpt2_dir}",
+            "-M",
+            "dtype=float32",
+            "-M",
+            "chat_template=false",
+            "--task",
+            f"lm-eval:{task}",
+            "--lm-eval-include",
+            str(task_dir),
+            "--output",
+            str(out),
+            "-q",
+            "--no-cache",
+        ]
+        main(argv)
+        results = json.loads((out / "results.json").read_text())["tasks"][f"lm-eval:{task}"]
+        ours = results["metrics"][f"{metric},none"]
+        assert ours["value"] == pytest.approx(native["results"][task][f"{metric},none"]) and ours["ci95"] is not None
+        records = [json.loads(line) for line in (out / "samples.jsonl").read_text().splitlines()]
+        by_doc = {int(r["id"]): r["fields"]["lm_eval_metrics"][f"{metric},none"] for r in records}
+        assert by_doc == {s["doc_id"]: s[metric] for s in native["samples"][task]}  # the same verdict, sample by sample
+        main(argv)  # resumed: nothing re-run, the same results
+        assert json.loads((out / "results.json").read_text())["tasks"][f"lm-eval:{task}"]["metrics"] == results["metrics"]
+
+
+def test_an_unknown_lm_eval_task_is_one_line_and_exit_2(task_dir, tmp_path, capsys):
+    from harness.cli import main
+
+    with pytest.raises(SystemExit) as exit_info:
+        main(
+            [
+                "eval",
+                "--model",
+                "replay:x.jsonl",
+                "--task",
+                "lm-eval:no_such_task",
+                "--lm-eval-include",
+                str(task_dir),
+                "--output",
+                str(tmp_path / "run"),
+            ]
+        )
+    assert exit_info.value.code == 2 and "lm-eval knows no task 'no_such_task'" in capsys.readouterr().err
