@@ -14,7 +14,6 @@ from harness.api import (
     Score,
     Task,
 )
-from harness.metrics import Metric
 from harness.registry import register_model, register_steering, register_task
 
 __version__ = "0.1.0"
@@ -37,3 +36,12 @@ __all__ = [
     "register_steering",
     "register_task",
 ]
+
+
+def __getattr__(name: str):
+    """`harness.Metric` without importing numpy for every command (metrics.py needs it)."""
+    if name == "Metric":
+        from harness.metrics import Metric
+
+        return Metric
+    raise AttributeError(f"module 'harness' has no attribute {name!r}")

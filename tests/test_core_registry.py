@@ -153,11 +153,11 @@ def test_metrics_carry_intervals():
     assert mean_metric([]).ci95 is None
 
 
-def test_listing_and_help_import_neither_torch_nor_transformers():
+def test_listing_and_help_import_no_heavy_library():
     probe = (
         "import sys\nfrom harness.cli import main\nfor argv in (['--help'], ['tasks'], ['models'], ['generate', '--help']):\n"
         "    try:\n        main(argv)\n    except SystemExit:\n        pass\n"
-        "print('HEAVY', sorted(m for m in ('torch', 'transformers') if m in sys.modules))"
+        "print('HEAVY', sorted(m for m in ('torch', 'transformers', 'numpy', 'sympy') if m in sys.modules))"
     )
     out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True).stdout
     assert "HEAVY []" in out and "physics" in out and "hf " in out and "physics-gold-replay" in out
