@@ -13,14 +13,16 @@ _MIN_PIECE = 8  # a cut-off echo of a secret is still a secret from this many ch
 
 def redact(text: str, secrets: Iterable[str | None] = ()) -> str:
     """`text` without URL userinfo, Authorization header values (Bearer, Basic), each of
-    `secrets`, and any piece of a secret of 8 or more characters that starts it (a
-    message cut short in the middle of an echoed key)."""
+    `secrets` (4 characters or more), and any piece of 8 or more characters that starts
+    one (a message cut short in the middle of an echoed key)."""
     text = _URL_USERINFO.sub(r"\1***@", text)
     text = _AUTH_VALUE.sub(r"\1 ***", text)
     for secret in secrets:
-        if not secret or len(secret) < _MIN_PIECE:
+        if not secret or len(secret) < 4:
             continue
         text = text.replace(secret, "***")
+        if len(secret) < _MIN_PIECE:
+            continue
         start = text.find(secret[:_MIN_PIECE])
         while start != -1:
             end = start + _MIN_PIECE

@@ -133,16 +133,16 @@ class RunStore:
         to the same configuration (`identity`) and can be resumed."""
         self.lock()
         cfg_path = self.dir / CONFIG
-        if cfg_path.exists():
-            saved = read_json(cfg_path)
+        saved = read_json(cfg_path) if cfg_path.exists() else None
+        if saved is not None:
             kind = saved.get("kind") or ("eval" if "identity" in saved else saved.get("format"))
             if kind != "eval":
                 what = "a training run" if kind == "train" or "assign-add" in str(kind) else f"another kind of run ({kind})"
                 raise HarnessError(
                     f"{self.dir} is {what}, not an evaluation run; use another --output (--overwrite never replaces another kind of run)"
                 )
-        if cfg_path.exists() and not overwrite:
-            old = read_json(cfg_path).get("identity")
+        if saved is not None and not overwrite:
+            old = saved.get("identity")
             if old != json.loads(json.dumps(identity, default=str)):
                 changed = sorted(k for k in set(old or {}) | set(identity) if (old or {}).get(k) != identity.get(k))
                 raise HarnessError(

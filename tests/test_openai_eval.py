@@ -31,16 +31,17 @@ def run_cli(*argv):
     main(list(argv))
 
 
+def eval_mock(srv, *args):
+    """`harness eval` of the loopback server's model `mock`, with `args` after its base_url."""
+    run_cli("eval", "--model", "openai:mock", "--model-arg", f"base_url={srv.base_url}", *args)
+
+
 def test_eval_writes_run_directory_with_each_sample_answered_once(tmp_path):
     out = tmp_path / "run"
     with LoopbackOpenAIServer(quiz_responder, faults_per_prompt=("429", "500"), api_key="sk-e2e-secret-key-42") as srv:
         for run_dir, concurrency in ((out, "4"), (tmp_path / "again", "2")):
-            run_cli(
-                "eval",
-                "--model",
-                "openai:mock",
-                "--model-arg",
-                f"base_url={srv.base_url}",
+            eval_mock(
+                srv,
                 "--model-arg",
                 "backoff_s=0.01",
                 "--task",
@@ -70,12 +71,8 @@ def test_eval_writes_run_directory_with_each_sample_answered_once(tmp_path):
 def test_eval_loglikelihood_task_through_completions_endpoint(tmp_path):
     out = tmp_path / "run"
     with LoopbackOpenAIServer() as srv:
-        run_cli(
-            "eval",
-            "--model",
-            "openai:mock",
-            "--model-arg",
-            f"base_url={srv.base_url}",
+        eval_mock(
+            srv,
             "--model-arg",
             "endpoint=completions",
             "--task",
@@ -97,12 +94,8 @@ def test_eval_loglikelihood_task_through_completions_endpoint(tmp_path):
 def test_eval_with_a_failing_server_marks_errors_and_goes_on(tmp_path):
     out = tmp_path / "run"
     with LoopbackOpenAIServer(quiz_responder, always_fail={"capital": "503"}) as srv, pytest.raises(SystemExit) as e:
-        run_cli(
-            "eval",
-            "--model",
-            "openai:mock",
-            "--model-arg",
-            f"base_url={srv.base_url}",
+        eval_mock(
+            srv,
             "--model-arg",
             "max_retries=1",
             "--model-arg",

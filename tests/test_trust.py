@@ -27,6 +27,11 @@ from harness.testing.openai_server import LoopbackOpenAIServer
 PLUGIN = str(Path(__file__).parent / "plugins" / "slow_models.py")
 
 
+def eval_slow(*args: str) -> None:
+    """`harness eval` of the plugin's fast fake model, with `args` after the model."""
+    main(["eval", "--model", "slow4:x", "--include", PLUGIN, *args])
+
+
 @pytest.fixture(autouse=True)
 def isolated_env(monkeypatch, tmp_path):
     monkeypatch.delenv("OPENAI_BASE_URL", raising=False)
@@ -72,23 +77,7 @@ def test_a_run_directory_has_one_writer_and_a_stale_lock_is_taken_over(tmp_path,
     try:
         (out / "run.lock").write_text(json.dumps({"pid": holder.pid, "host": os.uname().nodename, "started": "now"}))
         with pytest.raises(SystemExit) as exit_info:
-            main(
-                [
-                    "eval",
-                    "--model",
-                    "slow4:x",
-                    "--include",
-                    PLUGIN,
-                    "--task",
-                    "smoke-gen",
-                    "--limit",
-                    "2",
-                    "--output",
-                    str(out),
-                    "-q",
-                    "--no-cache",
-                ]
-            )
+            eval_slow("--task", "smoke-gen", "--limit", "2", "--output", str(out), "-q", "--no-cache")
         assert exit_info.value.code == 2 and f"pid {holder.pid}" in capsys.readouterr().err
         assert sorted(p.name for p in out.iterdir()) == ["run.lock"]  # nothing written
     finally:
@@ -104,25 +93,7 @@ def test_intervals_are_never_degenerate_for_proportions_and_counts_print_as_coun
     assert none.n == 20 and none.kind == "proportion" and count_metric(0, 300).kind == "count"
     all_golds = ratio_metric([2, 3, 1], [2, 3, 1])  # every gold answer of every problem matched
     assert all_golds.value == 1.0 and all_golds.ci95[0] < 0.9 and all_golds.n == 3
-    main(
-        [
-            "eval",
-            "--model",
-            "slow4:x",
-            "--include",
-            PLUGIN,
-            "--task",
-            "physics",
-            "-T",
-            "domain=optics",
-            "--limit",
-            "3",
-            "--output",
-            str(tmp_path / "run"),
-            "-q",
-            "--no-cache",
-        ]
-    )
+    eval_slow("--task", "physics", "-T", "domain=optics", "--limit", "3", "--output", str(tmp_path / "run"), "-q", "--no-cache")
     table = capsys.readouterr().out.splitlines()
     assert table[2].split()[1:3] == ["accuracy", "*"]  # the headline first, marked
     no_box = next(line for line in table if "no_boxed_answer" in line).split()
@@ -354,7 +325,7 @@ def test_training_and_evaluation_directories_are_never_mixed(tmp_path, capsys):
     (train_dir / "config.json").write_text(json.dumps({"kind": "train", "format": "harness-assign-add-run/1", "steps": 3}))
     for extra in ([], ["--overwrite"]):
         with pytest.raises(SystemExit) as exit_info:
-            main(["eval", "--model", "slow4:x", "--include", PLUGIN, "--task", "smoke-gen", "--output", str(train_dir), *extra])
+            eval_slow("--task", "smoke-gen", "--output", str(train_dir), *extra)
         assert exit_info.value.code == 2 and "is a training run" in capsys.readouterr().err
     assert json.loads((train_dir / "config.json").read_text())["kind"] == "train"
 
@@ -418,6 +389,6 @@ def test_progress_moves_per_sample_as_answers_arrive():
 def test_an_output_path_that_is_not_utf8_is_one_line_and_leaves_no_temporary(tmp_path, capsys):
     out = Path(os.fsdecode(os.fsencode(str(tmp_path)) + b"/run-\xff"))
     with pytest.raises(SystemExit) as exit_info:
-        main(["eval", "--model", "slow4:x", "--include", PLUGIN, "--task", "smoke-gen", "--limit", "1", "--output", str(out), "-q"])
+        eval_slow("--task", "smoke-gen", "--limit", "1", "--output", str(out), "-q")
     assert exit_info.value.code == 2 and "not valid UTF-8" in capsys.readouterr().err
     assert not [p for p in out.iterdir() if p.name.endswith(".tmp")] and not (out / "run.lock").exists()

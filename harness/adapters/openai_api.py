@@ -383,8 +383,6 @@ class OpenAIAdapter(ModelAdapter):
         }
 
     def _redact(self, text: str) -> str:
-        if self._api_key and len(self._api_key) >= 4:
-            text = text.replace(self._api_key, "***")
         return redact(text, [self._api_key, urlsplit(self.base_url).password])
 
     # ---------------------------------------------------------- connection

@@ -7,6 +7,7 @@ A brace-counting scanner, not a regex, so nesting of any depth is kept whole
 from __future__ import annotations
 
 import re
+from typing import Iterator
 
 _BOX_COMMAND = re.compile(r"\\(?:boxed|fbox)(?![A-Za-z])")
 _THINK_CLOSE = "</think>"
@@ -25,44 +26,40 @@ def final_section(text: str) -> str:
     return text
 
 
-def braced_group_end(text: str, open_at: int) -> int | None:
-    """Index just past the brace group opening at `open_at`, or None if unbalanced.
-    Escaped braces (``\\{``, ``\\}``) do not count."""
-    depth = 0
-    i = open_at
-    n = len(text)
+def _unescaped_braces(text: str, start: int = 0) -> Iterator[tuple[int, str]]:
+    """(index, "{" or "}") of every brace from `start` on; escaped ones (``\\{``, ``\\}``) do not count."""
+    i, n = start, len(text)
     while i < n:
         ch = text[i]
         if ch == "\\":
             i += 2
             continue
-        if ch == "{":
-            depth += 1
-        elif ch == "}":
-            depth -= 1
-            if depth == 0:
-                return i + 1
+        if ch in "{}":
+            yield i, ch
         i += 1
+
+
+def braced_group_end(text: str, open_at: int) -> int | None:
+    """Index just past the brace group opening at `open_at`, or None if unbalanced."""
+    depth = 0
+    for i, ch in _unescaped_braces(text, open_at):
+        depth += 1 if ch == "{" else -1
+        if depth == 0:
+            return i + 1
     return None
 
 
 def brace_pairs(text: str) -> dict[int, int]:
-    """For every ``{`` that closes, the index just past its ``}``, found in one pass
-    (escaped braces do not count). Looking boxes up here keeps reading linear in the
-    text: a response of thousands of unclosed boxes costs one scan, not one per box."""
+    """For every ``{`` that closes, the index just past its ``}``, found in one pass.
+    Looking boxes up here keeps reading linear in the text: a response of thousands
+    of unclosed boxes costs one scan, not one per box."""
     pairs: dict[int, int] = {}
     opened: list[int] = []
-    i, n = 0, len(text)
-    while i < n:
-        ch = text[i]
-        if ch == "\\":
-            i += 2
-            continue
+    for i, ch in _unescaped_braces(text):
         if ch == "{":
             opened.append(i)
-        elif ch == "}" and opened:
+        elif opened:
             pairs[opened.pop()] = i + 1
-        i += 1
     return pairs
 
 
