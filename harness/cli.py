@@ -197,6 +197,24 @@ def export_lm_eval_command(run_dir, output):
         click.echo(str(path))
 
 
+@export_group.command("inspect")
+@click.argument("run_dir", type=click.Path(path_type=Path))
+@click.option(
+    "--output",
+    "-o",
+    required=True,
+    type=click.Path(path_type=Path),
+    help="A FILE.eval for one task, or a folder for one <task>.eval per task.",
+)
+@click.option("--task", "-t", "task", help="The one task to export from a run of several.")
+def export_inspect_command(run_dir, output, task):
+    """An inspect_ai eval log per task, which `inspect view` opens (needs the [inspect] extra)."""
+    from harness.integrations.inspect_export import export_inspect
+
+    for path in export_inspect(run_dir, output, task):
+        click.echo(str(path))
+
+
 @cli.command("score")
 @click.argument("run_dir", type=click.Path(path_type=Path))
 @click.option("--task-arg", "-T", multiple=True, metavar="KEY=VALUE", help="Scoring option to change (repeatable), e.g. scoring=paper.")

@@ -11,12 +11,16 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from harness.api import Generation, Response, Sample, Score, response_to_json
+from harness.api import Generation, Prompt, Response, Sample, Score, response_to_json
 from harness.secrets import redact
 
-RECORD_SCHEMA = 2
+RECORD_SCHEMA = 3
 """1: the task's fields at the top level, only the first generation kept.
-2: the task's fields under `fields`; `responses` and `role_responses` kept in full."""
+2: the task's fields under `fields`; `responses` and `role_responses` kept in full.
+3: the sample's `input` kept, for reading a run without its task (site, exports)."""
+
+RESPONSES_KEPT_SINCE = 2
+"""The first schema that `harness score` can re-score from."""
 
 _TOP_LEVEL = (
     "schema",
@@ -28,6 +32,7 @@ _TOP_LEVEL = (
     "answer",
     "explanation",
     "target",
+    "input",
     "fields",
     "responses",
     "role_responses",
@@ -47,6 +52,7 @@ class SampleRecord:
     explanation: str = ""
     target: Any = None
     output: str | None = None  # the first generation's text, for reading and for `replay:`
+    input: str | list[dict] | None = None  # the sample's input: text, or chat turns {"role", "content"}
     fields: dict[str, Any] = field(default_factory=dict)
     responses: list[dict] = field(default_factory=list)
     role_responses: dict[str, list[dict]] = field(default_factory=dict)
@@ -76,6 +82,7 @@ class SampleRecord:
             explanation=score.explanation if score else "",
             target=sample.target,
             output=texts[0] if texts else None,
+            input=prompt_to_json(sample.input),
             fields=dict(score.fields) if score else {},
             responses=stored,
             role_responses=role_responses or {},
@@ -92,6 +99,7 @@ class SampleRecord:
             "answer": self.answer,
             "explanation": self.explanation,
             "target": self.target,
+            "input": self.input,
             "fields": self.fields,
             "responses": self.responses,
             "role_responses": self.role_responses,
@@ -110,8 +118,29 @@ class SampleRecord:
             explanation=d.get("explanation", ""),
             target=d.get("target"),
             output=d.get("output"),
+            input=d.get("input"),
             fields=fields,
             responses=d.get("responses", []),
             role_responses=d.get("role_responses", {}),
             schema=schema,
         )
+
+
+def prompt_to_json(prompt: Prompt) -> str | list[dict]:
+    if isinstance(prompt, str):
+        return prompt
+    return [{"role": m.role, "content": m.content if isinstance(m.content, str) else list(m.content)} for m in prompt]
+
+
+def content_text(content: str | list[dict]) -> str:
+    """One stored chat turn's content as text; non-text parts as `[image]`."""
+    if isinstance(content, str):
+        return content
+    return "".join(p.get("text", "") if p.get("type") == "text" else f"[{p.get('type')}]" for p in content)
+
+
+def input_text(value: str | list[dict] | None) -> str:
+    """A stored input as one readable text: chat turns as `role: content` paragraphs."""
+    if value is None or isinstance(value, str):
+        return value or ""
+    return "\n\n".join(f"{turn.get('role', '?')}: {content_text(turn.get('content', ''))}" for turn in value)

@@ -66,7 +66,14 @@ def register_steering(name: str):
 
 
 # Optional dependencies and the extra that installs them.
-EXTRAS = {"torch": "hf", "transformers": "hf", "safetensors": "hf", "lm_eval": "bench", "math_verify": "bench"}
+EXTRAS = {
+    "torch": "hf",
+    "transformers": "hf",
+    "safetensors": "hf",
+    "lm_eval": "lm-eval",
+    "inspect_ai": "inspect",
+    "math_verify": "bench",
+}
 CPU_TORCH = "pip install torch==2.13.0 --index-url https://download.pytorch.org/whl/cpu"
 
 

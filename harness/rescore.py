@@ -15,7 +15,7 @@ from pathlib import Path
 
 from harness import registry
 from harness.api import HarnessError, response_from_json
-from harness.record import RECORD_SCHEMA, SampleRecord
+from harness.record import RESPONSES_KEPT_SINCE, SampleRecord
 from harness.roles import RoleModel, StoredRoleResponses
 from harness.runner import RunConfig, RunResult, _select_samples, build_tasks, score_records, summarize_task
 from harness.store import CONFIG, RESULTS, RunStore, read_json, write_json_atomic
@@ -47,10 +47,10 @@ def rescore_run(run_dir: Path, task_args: dict[str, str], output: Path | None = 
     )
     tasks = build_tasks(config)
     stored = RunStore(run_dir).records()
-    old = [rec for rec in stored.values() if rec.error is None and rec.schema < RECORD_SCHEMA]
+    old = [rec for rec in stored.values() if rec.error is None and rec.schema < RESPONSES_KEPT_SINCE]
     if old:
         raise HarnessError(
-            f"{run_dir} was written before responses were stored in full (record schema {RECORD_SCHEMA}); "
+            f"{run_dir} was written before responses were stored in full (record schema {RESPONSES_KEPT_SINCE}); "
             "rerun `harness eval` on it to re-score"
         )
     store = RunStore(target)

@@ -15,6 +15,7 @@ import logging
 import os
 import socket
 import time
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterable
 
@@ -224,3 +225,33 @@ class RunStore:
 
     def write_results(self, results: dict) -> None:
         write_json_atomic(self.dir / RESULTS, results)
+
+
+@dataclass(frozen=True)
+class FinishedRun:
+    """What a finished `harness eval` run wrote: the readers' (exports, site) one view of a run directory."""
+
+    path: Path
+    config: dict
+    results: dict
+
+    @property
+    def identity(self) -> dict:
+        return self.config.get("identity", {})
+
+    def records(self) -> dict[tuple[str, str], SampleRecord]:
+        return RunStore(self.path).records()
+
+    def task_records(self, task: str) -> list[SampleRecord]:
+        return [rec for (name, _), rec in self.records().items() if name == task]
+
+
+def read_finished_run(path: Path) -> FinishedRun:
+    """A run directory with config.json and results.json of an evaluation, or one line saying what is missing."""
+    path = Path(path)
+    if not (path / RESULTS).exists():
+        raise HarnessError(f"{path} has no {RESULTS}; pass a run directory written by `harness eval` (a finished run)")
+    config, results = read_json(path / CONFIG), read_json(path / RESULTS)
+    if config.get("kind", "eval") != "eval" or "tasks" not in results:
+        raise HarnessError(f"{path} is not an evaluation run directory written by `harness eval`")
+    return FinishedRun(path, config, results)

@@ -9,7 +9,7 @@ import textwrap
 
 import pytest
 
-lm_eval = pytest.importorskip("lm_eval")  # the [bench] extra
+lm_eval = pytest.importorskip("lm_eval")  # the [lm-eval] extra
 from harness.integrations.lm_eval_model import HarnessLM  # noqa: E402
 
 QUESTIONS = [("Is fire hot?", ["Yes", "No"], 0), ("Is ice hot?", ["Yes", "No"], 1), ("Is the sky green?", ["Yes", "No"], 1)]

@@ -14,8 +14,7 @@ import datetime as _dt
 import json
 from pathlib import Path
 
-from harness.api import HarnessError
-from harness.store import CONFIG, RESULTS, RunStore, read_json, write_json_atomic
+from harness.store import read_finished_run, write_json_atomic
 
 Z95 = 1.959963984540054
 
@@ -25,10 +24,8 @@ def _metric_name(name: str) -> str:
 
 
 def export_lm_eval(run_dir: Path, output: Path) -> list[Path]:
-    run_dir, output = Path(run_dir), Path(output)
-    config, results = read_json(run_dir / CONFIG), read_json(run_dir / RESULTS)
-    if config.get("kind", "eval") != "eval" or "tasks" not in results:
-        raise HarnessError(f"{run_dir} is not an evaluation run directory written by `harness eval`")
+    run = read_finished_run(run_dir)
+    run_dir, output, config, results = run.path, Path(output), run.config, run.results
     created = _dt.datetime.fromisoformat(config["created"])
     stamp = created.strftime("%Y-%m-%dT%H-%M-%S.%f")
     identity = config.get("identity", {})
@@ -69,7 +66,7 @@ def export_lm_eval(run_dir: Path, output: Path) -> list[Path]:
     output.mkdir(parents=True, exist_ok=True)
     paths = [output / f"results_{stamp}.json"]
     write_json_atomic(paths[0], out)
-    records = RunStore(run_dir).records()
+    records = run.records()
     for task, summary in results["tasks"].items():
         path = output / f"samples_{task}_{stamp}.jsonl"
         headline = _metric_name(summary.get("headline", "accuracy"))

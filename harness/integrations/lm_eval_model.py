@@ -8,7 +8,7 @@ names a steering method (`prompt`, `caa`, `mi`) and every `steer_KEY=VALUE` is
 its option; every other key is a model arg of the adapter (`dtype`,
 `base_url`, ...). lm-eval's requests become harness requests, so lm-eval users
 get the harness's steered models without leaving lm-eval. Importing this module
-registers the model with lm-eval (it needs the [bench] extra).
+registers the model with lm-eval (it needs the [lm-eval] extra).
 """
 
 from __future__ import annotations

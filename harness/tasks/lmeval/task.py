@@ -72,7 +72,7 @@ class LmEvalTask(Task):
         try:
             from lm_eval.tasks import TaskManager
         except ModuleNotFoundError:
-            raise HarnessError("lm-eval tasks need lm-eval; install the [bench] extra: pip install 'harness[bench]'") from None
+            raise HarnessError("lm-eval tasks need lm-eval; install the [lm-eval] extra: pip install 'harness[lm-eval]'") from None
         manager = TaskManager(include_path=self.args.include_path)
         if self.lm_eval_task not in manager.all_tasks:
             raise HarnessError(f"lm-eval knows no task '{self.lm_eval_task}'; check the name, or pass --lm-eval-include DIR")
