@@ -1,9 +1,9 @@
 """The core works without torch: replays of PHYSICS and HARDMath are scored, and
-a part that needs the [hf] extra says so in one line with exit status 2.
+a part that needs an extra ([hf], [lm-eval], [inspect]) says so in one line with exit status 2.
 
 Each command runs in a fresh interpreter in which importing torch,
-transformers or safetensors fails, as in an install without the [hf] extra
-(CI also runs this file in a virtual environment that has no torch at all)."""
+transformers, safetensors, lm_eval or inspect_ai fails, as in an install of the core
+alone (CI also runs this file in a virtual environment that has none of them)."""
 
 import json
 import subprocess
@@ -19,7 +19,7 @@ from importlib.abc import MetaPathFinder
 
 class NoHF(MetaPathFinder):
     def find_spec(self, name, path=None, target=None):
-        if name.split(".")[0] in ("torch", "transformers", "safetensors"):
+        if name.split(".")[0] in ("torch", "transformers", "safetensors", "lm_eval", "inspect_ai"):
             raise ModuleNotFoundError(f"No module named {name!r}", name=name)
         return None
 
@@ -88,3 +88,17 @@ def test_a_local_model_without_the_hf_extra_is_one_line_and_exit_2(tmp_path):
         out = harness_without_hf(*argv)
         assert out.returncode == 2, (argv, out.stderr)
         assert "[hf] extra" in out.stderr and "download.pytorch.org/whl/cpu" in out.stderr and len(out.stderr.splitlines()) == 1
+
+
+def test_the_lm_eval_and_inspect_bridges_without_their_extras_are_one_line_and_exit_2(tmp_path):
+    replay = tmp_path / "r.jsonl"
+    replay.write_text(json.dumps({"id": "gen-00", "output": " 4"}) + "\n")
+    ran = harness_without_hf("eval", "--model", f"replay:{replay}", "--task", "smoke-gen", "--limit", "1", "--output", tmp_path / "run", "-q")
+    assert ran.returncode == 0, ran.stderr
+    cases = {
+        "[inspect] extra": ["export", "inspect", tmp_path / "run", "--output", tmp_path / "run.eval"],
+        "[lm-eval] extra": ["eval", "--model", f"replay:{replay}", "--task", "lm-eval:anything", "--output", tmp_path / "lm"],
+    }
+    for extra, argv in cases.items():
+        out = harness_without_hf(*argv)
+        assert out.returncode == 2 and extra in out.stderr and len(out.stderr.splitlines()) == 1, (argv, out.stderr)
