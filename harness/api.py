@@ -233,6 +233,13 @@ class Task:
         self.role_models: dict[str, Any] = {}
         self._owned: list[Any] = []
 
+    @property
+    def family(self) -> str:
+        """The task's family, which the leaderboard groups by: its folder under
+        `harness/tasks`, or the top-level package of a plugin's task."""
+        parts = type(self).__module__.split(".")
+        return parts[2] if parts[:2] == ["harness", "tasks"] and len(parts) > 2 else parts[0]
+
     def own(self, resource: Any) -> Any:
         """Register something with a `close()` (a checker pool) to be closed with the task."""
         self._owned.append(resource)

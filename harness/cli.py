@@ -312,15 +312,16 @@ def models_command(name, includes):
 
 @cli.command("leaderboard")
 @click.argument("run_dirs", nargs=-1, required=True, type=click.Path(path_type=Path))
-@click.option("--output", "-o", required=True, type=click.Path(path_type=Path), help="Folder for leaderboard.csv, .md and .html.")
+@click.option(
+    "--output", "-o", required=True, type=click.Path(path_type=Path), help="Folder for the static site (index.html and its pages)."
+)
 @click.option("--title", default="harness leaderboard", show_default=True)
 def leaderboard_command(run_dirs, output, title):
-    """Aggregate run directories into a leaderboard (CSV, Markdown, HTML)."""
-    from harness.leaderboards import build_leaderboard, write_leaderboard
+    """Publish run directories as a static leaderboard site: ranked tables with intervals, paired
+    comparisons, per-sample drill-down and run diffs; opens from file:// or any static host."""
+    from harness.leaderboards import build_site
 
-    board = build_leaderboard(run_dirs)
-    paths = write_leaderboard(board, output, title=title)
-    for p in paths:
+    for p in build_site(run_dirs, output, title=title):
         click.echo(str(p))
 
 

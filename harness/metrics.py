@@ -112,3 +112,42 @@ def statistic_metric(data: Sequence | np.ndarray, statistic: Callable[[np.ndarra
     if len(arr) == 0:
         return Metric(float("nan"), None, 0, "statistic")
     return Metric(float(statistic(arr)), bootstrap_ci(arr, statistic), len(arr), "statistic")
+
+
+def paired_difference_metric(a: Sequence[float], b: Sequence[float]) -> Metric:
+    """Mean of a - b over paired samples (the same samples scored for two runs). For
+    0/1 scores, Newcombe's interval for a difference of paired proportions (his
+    method 10, from the two Wilson intervals and the pairs' corrected correlation), which stays
+    informative when no pair disagrees; otherwise a paired bootstrap of the mean difference."""
+    x, y = np.asarray(a, dtype=float), np.asarray(b, dtype=float)
+    n = len(x)
+    if n == 0:
+        return Metric(float("nan"), None, 0, "mean")
+    diff = float((x - y).mean())
+    if not (np.isin(x, (0.0, 1.0)).all() and np.isin(y, (0.0, 1.0)).all()):
+        return Metric(diff, bootstrap_ci(x - y, np.mean), n, "mean")
+    both, only_a = int(((x == 1) & (y == 1)).sum()), int(((x == 1) & (y == 0)).sum())
+    only_b, neither = int(((x == 0) & (y == 1)).sum()), int(((x == 0) & (y == 0)).sum())
+    p1, p2 = (both + only_a) / n, (both + only_b) / n
+    ci1, ci2 = proportion_metric(both + only_a, n).ci95, proportion_metric(both + only_b, n).ci95
+    assert ci1 is not None and ci2 is not None
+    (l1, u1), (l2, u2) = ci1, ci2
+    denom = (both + only_a) * (only_b + neither) * (both + only_b) * (only_a + neither)
+    cross = both * neither - only_a * only_b  # the pairs' correlation, continuity-corrected as Newcombe's phi*
+    corrected = cross - n / 2 if cross > n / 2 else min(cross, 0)
+    phi = corrected / math.sqrt(denom) if denom else 0.0
+    lower = math.sqrt(max(0.0, (p1 - l1) ** 2 - 2 * phi * (p1 - l1) * (u2 - p2) + (u2 - p2) ** 2))
+    upper = math.sqrt(max(0.0, (u1 - p1) ** 2 - 2 * phi * (u1 - p1) * (p2 - l2) + (p2 - l2) ** 2))
+    return Metric(diff, (max(-1.0, diff - lower), min(1.0, diff + upper)), n, "mean")
+
+
+def mcnemar_exact_p(a: Sequence[float], b: Sequence[float]) -> float:
+    """McNemar's exact test for paired 0/1 scores: the two-sided binomial test of the
+    discordant pairs against 1/2 (1.0 when no pair disagrees)."""
+    from scipy.stats import binomtest
+
+    x, y = np.asarray(a, dtype=float), np.asarray(b, dtype=float)
+    only_a, only_b = int(((x == 1) & (y == 0)).sum()), int(((x == 0) & (y == 1)).sum())
+    if only_a + only_b == 0:
+        return 1.0
+    return float(binomtest(only_a, only_a + only_b, 0.5).pvalue)

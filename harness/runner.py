@@ -376,7 +376,12 @@ def run_eval(config: RunConfig) -> RunResult:
                 name: {"spec": spec, "fingerprint": adapter.fingerprint(), **adapter.describe()} for name, (spec, adapter) in roles.items()
             },
             "tasks": {
-                t.name: {"args": dataclasses.asdict(t.args), "data_sha256": t.data_fingerprint(), "description": t.description}
+                t.name: {
+                    "args": dataclasses.asdict(t.args),
+                    "data_sha256": t.data_fingerprint(),
+                    "description": t.description,
+                    "family": t.family,
+                }
                 for t in tasks
             },
             "versions": _versions(),

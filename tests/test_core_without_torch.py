@@ -93,7 +93,9 @@ def test_a_local_model_without_the_hf_extra_is_one_line_and_exit_2(tmp_path):
 def test_the_lm_eval_and_inspect_bridges_without_their_extras_are_one_line_and_exit_2(tmp_path):
     replay = tmp_path / "r.jsonl"
     replay.write_text(json.dumps({"id": "gen-00", "output": " 4"}) + "\n")
-    ran = harness_without_hf("eval", "--model", f"replay:{replay}", "--task", "smoke-gen", "--limit", "1", "--output", tmp_path / "run", "-q")
+    ran = harness_without_hf(
+        "eval", "--model", f"replay:{replay}", "--task", "smoke-gen", "--limit", "1", "--output", tmp_path / "run", "-q"
+    )
     assert ran.returncode == 0, ran.stderr
     cases = {
         "[inspect] extra": ["export", "inspect", tmp_path / "run", "--output", tmp_path / "run.eval"],

@@ -45,7 +45,7 @@ def test_layers_ranks_every_layer(tmp_path, tiny_llama_dir):
 
 
 def test_compare_writes_table_plot_and_leaderboard_runs(tmp_path, tiny_llama_dir):
-    from harness.leaderboards import build_leaderboard
+    from harness.leaderboards import read_entries
 
     out_dir = tmp_path / "cmp"
     invoke(
@@ -84,9 +84,9 @@ def test_compare_writes_table_plot_and_leaderboard_runs(tmp_path, tiny_llama_dir
         by_label["prompt"]["kv_bytes_prompting_equivalent"]
     )
     assert (out_dir / "compare.png").stat().st_size > 1000 and "| run |" in (out_dir / "compare.md").read_text()
-    board = build_leaderboard(sorted((out_dir / "runs").iterdir()))
-    steering = {r.steering.split(" ")[0] for r in board.rows}
-    assert steering == {"none", "prompt", "mi"} and len(board.rows) == 4
+    entries = read_entries(sorted((out_dir / "runs").iterdir()))
+    steering = {e.steering.split(" ")[0] for e in entries}
+    assert steering == {"none", "prompt", "mi"} and len(entries) == 4 and len({e.label for e in entries}) == 4
 
 
 def test_steering_material_comes_from_the_task_through_the_registry(tiny_llama_dir):

@@ -140,12 +140,12 @@ def test_hostile_text_is_bounded_and_markdown_is_escaped(tmp_path):
     scores = task.score_batch(samples, [[Generation(hostile)], [Generation(f"\\boxed{{{samples[1].target[0]}}}")]])
     task.close()
     assert time.monotonic() - started < task.args.timeout_s and scores[0].value == 0.0 and scores[1].value > 0
-    from harness.leaderboards import build_leaderboard, write_leaderboard
+    from harness.leaderboards import build_site
 
     replay = tmp_path / "r.jsonl"
     replay.write_text('{"id": "gen-00", "output": "4"}\n')
     run_eval(RunConfig(model=f"replay:{replay}", tasks=["smoke-gen"], limit=1, output=tmp_path / "run", use_cache=False))
-    paths = write_leaderboard(build_leaderboard([tmp_path / "run"]), tmp_path / "board", title="<script>alert(1)</script>")
+    paths = build_site([tmp_path / "run"], tmp_path / "board", title="<script>alert(1)</script>")
     markdown = next(p for p in paths if p.suffix == ".md").read_text()
     assert "<script>" not in markdown and "&lt;script&gt;" in markdown
 

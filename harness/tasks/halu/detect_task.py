@@ -156,6 +156,7 @@ class HaluDetect(Task):
             score, how = _selfcheck(item.response, [r.text or "" for r in responses], fields)
         fields["hallucination_score"] = score
         fields["judged"] = score is not None
+        fields["unjudged"] = score is None  # the core's per-sample mark (leaderboard drill-down)
         label = "hallucinated" if item.label else "correct"
         return Score(
             value=score if score is not None else 0.0,

@@ -250,6 +250,7 @@ class PhysicsTask(Task):
                 ),
                 "n_judged": sum(c.method == "judge" for c in checks),
                 "unjudged_gold": unjudged,
+                "unjudged": bool(unjudged),  # the core's per-sample mark (leaderboard drill-down)
                 "decided_without_judge": decided,
             },
         )
