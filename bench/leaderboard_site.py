@@ -1,8 +1,10 @@
 """The leaderboard site on a small and a large run, side by side: the time to build
 the site, and in Chromium the time until an entry's first page of samples shows
-(the page loads one shard) and until a search has read every shard.
+(the page loads one shard) and until a search has read every shard; then the time
+to build the site of ten runs of one task (2,000 samples each, 45 paired comparisons).
+With --screenshots, pictures of the overview and of a drill-down of --site.
 
-    python bench/leaderboard_site.py [--sizes 200,20000] [--chromium PATH]
+    python bench/leaderboard_site.py [--sizes 200,20000] [--chromium PATH] [--site SITE --screenshots DIR]
 
 Needs playwright (`pip install playwright`) and a Chromium (`apt-get install chromium`).
 """
@@ -21,7 +23,7 @@ from harness.record import SampleRecord
 from harness.store import RunStore
 
 
-def write_run(folder: Path, n: int) -> Path:
+def write_run(folder: Path, n: int, seed: int = 3) -> Path:
     """A finished run of n samples with ~300-character inputs and outputs, through the run store."""
     store = RunStore(folder)
     store.open({"tasks": {"synthetic": {"data_sha256": "0" * 64, "family": "synthetic"}}, "versions": {}}, {"limit": None}, False)
@@ -35,7 +37,7 @@ def write_run(folder: Path, n: int) -> Path:
     store.append(records)
     metric = proportion_metric(sum(int(r.score) for r in records), n).to_json()
     summary = {"metrics": {"accuracy": metric}, "n": n, "n_errors": 0, "n_samples": n, "args": {}, "headline": "accuracy"}
-    store.write_results({"model": "replay:synthetic.jsonl", "steering": None, "tasks": {"synthetic": summary}})
+    store.write_results({"model": f"replay:synthetic{seed}.jsonl", "steering": None, "tasks": {"synthetic": summary}})
     store.close()
     return folder
 
@@ -44,6 +46,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--sizes", default="200,20000")
     parser.add_argument("--chromium", default=shutil.which("chromium") or shutil.which("chromium-browser"))
+    parser.add_argument("--site", type=Path, help="A built site to take the screenshots of.")
+    parser.add_argument("--screenshots", type=Path, help="Folder for overview.png and samples.png of --site.")
     args = parser.parse_args()
     from playwright.sync_api import sync_playwright
 
@@ -68,12 +72,31 @@ def main() -> None:
             size_mb = sum(f.stat().st_size for f in (Path(tmp) / f"site{n}").rglob("*") if f.is_file()) / 1e6
             rows.append((n, build_s, ready_ms, search_s, size_mb))
             page.close()
+        ten = [write_run(Path(tmp) / f"ten{k}", 2000, seed=k + 1) for k in range(10)]
+        started = time.perf_counter()
+        build_site(ten, Path(tmp) / "site_ten")
+        ten_s = time.perf_counter() - started
+        if args.site and args.screenshots:
+            screenshots(browser, args.site, args.screenshots)
         browser.close()
     print(f"{'samples':>8} {'build s':>8} {'first page ms':>14} {'search all s':>13} {'site MB':>8}")
     for n, build_s, ready_ms, search_s, size_mb in rows:
         print(f"{n:>8} {build_s:>8.2f} {ready_ms:>14.0f} {search_s:>13.2f} {size_mb:>8.1f}")
     (small, *_), (large, *_) = rows[0], rows[-1]
     print(f"\n{large} vs {small} samples: first page {rows[-1][2] / rows[0][2]:.2f}x, build {rows[-1][1] / rows[0][1]:.1f}x")
+    print(f"ten runs of 2,000 samples of one task (45 paired comparisons): site built in {ten_s:.2f} s")
+
+
+def screenshots(browser, site: Path, folder: Path) -> None:
+    folder.mkdir(parents=True, exist_ok=True)
+    page = browser.new_page(viewport={"width": 1280, "height": 800})
+    page.goto((site / "index.html").as_uri())
+    page.screenshot(path=str(folder / "leaderboard_overview.png"), full_page=True)
+    entry = page.locator("table.overview a[href^='entry-']").first.get_attribute("href")
+    page.goto((site / entry).as_uri() + "#filter=wrong")
+    page.wait_for_selector("#samples[data-ready='1']")
+    page.screenshot(path=str(folder / "leaderboard_samples.png"))
+    page.close()
 
 
 if __name__ == "__main__":

@@ -5,12 +5,14 @@ different sample sets are flagged, never ranked together; paired comparisons use
 Newcombe's interval and McNemar's exact test; every string is escaped. The
 browser tests open the site from file:// in Chromium and use it as a reader would."""
 
+import io
 import json
 import os
 import shutil
 from pathlib import Path
 
 import pytest
+from PIL import Image
 from scipy.stats import binomtest
 
 from harness.cli import main
@@ -21,11 +23,14 @@ from harness.record import SampleRecord
 from harness.registry import create_task
 
 XSS = "<script>alert(1)</script>"
+IMG = '"><img src=x onerror=alert(2)>'
 TARGETS = {s.id: s.target for s in create_task("smoke-gen", {}).samples()}
 
 
 def _replay(path: Path, right: set[str]) -> Path:
-    path.write_text("".join(json.dumps({"id": i, "output": f" {t}" if i in right else f" {XSS}"}) + "\n" for i, t in TARGETS.items()))
+    wrong = [f" {XSS}", f" {IMG}"]
+    lines = [{"id": i, "output": f" {t}" if i in right else wrong[k % 2]} for k, (i, t) in enumerate(TARGETS.items())]
+    path.write_text("".join(json.dumps(line) + "\n" for line in lines))
     return path
 
 
@@ -145,7 +150,7 @@ def test_every_page_escapes_the_strings_of_the_runs(site):
     assert len(pages) > 5
     for page in pages:
         text = page.read_text()
-        assert XSS not in text, page.name
+        assert XSS not in text and "<img" not in text, page.name
     shards = " ".join(p.read_text() for p in site.glob("data/*/shard-*.js"))
     assert "<script>" not in shards and "\\u003cscript>" in shards
 
@@ -222,7 +227,11 @@ def test_the_drill_down_filters_searches_and_shows_strings_as_text(site, runs, p
     page.wait_for_selector("#samples[data-ready='1']")
     cards = page.locator("article.sample")
     assert cards.count() == 15 and cards.locator("header .badge").all_inner_texts() == ["wrong"] * 15
-    assert XSS in cards.first.locator("pre").nth(1).inner_text()  # the output, shown as written
+    outputs = cards.locator("dd[data-field=output]").all_inner_texts()
+    assert any(XSS in o for o in outputs) and any(IMG in o for o in outputs)  # shown as written
+    assert page.locator("img").count() == 0 and page.locator("script:not([src])").count() == 0  # no element from an output
+    shot = page.screenshot(full_page=False)
+    assert len(Image.open(io.BytesIO(shot)).convert("L").getcolors(maxcolors=65536) or []) > 8  # not blank
     page.fill("input.search", "gen-07")
     page.wait_for_function("document.querySelectorAll('article.sample').length === 1")
     assert cards.first.get_attribute("data-id") == "gen-07"

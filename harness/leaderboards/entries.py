@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -145,23 +146,27 @@ def _differing_args(entries: list[Entry]) -> set[str]:
 
 
 def label_entries(entries: list[Entry]) -> None:
-    """Readable row labels within each task: the short model name, the steering, the
-    task arguments whose values differ between the task's rows, and the run folder
-    where two runs are otherwise identical."""
+    """Readable row labels within each task: the short model name, the steering and the
+    task arguments whose values differ between the task's rows; rows that would still
+    read the same (two runs of one configuration, or models whose short names agree)
+    add their run folder, as much of its path as tells them apart."""
     for task in {e.task for e in entries}:
         rows = [e for e in entries if e.task == task]
         differing = sorted(_differing_args(rows))
-        seen: dict[tuple, int] = {}
-        for e in rows:
-            seen[e.identity] = seen.get(e.identity, 0) + 1
         for e in rows:
             parts = [short_model(e.model)]
             if e.steering != "none":
                 parts.append(f"[{e.steering}]")
             parts += [f"{k}={e.args.get(k)}" for k in differing]
-            if seen[e.identity] > 1:
-                parts.append(f"(run {e.run.path.name})")
             e.label = " ".join(parts)
+        same: dict[str, list[Entry]] = {}
+        for e in rows:
+            same.setdefault(e.label, []).append(e)
+        for clash in (group for group in same.values() if len(group) > 1):
+            paths = [e.run.path.resolve() for e in clash]
+            common = Path(os.path.commonpath(paths))
+            for e, path in zip(clash, paths):
+                e.label += f" (run {path.relative_to(common) if path != common else path.name})"
 
 
 def group_entries(entries: list[Entry]) -> None:

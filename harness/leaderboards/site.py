@@ -29,7 +29,10 @@ def _slug(text: str) -> str:
 
 
 def _num(value: Any, digits: int = 3) -> str:
-    return f"{value:.{digits}f}" if isinstance(value, (int, float)) and math.isfinite(value) else "n/a"
+    if not (isinstance(value, (int, float)) and math.isfinite(value)):
+        return "n/a"
+    text = f"{value:.{digits}f}"
+    return text[1:] if text.startswith("-") and float(text) == 0 else text  # no "-0.000"
 
 
 def _interval(metric: dict) -> str:
@@ -119,7 +122,7 @@ def _overview(entries: list[Entry], title: str, warnings: list[str]) -> str:
         parts.append(
             f'<section id="family-{_slug(family)}"><h2>{e(family)}</h2><div class="scroll"><table class="sortable overview">'
             "<thead><tr><th>task</th><th>model</th><th>headline</th><th data-sort=value>value</th><th>95% interval</th>"
-            "<th data-sort=lower>lower bound</th><th>upper</th><th>n</th><th>errors</th><th>unjudged</th>"
+            "<th data-sort=lower>lower bound</th><th>upper</th><th>n</th><th>errors</th><th title=\"samples a judge left undecided\">unjudged</th>"
             f"<th>group</th><th></th></tr></thead><tbody>{''.join(body)}</tbody></table></div></section>"
         )
     return _page(title, "".join(parts), title)
@@ -157,7 +160,7 @@ def _task_page(task: str, rows: list[Entry], pairs: dict[tuple[str, str], Pair],
             ("n (scored)", lambda en: en.n),
             ("samples", lambda en: en.n_samples),
             ("errors", lambda en: en.n_errors),
-            ("unjudged", lambda en: en.n_unjudged),
+            ("unjudged samples", lambda en: en.n_unjudged),
         )
     )
     parts = [

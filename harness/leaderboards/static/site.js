@@ -98,7 +98,7 @@
     const dl = el("dl");
     const add = (label, value, pre) => {
       if (value === null || value === undefined || value === "") return;
-      dl.append(el("dt", {}, label), el("dd", {}, pre ? el("pre", {}, show(value)) : show(value)));
+      dl.append(el("dt", {}, label), el("dd", { "data-field": label }, pre ? el("pre", {}, show(value)) : show(value)));
     };
     add("input", row.input, true);
     add("output", row.output, true);
