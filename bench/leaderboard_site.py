@@ -92,9 +92,11 @@ def screenshots(browser, site: Path, folder: Path) -> None:
     page = browser.new_page(viewport={"width": 1280, "height": 800})
     page.goto((site / "index.html").as_uri())
     page.screenshot(path=str(folder / "leaderboard_overview.png"), full_page=True)
-    entry = page.locator("table.overview a[href^='entry-']").first.get_attribute("href")
-    page.goto((site / entry).as_uri() + "#filter=wrong")
+    links = page.locator("#family-physics a[href^='entry-']")
+    links = links if links.count() else page.locator("table.overview a[href^='entry-']")
+    page.goto((site / str(links.first.get_attribute("href"))).as_uri() + "#filter=wrong")
     page.wait_for_selector("#samples[data-ready='1']")
+    page.evaluate("document.getElementById('samples').scrollIntoView()")
     page.screenshot(path=str(folder / "leaderboard_samples.png"))
     page.close()
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -42,9 +43,12 @@ def steering_label(steering: dict | None) -> str:
 
 
 def short_model(spec: str) -> str:
-    """`hf:/models/Qwen2.5-7B-Instruct` reads as `hf:Qwen2.5-7B-Instruct`."""
+    """`hf:/models/Qwen2.5-7B-Instruct` reads as `hf:Qwen2.5-7B-Instruct`, `replay:out/qwen.jsonl.gz` as `replay:qwen`."""
     kind, _, target = spec.partition(":")
-    return f"{kind}:{target.rstrip('/').rsplit('/', 1)[-1]}" if target else spec
+    if not target:
+        return spec
+    name = target.rstrip("/").rsplit("/", 1)[-1]
+    return f"{kind}:{re.sub(r'[.](jsonl|json)([.]gz)?$', '', name) or name}"
 
 
 @dataclass
@@ -74,6 +78,12 @@ class Entry:
     @property
     def headline_metric(self) -> dict:
         return self.metrics.get(self.headline, {})
+
+    @property
+    def headline_n(self) -> int:
+        """The number of items the headline is computed over (a task may leave some scored samples out)."""
+        n = self.headline_metric.get("n")
+        return n if isinstance(n, int) else self.n
 
     @property
     def n_unjudged(self) -> int:

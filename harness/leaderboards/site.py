@@ -115,14 +115,14 @@ def _overview(entries: list[Entry], title: str, warnings: list[str]) -> str:
                 f'<td><a href="task-{_slug(en.task)}.html">{e(en.task)}</a></td>'
                 f'<td><a href="entry-{en.key}.html">{e(en.label)}</a>{_badges(en)}</td>'
                 f"<td>{e(en.headline)}</td><td class=num>{_num(m.get('value'))}</td><td>{_bar(m, scale)}</td>"
-                f"<td class=num>{_num(ci[0])}</td><td class=num>{_num(ci[1])}</td><td class=num>{en.n}</td>"
+                f"<td class=num>{_num(ci[0])}</td><td class=num>{_num(ci[1])}</td><td class=num>{en.headline_n}</td>"
                 f"<td class=num>{en.n_errors}</td><td class=num>{en.n_unjudged}</td><td>{e(en.group)}</td>"
                 f'<td><a href="entry-{en.key}.html#config">config</a></td></tr>'
             )
         parts.append(
             f'<section id="family-{_slug(family)}"><h2>{e(family)}</h2><div class="scroll"><table class="sortable overview">'
             "<thead><tr><th>task</th><th>model</th><th>headline</th><th data-sort=value>value</th><th>95% interval</th>"
-            "<th data-sort=lower>lower bound</th><th>upper</th><th>n</th><th>errors</th><th title=\"samples a judge left undecided\">unjudged</th>"
+            '<th data-sort=lower>lower bound</th><th>upper</th><th>n</th><th>errors</th><th title="samples a judge left undecided">unjudged</th>'
             f"<th>group</th><th></th></tr></thead><tbody>{''.join(body)}</tbody></table></div></section>"
         )
     return _page(title, "".join(parts), title)
@@ -282,7 +282,8 @@ def _write_samples(en: Entry, folder: Path) -> None:
 
 
 def _write_tables(entries: list[Entry], output: Path, title: str) -> list[Path]:
-    """The overview as CSV, Markdown and JSON, for scripts and READMEs."""
+    """The overview as CSV, Markdown and JSON, for scripts and READMEs, in the overview's order."""
+    entries = sorted(entries, key=lambda en: (en.family, en.task, en.group, -_value(en)))
     header = [
         "family",
         "task",
@@ -314,7 +315,7 @@ def _write_tables(entries: list[Entry], output: Path, title: str) -> list[Path]:
                 en.headline,
                 m.get("value"),
                 *ci,
-                en.n,
+                en.headline_n,
                 en.n_errors,
                 en.n_unjudged,
                 en.group,
@@ -332,7 +333,7 @@ def _write_tables(entries: list[Entry], output: Path, title: str) -> list[Path]:
         "|---|---|---|---|---|---|---|---|",
     ]
     md += [
-        f"| {markdown_cell(en.task)} | {markdown_cell(en.label)} | {markdown_cell(en.headline)} | {_interval(en.headline_metric)} | {en.n} | {en.n_errors} | {en.n_unjudged} | {en.group} |"
+        f"| {markdown_cell(en.task)} | {markdown_cell(en.label)} | {markdown_cell(en.headline)} | {_interval(en.headline_metric)} | {en.headline_n} | {en.n_errors} | {en.n_unjudged} | {en.group} |"
         for en in entries
     ]
     paths[1].write_text("\n".join(md) + "\n", encoding="utf-8")
