@@ -26,7 +26,7 @@ for shots in 0shot 5shot; do
   harness eval --model "replay:$hardmath/mistral7b_$shots.jsonl.gz" --task hardmath --output "$runs/hardmath_mistral7b_$shots" -q
 done
 
-# 4. One leaderboard site of every run.
-harness leaderboard "$runs/assign_add_eval" "$runs"/physics_* "$runs"/hardmath_mistral7b_* --output "$runs/site" \
+# 4. One leaderboard site of every run (the training run adds its phase curves).
+harness leaderboard "$runs/assign_add" "$runs/assign_add_eval" "$runs"/physics_* "$runs"/hardmath_mistral7b_* --output "$runs/site" \
   --title "harness: Assign-and-Add, PHYSICS and HARDMath (published outputs)"
 echo "open $runs/site/index.html"

@@ -227,6 +227,7 @@ class Task:
     requires: ClassVar[frozenset[str]] = frozenset({"generate"})
     roles: ClassVar[tuple[ModelRole, ...]] = ()
     headline: ClassVar[str] = "accuracy"  # the metric a leaderboard ranks by, printed first
+    control_drift: ClassVar[tuple[str, str] | None] = None  # (control, drift) metrics of a steering task: the leaderboard plots them
 
     def __init__(self, args: Any = None):
         self.args = args if args is not None else self.Args()

@@ -118,14 +118,14 @@ def paired_difference_metric(a: Sequence[float], b: Sequence[float]) -> Metric:
     """Mean of a - b over paired samples (the same samples scored for two runs). For
     0/1 scores, Newcombe's interval for a difference of paired proportions (his
     method 10, from the two Wilson intervals and the pairs' corrected correlation), which stays
-    informative when no pair disagrees; otherwise a paired bootstrap of the mean difference."""
+    informative when no pair disagrees; otherwise the paired bootstrap (`paired_bootstrap_metric`)."""
     x, y = np.asarray(a, dtype=float), np.asarray(b, dtype=float)
     n = len(x)
     if n == 0:
         return Metric(float("nan"), None, 0, "mean")
     diff = float((x - y).mean())
     if not (np.isin(x, (0.0, 1.0)).all() and np.isin(y, (0.0, 1.0)).all()):
-        return Metric(diff, bootstrap_ci(x - y, np.mean), n, "mean")
+        return paired_bootstrap_metric(x, y)
     both, only_a = int(((x == 1) & (y == 1)).sum()), int(((x == 1) & (y == 0)).sum())
     only_b, neither = int(((x == 0) & (y == 1)).sum()), int(((x == 0) & (y == 0)).sum())
     p1, p2 = (both + only_a) / n, (both + only_b) / n
@@ -139,6 +139,27 @@ def paired_difference_metric(a: Sequence[float], b: Sequence[float]) -> Metric:
     lower = math.sqrt(max(0.0, (p1 - l1) ** 2 - 2 * phi * (p1 - l1) * (u2 - p2) + (u2 - p2) ** 2))
     upper = math.sqrt(max(0.0, (u1 - p1) ** 2 - 2 * phi * (u1 - p1) * (p2 - l2) + (p2 - l2) ** 2))
     return Metric(diff, (max(-1.0, diff - lower), min(1.0, diff + upper)), n, "mean")
+
+
+def paired_bootstrap_metric(a: Sequence[float] | np.ndarray, b: Sequence[float] | np.ndarray) -> Metric:
+    """Mean of a - b over paired samples with scipy's paired percentile bootstrap
+    interval (pairs are resampled together; seeded, so the same runs give the same interval)."""
+    from scipy.stats import bootstrap
+
+    x, y = np.asarray(a, dtype=float), np.asarray(b, dtype=float)
+    if len(x) < 2:
+        return Metric(float((x - y).mean()) if len(x) else float("nan"), None, len(x), "mean")
+    result = bootstrap(
+        (x, y),
+        lambda u, v, axis=-1: np.mean(u - v, axis=axis),
+        paired=True,
+        vectorized=True,
+        n_resamples=N_RESAMPLES,
+        method="percentile",
+        rng=np.random.default_rng(SEED),
+    )
+    ci = result.confidence_interval
+    return Metric(float((x - y).mean()), (float(ci.low), float(ci.high)), len(x), "mean")
 
 
 def mcnemar_exact_p(a: Sequence[float], b: Sequence[float]) -> float:

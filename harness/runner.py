@@ -381,6 +381,7 @@ def run_eval(config: RunConfig) -> RunResult:
                     "data_sha256": t.data_fingerprint(),
                     "description": t.description,
                     "family": t.family,
+                    "control_drift": t.control_drift,
                 }
                 for t in tasks
             },

@@ -5,18 +5,20 @@ different sample sets are flagged, never ranked together; paired comparisons use
 Newcombe's interval and McNemar's exact test; every string is escaped. The
 browser tests open the site from file:// in Chromium and use it as a reader would."""
 
+import csv
 import io
 import json
 import os
 import shutil
 from pathlib import Path
 
+import numpy as np
 import pytest
 from PIL import Image
 from scipy.stats import binomtest
 
 from harness.cli import main
-from harness.leaderboards import read_entries
+from harness.leaderboards import build_site, read_entries
 from harness.leaderboards.compare import compare, mark_best_and_ties
 from harness.metrics import proportion_metric
 from harness.record import SampleRecord
@@ -145,12 +147,71 @@ def test_the_paired_comparison_is_mcnemars_exact_test_on_the_discordant_samples(
     assert any(key.startswith("model.spec") or key.startswith("identity.model") for key, _, _ in pair.config_diff)
 
 
+def test_the_paired_bootstrap_is_scipys_and_newcombes_interval_covers(runs):
+    from scipy.stats import bootstrap
+
+    from harness.metrics import N_RESAMPLES, SEED, paired_bootstrap_metric, paired_difference_metric
+
+    entries = _by_run(read_entries([runs["strong"], runs["weak"]]))
+    pair = compare(entries["strong"], entries["weak"])
+    x = [r.score for r in entries["strong"].records]
+    y = [r.score for r in entries["weak"].records]
+    expected = bootstrap(
+        (np.array(x), np.array(y)),
+        lambda u, v, axis=-1: np.mean(u - v, axis=axis),
+        paired=True,
+        vectorized=True,
+        n_resamples=N_RESAMPLES,
+        method="percentile",
+        rng=np.random.default_rng(SEED),
+    ).confidence_interval
+    assert pair.bootstrap.ci95 == pytest.approx((expected.low, expected.high)) and pair.bootstrap.value == pytest.approx(0.65)
+    continuous = paired_bootstrap_metric([0.5, 0.2, 0.9, 0.4], [0.1, 0.2, 0.3, 0.8])
+    assert continuous.value == pytest.approx(0.15) and continuous.ci95[0] < 0.15 < continuous.ci95[1]
+    # Newcombe's interval for paired 0/1 scores covers the true difference about 95% of the time, also near 0 and 1
+    rng = np.random.default_rng(0)
+    for p_a, p_b, rho in ((0.5, 0.4, 0.3), (0.95, 0.9, 0.5), (0.05, 0.05, 0.0)):
+        hits = 0
+        for _ in range(400):
+            shared = rng.random(60)
+            a = (np.where(rng.random(60) < rho, shared, rng.random(60)) < p_a).astype(float)
+            b = (np.where(rng.random(60) < rho, shared, rng.random(60)) < p_b).astype(float)
+            lo, hi = paired_difference_metric(a, b).ci95
+            hits += lo <= p_a - p_b <= hi
+        assert hits / 400 >= 0.92, (p_a, p_b, rho, hits)
+    same = paired_difference_metric([1.0] * 20, [1.0] * 20)
+    assert same.value == 0 and same.ci95[0] < 0 < same.ci95[1]  # informative where no pair disagrees
+
+
+def test_the_site_draws_each_task_and_training_runs_and_exports_every_table(runs, tmp_path):
+    train = tmp_path / "train"
+    train.mkdir()
+    (train / "config.json").write_text(json.dumps({"kind": "train"}))
+    (train / "metrics.csv").write_text("step,loss,acc_a,acc_b,train_seconds\n0,nan,0.1,0.0,0\n100,2.0,0.6,0.2,5\n200,1.0,0.9,0.7,9\n")
+    (train / "summary.json").write_text(json.dumps({"phases": {"phase1": {"step": 100}, "phase2": None}}))
+    site = tmp_path / "site"
+    build_site([runs["strong"], runs["weak"], train], site)
+    for picture in ("task-smoke-gen.png", "training-0.png"):
+        assert (site / picture).stat().st_size > 5000, picture
+    assert 'src="training-0.png"' in (site / "index.html").read_text()
+    document = json.loads((site / "leaderboard.json").read_text())
+    assert document["schema"] == 1 and len(document["rows"]) == 2 and len(document["pairs"]) == 1
+    assert {"key", "task", "row", "headline", "metrics", "n", "errors", "unjudged", "group", "best", "tied_with_best"} <= set(
+        document["rows"][0]
+    )
+    assert document["pairs"][0]["mcnemar_p"] == pytest.approx(binomtest(13, 13, 0.5).pvalue)
+    metrics = list(csv.reader(open(site / "task-smoke-gen.csv")))
+    assert metrics[0][:2] == ["metric", "statistic"] and ["accuracy", "value"] == metrics[1][:2] and len(metrics[0]) == 4
+    pairs = list(csv.DictReader(open(site / "pairs-smoke-gen.csv")))
+    assert len(pairs) == 1 and pairs[0]["significant"] == "True"
+
+
 def test_every_page_escapes_the_strings_of_the_runs(site):
     pages = list(site.glob("*.html"))
     assert len(pages) > 5
     for page in pages:
         text = page.read_text()
-        assert XSS not in text and "<img" not in text, page.name
+        assert XSS not in text and "<img src=x" not in text, page.name
     shards = " ".join(p.read_text() for p in site.glob("data/*/shard-*.js"))
     assert "<script>" not in shards and "\\u003cscript>" in shards
 
@@ -163,7 +224,7 @@ def test_the_site_has_an_overview_task_pages_and_a_drill_down_per_entry(site, ru
         assert (site / f"task-{task}.html").exists()
     big = _by_run(entries)["big"]
     assert len(list((site / "data" / big.key).glob("shard-*.js"))) == 40  # 20,000 samples in shards of 500
-    rows = json.loads((site / "leaderboard.json").read_text())
+    rows = json.loads((site / "leaderboard.json").read_text())["rows"]
     assert len(rows) == len(entries) and {r["task"] for r in rows} == {"smoke-gen", "physics", "synthetic"}
 
 

@@ -45,7 +45,7 @@ def test_layers_ranks_every_layer(tmp_path, tiny_llama_dir):
 
 
 def test_compare_writes_table_plot_and_leaderboard_runs(tmp_path, tiny_llama_dir):
-    from harness.leaderboards import read_entries
+    from harness.leaderboards import build_site, read_entries
 
     out_dir = tmp_path / "cmp"
     invoke(
@@ -87,6 +87,8 @@ def test_compare_writes_table_plot_and_leaderboard_runs(tmp_path, tiny_llama_dir
     entries = read_entries(sorted((out_dir / "runs").iterdir()))
     steering = {e.steering.split(" ")[0] for e in entries}
     assert steering == {"none", "prompt", "mi"} and len(entries) == 4 and len({e.label for e in entries}) == 4
+    build_site(sorted((out_dir / "runs").iterdir()), tmp_path / "site")
+    assert (tmp_path / "site" / "plane-persona.png").stat().st_size > 5000  # the control-drift plane of the steering runs
 
 
 def test_steering_material_comes_from_the_task_through_the_registry(tiny_llama_dir):

@@ -10,11 +10,14 @@ from __future__ import annotations
 from pathlib import Path
 
 from harness.leaderboards.entries import Entry, read_entries
+from harness.leaderboards.pictures import is_training_run
 from harness.leaderboards.site import write_site
 
 __all__ = ["Entry", "build_site", "read_entries"]
 
 
 def build_site(run_dirs: list[Path], output: Path, title: str = "harness leaderboard") -> list[Path]:
-    """Write the site for `run_dirs` under `output`; index.html first, then the CSV, Markdown and JSON tables."""
-    return write_site(read_entries(run_dirs), output, title)
+    """Write the site for `run_dirs` (evaluation runs, and training runs, whose curves are drawn)
+    under `output`; index.html first, then the CSV, Markdown and JSON tables."""
+    training = tuple(Path(d) for d in run_dirs if is_training_run(Path(d)))
+    return write_site(read_entries([d for d in run_dirs if Path(d) not in training]), output, title, training)

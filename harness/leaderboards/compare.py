@@ -1,9 +1,10 @@
 """Paired comparison and diff of two entries of one task, on the samples both scored.
 
 The samples of two runs of a task are paired (the same items), so their difference
-is tested as paired data: an interval of the mean per-sample difference (Newcombe's
-for 0/1 scores, a paired bootstrap otherwise) and, for 0/1 scores, McNemar's exact
-test, rather than an unpaired test on the two means.
+is tested as paired data, rather than with an unpaired test on the two means: a
+paired bootstrap interval of the mean per-sample difference and, for 0/1 scores,
+McNemar's exact test and Newcombe's interval (which, unlike the bootstrap, stays
+informative when no pair disagrees, and so decides ties for 0/1 scores).
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from harness.leaderboards.entries import Entry
-from harness.metrics import Metric, mcnemar_exact_p, paired_difference_metric
+from harness.metrics import Metric, mcnemar_exact_p, paired_bootstrap_metric, paired_difference_metric
 
 IGNORED_CONFIG = ("created", "config.output", "config.quiet", "versions.")
 
@@ -22,7 +23,8 @@ class Pair:
     a: Entry
     b: Entry
     n_common: int
-    difference: Metric  # mean per-sample score of a minus b, on the common scored samples
+    bootstrap: Metric  # mean per-sample score of a minus b on the common scored samples, paired bootstrap interval
+    difference: Metric  # the same difference with the interval that decides: Newcombe's for 0/1 scores, else the bootstrap
     mcnemar_p: float | None  # None unless every common score is 0 or 1
     headline_paired: bool  # the headline is the mean per-sample score in both, so `difference` compares headlines
     flipped: list[dict] = field(default_factory=list)  # samples whose verdict differs
@@ -64,6 +66,7 @@ def compare(a: Entry, b: Entry) -> Pair:
         a=a,
         b=b,
         n_common=len(common),
+        bootstrap=paired_bootstrap_metric(xs, ys),
         difference=paired_difference_metric(xs, ys),
         mcnemar_p=mcnemar_exact_p(xs, ys) if binary else None,
         headline_paired=a.headline_is_sample_mean() and b.headline_is_sample_mean(),

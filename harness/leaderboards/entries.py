@@ -68,6 +68,7 @@ class Entry:
     data_sha256: str | None
     limit: int | None
     records: list[SampleRecord]
+    control_drift: tuple[str, str] | None = None  # a steering task's (control, drift) metrics
     label: str = ""  # short model name, steering and the arguments that set it apart; see `label_entries`
     group: str = "A"  # comparison group within the task
     group_reason: str = ""
@@ -144,6 +145,7 @@ def _entries_of(run: FinishedRun) -> list[Entry]:
             data_sha256=task_config.get("data_sha256"),
             limit=run.identity.get("limit"),
             records=recs,
+            control_drift=tuple(task_config["control_drift"]) if task_config.get("control_drift") else None,  # type: ignore[arg-type]
         )
         entry.statuses = [sample_status(r) for r in recs]
         out.append(entry)

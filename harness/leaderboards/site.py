@@ -18,6 +18,7 @@ from typing import Any
 from harness.io import markdown_cell
 from harness.leaderboards.compare import Pair, compare, mark_best_and_ties
 from harness.leaderboards.entries import STATUSES, Entry
+from harness.leaderboards.pictures import plot_control_drift, plot_headlines, plot_training_run
 
 SHARD_SIZE = 500
 STATIC = Path(__file__).parent / "static"
@@ -96,7 +97,7 @@ def _badges(en: Entry) -> str:
     return out
 
 
-def _overview(entries: list[Entry], title: str, warnings: list[str]) -> str:
+def _overview(entries: list[Entry], title: str, warnings: list[str], training: str) -> str:
     parts = [f'<p class="warn">{e(w)}</p>' for w in warnings]
     parts.append(
         "<p>One row per model, steering and task arguments; the value is the task's headline metric with its 95% "
@@ -125,7 +126,7 @@ def _overview(entries: list[Entry], title: str, warnings: list[str]) -> str:
             '<th data-sort=lower>lower bound</th><th>upper</th><th>n</th><th>errors</th><th title="samples a judge left undecided">unjudged</th>'
             f"<th>group</th><th></th></tr></thead><tbody>{''.join(body)}</tbody></table></div></section>"
         )
-    return _page(title, "".join(parts), title)
+    return _page(title, "".join(parts) + training, title)
 
 
 def _value(en: Entry) -> float:
@@ -135,7 +136,7 @@ def _value(en: Entry) -> float:
 
 def _pair_cell(pair: Pair, row: Entry) -> str:
     """The pair as row minus column (a pair is stored once, as A minus B)."""
-    d, sign = pair.difference, (1 if pair.a is row else -1)
+    d, sign = pair.bootstrap, (1 if pair.a is row else -1)
     ci = sorted(sign * c for c in d.ci95) if d.ci95 else None
     text = f"{_num(sign * d.value)} [{_num(ci[0])}, {_num(ci[1])}]" if ci else _num(d.value)
     p = f" p={pair.mcnemar_p:.3g}" if pair.mcnemar_p is not None else ""
@@ -143,7 +144,7 @@ def _pair_cell(pair: Pair, row: Entry) -> str:
     return f'<a href="compare-{pair.a.key}-{pair.b.key}.html">{e(text + p + mark)}</a>'
 
 
-def _task_page(task: str, rows: list[Entry], pairs: dict[tuple[str, str], Pair], title: str) -> str:
+def _task_page(task: str, rows: list[Entry], pairs: dict[tuple[str, str], Pair], title: str, pictures: list[tuple[str, str]]) -> str:
     metrics: list[str] = []
     for en in rows:
         metrics += [m for m in en.metrics if m not in metrics]
@@ -163,13 +164,16 @@ def _task_page(task: str, rows: list[Entry], pairs: dict[tuple[str, str], Pair],
             ("unjudged samples", lambda en: en.n_unjudged),
         )
     )
-    parts = [
+    parts = [f'<p><img src="{e(src)}" alt="{e(alt)}"></p>' for src, alt in pictures]
+    parts += [
         "<p>Every metric of every row (value [95% interval]; * the headline). Groups: rows in the same group scored "
-        "the same samples of the same data.</p>",
+        f'the same samples of the same data. As a table: <a href="task-{_slug(task)}.csv">CSV</a>, '
+        f'<a href="task-{_slug(task)}.json">JSON</a>.</p>',
         f'<div class="scroll"><table class="metrics"><thead><tr><th>metric</th>{head}</tr></thead><tbody>{body}{counts}</tbody></table></div>',
     ]
     if len(rows) > 1:
         options = "".join(f'<option value="{en.key}">{e(en.label)}</option>' for en in rows)
+        options_b = "".join(f'<option value="{en.key}"{" selected" if k == 1 else ""}>{e(en.label)}</option>' for k, en in enumerate(rows))
         grid = "".join(
             f"<tr><th>{e(a.label)}</th>"
             + "".join(f"<td>{_pair_cell(pairs[(a.key, b.key)], a)}</td>" if (a.key, b.key) in pairs else "<td></td>" for b in rows)
@@ -178,9 +182,10 @@ def _task_page(task: str, rows: list[Entry], pairs: dict[tuple[str, str], Pair],
         )
         parts += [
             "<h2>Paired comparisons</h2><p>Row minus column: the mean per-sample score difference on the samples both "
-            "scored, with its paired 95% interval (Newcombe's for 0/1 scores, else a paired bootstrap) and McNemar's "
-            "exact p for 0/1 scores; * where the interval excludes 0.</p>",
-            f'<form class="pick-pair"><select name="a">{options}</select> vs <select name="b">{options}</select> '
+            "scored, with its paired bootstrap 95% interval and, for 0/1 scores, McNemar's exact p; * where the difference "
+            "is significant at 95% (for 0/1 scores by Newcombe's paired interval). As a table: "
+            f'<a href="pairs-{_slug(task)}.csv">CSV</a>.</p>',
+            f'<form class="pick-pair"><select name="a">{options}</select> vs <select name="b">{options_b}</select> '
             '<button type="submit">compare</button> <span class="pick-message muted"></span></form>',
             f'<div class="scroll"><table class="pairs"><thead><tr><th></th>{"".join(f"<th>{e(b.label)}</th>" for b in rows)}</tr></thead>'
             f"<tbody>{grid}</tbody></table></div>",
@@ -236,8 +241,11 @@ def _diff_table(rows: list[tuple[str, Any, Any]], a: str, b: str) -> str:
 
 
 def _compare_page(pair: Pair, title: str) -> str:
-    a, b, d = pair.a, pair.b, pair.difference
-    ci = f"[{_num(d.ci95[0])}, {_num(d.ci95[1])}]" if d.ci95 else "n/a"
+    a, b, d = pair.a, pair.b, pair.bootstrap
+
+    def interval(m) -> str:
+        return f"[{_num(m.ci95[0])}, {_num(m.ci95[1])}]" if m.ci95 else "n/a"
+
     notes = []
     if a.group != b.group:
         notes.append("These rows are in different comparison groups: only the samples both scored are compared.")
@@ -253,7 +261,9 @@ def _compare_page(pair: Pair, title: str) -> str:
         + f'<table class="summary"><tr><th>A</th><td><a href="entry-{a.key}.html">{e(a.label)}</a>: {e(_interval(a.headline_metric))}</td></tr>'
         f'<tr><th>B</th><td><a href="entry-{b.key}.html">{e(b.label)}</a>: {e(_interval(b.headline_metric))}</td></tr>'
         f"<tr><th>common scored samples</th><td class=num>{pair.n_common}</td></tr>"
-        f'<tr><th>A - B (mean per-sample score)</th><td class="num difference">{_num(d.value)} {ci}</td></tr>'
+        f'<tr><th>A - B (mean per-sample score)</th><td class="num difference">{_num(d.value)}</td></tr>'
+        f'<tr><th>paired bootstrap 95% interval</th><td class="num bootstrap">{interval(d)}</td></tr>'
+        f'<tr><th>Newcombe 95% interval (0/1 scores)</th><td class="num newcombe">{interval(pair.difference) if pair.mcnemar_p is not None else "n/a"}</td></tr>'
         f'<tr><th>McNemar exact p</th><td class="num mcnemar">{_num(pair.mcnemar_p, 4) if pair.mcnemar_p is not None else "n/a (scores not all 0/1)"}</td></tr></table>'
         f'<h2>Samples whose verdict differs ({len(pair.flipped)})</h2><div class="scroll"><table class="flipped">'
         f"<thead><tr><th>sample</th><th>A</th><th>B</th></tr></thead><tbody>{flipped}</tbody></table></div>"
@@ -281,8 +291,59 @@ def _write_samples(en: Entry, folder: Path) -> None:
         (folder / f"shard-{k}.js").write_text(_js("harnessShard", en.key, k, rows), encoding="utf-8")
 
 
-def _write_tables(entries: list[Entry], output: Path, title: str) -> list[Path]:
-    """The overview as CSV, Markdown and JSON, for scripts and READMEs, in the overview's order."""
+def _metric_json(m: Any) -> dict:
+    return {"value": m.value, "ci95": list(m.ci95) if m.ci95 else None, "n": m.n}
+
+
+def _pair_json(pair: Pair) -> dict:
+    return {
+        "a": pair.a.key,
+        "b": pair.b.key,
+        "task": pair.a.task,
+        "n_common": pair.n_common,
+        "difference": pair.bootstrap.value,
+        "bootstrap_ci95": _metric_json(pair.bootstrap)["ci95"],
+        "newcombe_ci95": _metric_json(pair.difference)["ci95"] if pair.mcnemar_p is not None else None,
+        "mcnemar_p": pair.mcnemar_p,
+        "significant": pair.significant,
+        "headline_paired": pair.headline_paired,
+        "n_flipped": len(pair.flipped),
+    }
+
+
+def _row_json(en: Entry) -> dict:
+    return {
+        "key": en.key,
+        "family": en.family,
+        "task": en.task,
+        "row": en.label,
+        "model": en.model,
+        "steering": en.steering,
+        "task_args": en.args,
+        "run": str(en.run.path),
+        "headline": en.headline,
+        "metrics": en.metrics,
+        "n": en.headline_n,
+        "errors": en.n_errors,
+        "unjudged": en.n_unjudged,
+        "group": en.group,
+        "not_comparable": en.group_reason or None,
+        "best": en.best,
+        "tied_with_best": en.tied_with_best,
+    }
+
+
+LEADERBOARD_SCHEMA = 1
+
+
+def _write_csv(path: Path, rows: list[list[Any]]) -> None:
+    with open(path, "w", newline="", encoding="utf-8") as f:
+        csv.writer(f).writerows(rows)
+
+
+def _write_tables(entries: list[Entry], pairs: list[Pair], training: list[dict], output: Path, title: str) -> list[Path]:
+    """Every table as CSV (the overview, each task's metrics, each task's pairs) and the whole
+    leaderboard as `leaderboard.json` (schema in docs/leaderboards.md), plus the overview as Markdown."""
     entries = sorted(entries, key=lambda en: (en.family, en.task, en.group, -_value(en)))
     header = [
         "family",
@@ -300,9 +361,9 @@ def _write_tables(entries: list[Entry], output: Path, title: str) -> list[Path]:
         "unjudged",
         "group",
     ]
-    lines = []
+    lines: list[list[Any]] = [header]
     for en in entries:
-        m = en.headline_metric
+        m, row = en.headline_metric, _row_json(en)
         ci = m.get("ci95") or ["", ""]
         lines.append(
             [
@@ -315,15 +376,11 @@ def _write_tables(entries: list[Entry], output: Path, title: str) -> list[Path]:
                 en.headline,
                 m.get("value"),
                 *ci,
-                en.headline_n,
-                en.n_errors,
-                en.n_unjudged,
-                en.group,
+                *(row[k] for k in ("n", "errors", "unjudged", "group")),
             ]
         )
     paths = [output / "leaderboard.csv", output / "leaderboard.md", output / "leaderboard.json"]
-    with open(paths[0], "w", newline="", encoding="utf-8") as f:
-        csv.writer(f).writerows([header, *lines])
+    _write_csv(paths[0], lines)
     md = [
         f"# {markdown_cell(title)}",
         "",
@@ -333,43 +390,81 @@ def _write_tables(entries: list[Entry], output: Path, title: str) -> list[Path]:
         "|---|---|---|---|---|---|---|---|",
     ]
     md += [
-        f"| {markdown_cell(en.task)} | {markdown_cell(en.label)} | {markdown_cell(en.headline)} | {_interval(en.headline_metric)} | {en.headline_n} | {en.n_errors} | {en.n_unjudged} | {en.group} |"
+        f"| {markdown_cell(en.task)} | {markdown_cell(en.label)} | {markdown_cell(en.headline)} | {_interval(en.headline_metric)} "
+        f"| {en.headline_n} | {en.n_errors} | {en.n_unjudged} | {en.group} |"
         for en in entries
     ]
     paths[1].write_text("\n".join(md) + "\n", encoding="utf-8")
-    paths[2].write_text(
-        json.dumps(
-            [
-                {
-                    "key": en.key,
-                    "family": en.family,
-                    "task": en.task,
-                    "row": en.label,
-                    "model": en.model,
-                    "steering": en.steering,
-                    "task_args": en.args,
-                    "run": str(en.run.path),
-                    "headline": en.headline,
-                    "metrics": en.metrics,
-                    "n": en.n,
-                    "errors": en.n_errors,
-                    "unjudged": en.n_unjudged,
-                    "group": en.group,
-                    "not_comparable": en.group_reason or None,
-                    "best": en.best,
-                    "tied_with_best": en.tied_with_best,
-                }
-                for en in entries
-            ],
-            indent=1,
-            default=str,
-        ),
-        encoding="utf-8",
-    )
+    document = {
+        "schema": LEADERBOARD_SCHEMA,
+        "title": title,
+        "rows": [_row_json(en) for en in entries],
+        "pairs": [_pair_json(p) for p in pairs],
+        "training_runs": training,
+    }
+    paths[2].write_text(json.dumps(document, indent=1, default=str), encoding="utf-8")
+    for task in sorted({en.task for en in entries}):
+        rows = [en for en in entries if en.task == task]
+        names: list[str] = []
+        for en in rows:
+            names += [m for m in en.metrics if m not in names]
+        table: list[list[Any]] = [["metric", "statistic", *(en.label for en in rows)]]
+        for name in names:
+            for stat in ("value", "ci95_lo", "ci95_hi", "n"):
+                cells = []
+                for en in rows:
+                    m = en.metrics.get(name, {})
+                    ci = m.get("ci95") or [None, None]
+                    cells.append({"value": m.get("value"), "ci95_lo": ci[0], "ci95_hi": ci[1], "n": m.get("n")}[stat])
+                table.append([name, stat, *("" if c is None else c for c in cells)])
+        _write_csv(output / f"task-{_slug(task)}.csv", table)
+        (output / f"task-{_slug(task)}.json").write_text(
+            json.dumps([_row_json(en) for en in rows], indent=1, default=str), encoding="utf-8"
+        )
+        task_pairs = [_pair_json(p) for p in pairs if p.a.task == task]
+        labels = {en.key: en.label for en in rows}
+        pair_header = [
+            "a",
+            "b",
+            "n_common",
+            "difference",
+            "bootstrap_lo",
+            "bootstrap_hi",
+            "newcombe_lo",
+            "newcombe_hi",
+            "mcnemar_p",
+            "significant",
+        ]
+        pair_rows: list[list[Any]] = [pair_header]
+        for p in task_pairs:
+            boot, newc = p["bootstrap_ci95"] or ["", ""], p["newcombe_ci95"] or ["", ""]
+            pair_rows.append(
+                [
+                    labels[p["a"]],
+                    labels[p["b"]],
+                    p["n_common"],
+                    p["difference"],
+                    *boot,
+                    *newc,
+                    "" if p["mcnemar_p"] is None else p["mcnemar_p"],
+                    p["significant"],
+                ]
+            )
+        _write_csv(output / f"pairs-{_slug(task)}.csv", pair_rows)
     return paths
 
 
-def write_site(entries: list[Entry], output: Path, title: str) -> list[Path]:
+def _training_section(training: list[dict]) -> str:
+    if not training:
+        return ""
+    items = "".join(
+        f'<figure><img src="{e(t["picture"])}" alt="{e("curves of " + t["run"])}"><figcaption>{e(t["run"])}</figcaption></figure>'
+        for t in training
+    )
+    return f'<section id="training"><h2>Training runs</h2><p>Every evaluated column of each run\'s metrics.csv against the step; phases as vertical lines.</p>{items}</section>'
+
+
+def write_site(entries: list[Entry], output: Path, title: str, training_runs: tuple[Path, ...] = ()) -> list[Path]:
     """Write the site under `output` and return the main files written (index.html first)."""
     output = Path(output)
     output.mkdir(parents=True, exist_ok=True)
@@ -385,18 +480,29 @@ def write_site(entries: list[Entry], output: Path, title: str) -> list[Path]:
             "Some rows come from several runs of the same model, steering and task arguments; each run is its own row, labelled by its folder."
         )
     pairs: dict[tuple[str, str], Pair] = {}
+    ordered_pairs: list[Pair] = []
     for task in sorted({en.task for en in entries}):
         rows = sorted((en for en in entries if en.task == task), key=lambda en: (en.group, -_value(en)))
         for i, a in enumerate(rows):
             for b in rows[i + 1 :]:
                 x, y = sorted((a, b), key=lambda en: en.key)
-                pair = pairs[(x.key, y.key)] = compare(x, y)
-                pairs[(y.key, x.key)] = pair
+                pair = pairs[(x.key, y.key)] = pairs[(y.key, x.key)] = compare(x, y)
+                ordered_pairs.append(pair)
                 (output / f"compare-{x.key}-{y.key}.html").write_text(_compare_page(pair, title), encoding="utf-8")
-        (output / f"task-{_slug(task)}.html").write_text(_task_page(task, rows, pairs, title), encoding="utf-8")
+        pictures = []
+        if plot_headlines(rows, output / f"task-{_slug(task)}.png"):
+            pictures.append((f"task-{_slug(task)}.png", f"{task}: headline per row with its 95% interval"))
+        plane = rows[0].control_drift
+        if plane and plot_control_drift(rows, *plane, output / f"plane-{_slug(task)}.png"):
+            pictures.append((f"plane-{_slug(task)}.png", f"{task}: {plane[0]} against {plane[1]} per row"))
+        (output / f"task-{_slug(task)}.html").write_text(_task_page(task, rows, pairs, title, pictures), encoding="utf-8")
     for en in entries:
         (output / f"entry-{en.key}.html").write_text(_entry_page(en, title), encoding="utf-8")
         _write_samples(en, output / "data" / en.key)
+    training = []
+    for k, folder in enumerate(training_runs):
+        if plot_training_run(folder, output / f"training-{k}.png"):
+            training.append({"run": str(folder), "picture": f"training-{k}.png"})
     index = output / "index.html"
-    index.write_text(_overview(entries, title, warnings), encoding="utf-8")
-    return [index, *_write_tables(entries, output, title)]
+    index.write_text(_overview(entries, title, warnings, _training_section(training)), encoding="utf-8")
+    return [index, *_write_tables(entries, ordered_pairs, training, output, title)]

@@ -67,6 +67,7 @@ def yes_no_p_match(responses: Sequence[Loglikelihood], matching: str) -> tuple[f
 class PersonaTask(Task):
     name = "persona"
     headline = "control"
+    control_drift = ("control", "drift_kl")
     description = "Personality steering: p(matching) on a trait's held-out statements (control) vs other traits and neutral-text KL (drift)"
     requires = frozenset({"loglikelihood", "generate"})
 
@@ -111,8 +112,8 @@ class PersonaTask(Task):
             raise HarnessError("persona trait=all has no single guidance; pass --guidance TEXT or a single trait")
         return SteeringTarget(
             guidance=guidance_text(a.trait, a.direction),
-            control_metric="control",
-            drift_metric="drift_kl",
+            control_metric=self.control_drift[0],
+            drift_metric=self.control_drift[1],
             probe_questions=tuple(it.question + ANSWER_INSTRUCTION for it in split_items(a.trait, "train", a.split_seed)[:n]),
             contrastive_pairs=tuple(contrastive_pairs(a.trait, a.direction, "train", a.split_seed, n)),
             meta={"task": self.name, "trait": a.trait, "direction": a.direction, "split_seed": a.split_seed},
