@@ -77,11 +77,12 @@ def compare(a: Entry, b: Entry) -> Pair:
     )
 
 
-def mark_best_and_ties(entries: list[Entry]) -> None:
+def mark_best_and_ties(entries: list[Entry], pairs: dict[tuple[str, str], Pair] | None = None) -> None:
     """Within each task and comparison group: the entry with the highest headline is
     best; an entry is tied with it when the paired interval of their difference holds
     0 (where the headline is a mean of per-sample scores), else when their 95%
-    intervals overlap. Headlines are taken as higher-is-better."""
+    intervals overlap. Headlines are taken as higher-is-better. `pairs` (by both key
+    orders) are the comparisons already made; the others are made here."""
     for key in {(e.task, e.group) for e in entries}:
         rows = [e for e in entries if (e.task, e.group) == key and isinstance(e.headline_metric.get("value"), (int, float))]
         if not rows:
@@ -91,7 +92,7 @@ def mark_best_and_ties(entries: list[Entry]) -> None:
         for e in rows:
             if e is best:
                 continue
-            pair = compare(best, e)
+            pair = (pairs or {}).get((best.key, e.key)) or compare(best, e)
             if pair.headline_paired and pair.n_common:
                 e.tied_with_best = not pair.significant
             else:

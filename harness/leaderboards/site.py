@@ -470,7 +470,6 @@ def write_site(entries: list[Entry], output: Path, title: str, training_runs: tu
     output.mkdir(parents=True, exist_ok=True)
     for name in ("site.css", "site.js"):
         shutil.copyfile(STATIC / name, output / name)
-    mark_best_and_ties(entries)
     warnings = []
     identities: dict[tuple, int] = {}
     for en in entries:
@@ -481,14 +480,20 @@ def write_site(entries: list[Entry], output: Path, title: str, training_runs: tu
         )
     pairs: dict[tuple[str, str], Pair] = {}
     ordered_pairs: list[Pair] = []
-    for task in sorted({en.task for en in entries}):
-        rows = sorted((en for en in entries if en.task == task), key=lambda en: (en.group, -_value(en)))
+    tasks = {
+        task: sorted((en for en in entries if en.task == task), key=lambda en: (en.group, -_value(en)))
+        for task in sorted({en.task for en in entries})
+    }
+    for rows in tasks.values():
         for i, a in enumerate(rows):
             for b in rows[i + 1 :]:
                 x, y = sorted((a, b), key=lambda en: en.key)
                 pair = pairs[(x.key, y.key)] = pairs[(y.key, x.key)] = compare(x, y)
                 ordered_pairs.append(pair)
-                (output / f"compare-{x.key}-{y.key}.html").write_text(_compare_page(pair, title), encoding="utf-8")
+    mark_best_and_ties(entries, pairs)
+    for pair in ordered_pairs:
+        (output / f"compare-{pair.a.key}-{pair.b.key}.html").write_text(_compare_page(pair, title), encoding="utf-8")
+    for task, rows in tasks.items():
         pictures = []
         if plot_headlines(rows, output / f"task-{_slug(task)}.png"):
             pictures.append((f"task-{_slug(task)}.png", f"{task}: headline per row with its 95% interval"))
