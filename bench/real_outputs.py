@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import argparse
 import collections
+import re
 import statistics
 import sys
 import time
@@ -159,10 +160,11 @@ def hardmath(workers: int, show: int) -> None:
                 continue
             else:
                 ours_all.append(score.value)
-                official_all.append(float(r["official_score"]))
-                if abs(score.value - float(r["official_score"])) < 0.5:
+                official = official_grade(r["official_score"])
+                official_all.append(official)
+                if abs(score.value - official) < 0.5:
                     continue
-                verdict = "ours pass, GPT-4o fail" if score.value > float(r["official_score"]) else "ours fail, GPT-4o pass"
+                verdict = "ours pass, GPT-4o fail" if score.value > official else "ours fail, GPT-4o pass"
                 cause = f"{verdict} ({kind}{', key disagrees with numerics' if score.fields['key_verified'] is False else ''})"
             causes[cause] += 1
             examples[cause].append(f"{name} id {r['id']}: {score.explanation[:220]}")
@@ -179,6 +181,12 @@ def hardmath(workers: int, show: int) -> None:
         for line in examples[cause][:show]:
             print(f"        {line}")
     task.close()
+
+
+def official_grade(value) -> float:
+    """The GPT-4o grader's score as published: a number, or a few written as `\\frac{a}{b}`."""
+    m = re.fullmatch(r"\s*\\frac\{(\d+)\}\{(\d+)\}\s*", str(value))
+    return int(m.group(1)) / int(m.group(2)) if m else float(value)
 
 
 def main() -> None:

@@ -117,6 +117,41 @@ def test_regime_labels_order_and_failures():
     assert pm == {"large": [r"+ \frac{1}{\sqrt{\epsilon}}", r"- \frac{1}{\sqrt{\epsilon}}", "+ 1", "- 1"]}
 
 
+def test_a_careful_reader_reads_real_spellings_and_decides_non_answers(mini):
+    """Spellings of real responses (bench/real_outputs.py): a derivation's last line, thin
+    spaces, a series with "...", font sizes and a summation index i are read; an unfilled
+    template, an empty box, a sentence, several formulas for one answer and a code name
+    are decided wrong ("fail", with the reason), not left as unread parse errors."""
+    p = mini["260"]  # Laplace, one regime: -0.598151940408207 e^{2.1141 x} / x
+    truth = _truth(p)
+    right = r"- \frac{0.598151940408207 e^{2.1141 x}}{x}"
+    read = {
+        "derivation": r"\boxed{\begin{aligned} I(x) &\approx \int_{0}^{1} e^{x t} dt \\ &= " + right + r"\end{aligned}}",
+        "thin space": r"\boxed{-0.598151940408207 \, \frac{e^{2.1141 x}}{x}}",
+        "series": r"\boxed{" + right + " + ...}",
+        "font size": r"\boxed{\large " + right + "}",
+        "summation index": r"\boxed{-\sum_{i=0}^{0} \frac{0.598151940408207 e^{2.1141 x}}{x}}",
+    }
+    for name, text in read.items():
+        assert grade_output(p.kind, truth, text).credit == 1.0, name
+    decided = {
+        "template": (r"\boxed{{} + {} x^{-1}}", "unfilled template"),
+        "empty box": (r"\boxed{boxed{}}", "unfilled template"),
+        "sentence": (r"\boxed{\text{No closed-form solution found}}", "words where a formula belongs"),
+        "hedge": (r"\boxed{" + right + r", \frac{0.6}{x}}", "2 formulas where the regime asks for one"),
+        "code name": (r"\boxed{min\_integrand + x}", "the answer depends on"),
+    }
+    for name, (text, reason) in decided.items():
+        (verdict,) = grade_output(p.kind, truth, text).verdicts
+        assert verdict.status == "fail" and reason in verdict.detail, (name, verdict)
+    rows = r"\boxed{\begin{aligned}\text{Small roots} &= [1, 2] \\ \text{Large roots} &= [3]\end{aligned}}"
+    assert regime_answers(rows, "roots", ("small", "large")) == {"small": ["1", "2"], "large": ["3"]}
+    label_rows = r"\boxed{\begin{aligned} &\text{Small roots} \\ &[1, 2] \\ &\text{Large roots} \\ &[3] \end{aligned}}"
+    assert regime_answers(label_rows, "roots", ("small", "large")) == {"small": ["1", "2"], "large": ["3"]}
+    cases = r"\boxed{\begin{cases} y_\text{small}(x), & x \ll 1 \\ y_\text{large}(x), & x \gg 1 \end{cases}}"
+    assert regime_answers(cases, "ode", ("small", "large")) == {"small": r"y_\text{small}(x)", "large": r"y_\text{large}(x)"}
+
+
 def test_hostile_and_unreadable_answers_are_parse_failures(mini):
     p = mini["306"]
     truth = _truth(p)

@@ -121,7 +121,10 @@ def replace_unicode_math(text: str) -> str:
 _SERIES_TAIL = re.compile(
     r"\s*[+-]\s*(?:(?:\\mathcal\s*\{\s*O\s*\}|O)\s*\((?:[^()]|\([^()]*\))*\)|\\(?:cdots|ldots|dots))(?=\s*(?:$|[,;=]|\\\\|\\q?quad))"
 )
-_SPACES = re.compile(r"\\[,;:!> ]|\\(?:enspace|thinspace|medspace|thickspace|displaystyle|textstyle|limits)(?![A-Za-z])|~")
+_SPACES = re.compile(
+    r"\\[,;:!> ]|\\(?:enspace|thinspace|medspace|thickspace|displaystyle|textstyle|limits"
+    r"|tiny|scriptsize|footnotesize|small|normalsize|large|Large|LARGE|huge|Huge)(?![A-Za-z])|~"
+)  # spacing, style and font-size commands
 _DELIMITER_SIZES = re.compile(r"\\(?:left|right|bigl|bigr|Bigl|Bigr|biggl|biggr|Biggl|Biggr|big|Big|bigg|Bigg)(?![A-Za-z])\s*")
 _FRAC_VARIANTS = re.compile(r"\\[dtc]frac(?![A-Za-z])")
 _ENV = re.compile(r"\\(?:begin|end)\{(?:aligned|align\*?|gathered|split|equation\*?|array|eqnarray\*?)\}(?:\{[^{}]*\})?")
@@ -183,6 +186,7 @@ def normalize_latex(latex: str) -> str:
     if len(latex) > MAX_LATEX_CHARS:
         raise LatexParseError(f"answer longer than {MAX_LATEX_CHARS} characters")
     text = _plain_spelling(replace_unicode_math(latex))
+    text = re.sub(r"(?<![\d.])(?:\.\.\.|…)", r"\\ldots ", text)  # "a + b + ...", "1, 2, ...": one spelling (not "0.333...")
     text = text.replace("$", "").replace(r"\[", " ").replace(r"\]", " ").replace(r"\(", " ").replace(r"\)", " ")
     text = _unwrap_command(text, r"\boxed")
     text = _ENV.sub(" ", text)

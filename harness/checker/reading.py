@@ -379,13 +379,15 @@ def read_answers(text: str, max_boxes: int = MAX_BOXES) -> list[BoxReading]:
 
 
 _PROGRAM_TEXT = re.compile(
-    r"""['"]\s*\+\s*\w|\w\s*\+\s*['"]|\.join\(|\b(?:str|lambdify|latex|simplify|sympy|print)\s*\(|\{\{\s*\w*\s*\}\}|%[sdf]\b"""
+    r"""['"]\s*\+\s*[\w'"]|\w\s*\+\s*['"]|\.join\(|\b(?:str|lambdify|latex|simplify|sympy|print)\s*\(|\{\{\s*\w*\s*\}\}|%[sdf]\b"""
+    r"""|(?:^|[+\-=(]|\\approx)\s*\{\s*\}\s*(?:[+\-]|\\epsilon|$)|^\s*\\?boxed\s*\{\s*\}\s*$|^\s*['"]\s*,"""
 )
 
 
 def is_program_text(text: str) -> bool:
-    """Program code where a formula belongs (``' + str(I_approx) + '``, ``{{formula}}``,
-    ``%s``): a model that printed its template, not an answer. Such text is a
+    """Program code or an unfilled template where a formula belongs (``' + str(I_approx) + '``,
+    ``{{formula}}``, ``%s``, ``{} + {} \\epsilon^{2}``, an empty ``boxed{}``): a model that printed
+    its template, not an answer. Such text is a
     decided wrong answer, not a formula the reader failed to read."""
     return bool(_PROGRAM_TEXT.search(text))
 

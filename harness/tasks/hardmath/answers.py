@@ -10,6 +10,8 @@ question asks for (small before large) decides."""
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
+from typing import Union
 
 from harness.checker.latex import split_top_level, top_level_scan
 from harness.checker.reading import AnswerPart, BoxReading, box_rows, clean_part, read_answers
@@ -27,6 +29,36 @@ _LIST_OPEN = re.compile(r"^\s*(?:[A-Za-z]\s*=\s*)?(?:\\left\s*)?\[")
 
 class AnswerError(ValueError):
     """No final answer could be located for a regime."""
+
+
+@dataclass(frozen=True)
+class SeveralFormulas:
+    """A box offering several formulas where the regime asks for one, none of them
+    singled out as final (not a chain of equalities, whose last line is the answer):
+    a hedge, which a grader marks wrong."""
+
+    formulas: tuple[str, ...]
+
+
+RegimeAnswer = Union[str, list[str], SeveralFormulas]
+_CONTINUATION = re.compile(r"^\s*&?\s*(?:=|\\approx|\\sim|\\simeq)")
+
+
+def _final_line(box: str) -> str | None:
+    """The last line of a derivation written as rows continuing with ``&=`` (``&\\approx``), else None."""
+    rows = box_rows(box)
+    if len(rows) > 1 and all(_CONTINUATION.match(r) for r in rows[1:]):
+        return _CONTINUATION.sub("", rows[-1]).strip()
+    return None
+
+
+def _one_formula(box: str) -> str | SeveralFormulas:
+    items = split_items(box)
+    if len(items) == 1:
+        return items[0]
+    final = _final_line(box)
+    final_items = split_items(final) if final else []
+    return final_items[0] if len(final_items) == 1 else SeveralFormulas(tuple(items))
 
 
 _MATRIX = re.compile(r"\\(?:begin|end)\s*\{(?:[bpv]?matrix|cases|array)\}(?:\s*\{[^{}]*\})?")
@@ -63,8 +95,10 @@ def split_items(box: str) -> list[str]:
     "\\epsilon \\ll 1") that stand as items of their own are dropped."""
     inner = _strip_brackets(box)
     inner = re.sub(r"\\(?:quad|qquad|text\{\s*and\s*\})", ",", inner)
-    inner = re.sub(r"\\\s", " ", inner)
+    inner = re.sub(r"\\[\s,;:!]", " ", inner)  # spacing commands ("\\, dt") are no separators
+    inner = re.sub(r"(?<![\d.])(?:\.\.\.|…)", r"\\ldots ", inner)  # "a + b + ...": not a sentence's last period
     items = [clean_part(p)[1] for p in split_top_level(inner, ",;") if p]
+    items = [i for i in items if not re.fullmatch(r"\s*\\(?:ldots|cdots|dots)\s*", i)]  # "[a, b, ...]": the list goes on
     kept = [i for i in items if i and not (_CONDITION.search(i) and not re.search(r"(?<![<>\\])=", i))]
     return [q for p in kept for q in _expand_plus_minus(p)]
 
@@ -106,21 +140,36 @@ def _regime_of_part(part: AnswerPart, allowed: tuple[str, ...]) -> str | None:
     return _label(part.words, allowed) if part.words else None
 
 
+_STATED_CONDITION = re.compile(r"\\ll|\\gg|<<|>>|\\to(?![A-Za-z])|\\text\s*\{\s*(?:for|if|as|when)\b")
+
+
 def _labelled_rows(box: str, regimes: tuple[str, ...]) -> dict[str, str]:
     """Rows of one box that each name their regime ("\\epsilon \\to 0^+ &: ...",
-    "... & \\text{for large } x"), the naming pieces taken off: regime -> the row's answer."""
+    "... & \\text{for large } x"), the naming pieces taken off: regime -> the row's answer.
+    A row that is only a label ("\\text{Small epsilon roots}") labels the row after it; where
+    the answer itself names a regime (``y_\\text{small}(x), & x \\ll 1``), the condition is the label."""
     found: dict[str, str] = {}
+    pending: str | None = None
     for row in box_rows(box):
         pieces = [p for p in re.split(r"&|(?<![:\\]):(?!=)", row) if p.strip()]
         named = [p for p in pieces if _label(p, regimes)]
+        if len(named) > 1:
+            named = [p for p in named if _STATED_CONDITION.search(p)] or named
         answer = " ".join(p for p in pieces if p not in named)
         answer = re.sub(r"\\boxed\s*", "", answer).strip()
-        if len(named) == 1 and answer and _label(named[0], regimes) not in found:
-            found[str(_label(named[0], regimes))] = answer
+        answer = re.sub(r"^(?:=|\\approx|\\sim)\s*", "", answer)  # "\\text{small roots} &= [...]"
+        label = _label(named[0], regimes) if len(named) == 1 else None
+        if label and not answer:
+            pending = label
+            continue
+        if label is None and not named and pending and answer:
+            label, pending = pending, None
+        if label and answer and label not in found:
+            found[label] = answer
     return found if len(found) == len(regimes) else {}
 
 
-def regime_answers(text: str, kind: str, regimes: tuple[str, ...]) -> dict[str, str | list[str]]:
+def regime_answers(text: str, kind: str, regimes: tuple[str, ...]) -> dict[str, RegimeAnswer]:
     """Map each regime to its answer: one LaTeX formula, or a list for roots.
     Raises AnswerError when no box holds an answer for the regimes."""
     boxes = read_answers(text or "")
@@ -131,7 +180,7 @@ def regime_answers(text: str, kind: str, regimes: tuple[str, ...]) -> dict[str, 
     return found if found is not None else _from_box_per_regime(boxes, is_list, regimes)
 
 
-def _from_last_box(box: BoxReading, is_list: bool, regimes: tuple[str, ...]) -> dict[str, str | list[str]] | None:
+def _from_last_box(box: BoxReading, is_list: bool, regimes: tuple[str, ...]) -> dict[str, RegimeAnswer] | None:
     """The last box alone holds every regime: rows labelled by regime, a list per
     regime, labelled parts, or one item per regime in the question's order."""
     last = box.content
@@ -148,7 +197,7 @@ def _from_last_box(box: BoxReading, is_list: bool, regimes: tuple[str, ...]) -> 
         if len(regimes) > 1 and len(lists) == len(regimes):
             return {r: split_items(lst) for r, lst in zip(regimes, lists)}
         return {regimes[0]: items} if len(regimes) == 1 else None
-    labelled: dict[str, str | list[str]] = {}
+    labelled: dict[str, RegimeAnswer] = {}
     for part in box.readings.get("split", ()):
         regime = _regime_of_part(part, regimes)
         if regime is not None and regime not in labelled:
@@ -160,10 +209,12 @@ def _from_last_box(box: BoxReading, is_list: bool, regimes: tuple[str, ...]) -> 
     stated = [i for i in items if re.match(r"^\s*\\(?:epsilon|varepsilon)\s*(?:=|\\approx)", i)]
     if len(regimes) == 1 and len(stated) == 1:  # "\\epsilon = ..., y = ...": the formula for ε
         return {regimes[0]: stated[0]}
+    if len(regimes) == 1:
+        return {regimes[0]: _one_formula(last)}
     return None
 
 
-def _from_box_per_regime(boxes: list[BoxReading], is_list: bool, regimes: tuple[str, ...]) -> dict[str, str | list[str]]:
+def _from_box_per_regime(boxes: list[BoxReading], is_list: bool, regimes: tuple[str, ...]) -> dict[str, RegimeAnswer]:
     """One box per regime: the last len(regimes) boxes, labelled by the words before
     or inside them, else in the question's order. With fewer boxes than regimes,
     the labelled ones are graded and the other regimes have no answer."""
@@ -174,11 +225,11 @@ def _from_box_per_regime(boxes: list[BoxReading], is_list: bool, regimes: tuple[
         named.pop(None, None)
         if is_list:
             raise missing
-        partial: dict[str, str | list[str]] = {}
+        partial: dict[str, RegimeAnswer] = {}
         for regime, box in named.items():
-            box_items = split_items(box.readings["whole"][0].latex)
-            if len(box_items) == 1:
-                partial[str(regime)] = box_items[0]
+            answer = _one_formula(box.readings["whole"][0].latex)
+            if isinstance(answer, str):
+                partial[str(regime)] = answer
         if not partial:
             raise missing
         return partial
@@ -186,10 +237,7 @@ def _from_box_per_regime(boxes: list[BoxReading], is_list: bool, regimes: tuple[
     labels = [_label(b.context, regimes) or _regime_of_part(b.readings["whole"][0], regimes) for b in chosen]
     if sorted(filter(None, labels)) != sorted(regimes) or None in labels:
         labels = list(regimes)  # unlabelled or ambiguous: the order the question asks for
-    out: dict[str, str | list[str]] = {}
+    out: dict[str, RegimeAnswer] = {}
     for label, box in zip(labels, chosen):
-        box_items = split_items(box.readings["whole"][0].latex if not is_list else box.content)
-        if not is_list and len(box_items) != 1:
-            raise AnswerError(f"the box for the {label} regime holds {len(box_items)} formulas")
-        out[str(label)] = box_items if is_list else box_items[0]
+        out[str(label)] = split_items(box.content) if is_list else _one_formula(box.readings["whole"][0].latex)
     return out

@@ -18,6 +18,11 @@ from harness.checker.latex import LatexParseError, Relation, latex_to_sympy
 _OPERATORNAMES = {"atan": r"\arctan", "asin": r"\arcsin", "acos": r"\arccos"}
 
 
+class SeveralValuesError(LatexParseError):
+    """The formula reads as several values (a list, a tuple) where a regime asks for one:
+    a decided wrong answer, like a box holding several formulas."""
+
+
 class UnexpectedSymbolError(ValueError):
     """The answer depends on a variable the quantity does not (``x`` in a formula for ε):
     a decided mismatch, not a reading failure."""
@@ -26,6 +31,10 @@ class UnexpectedSymbolError(ValueError):
 def clean_latex(latex: str) -> str:
     """HARDMath spellings the parser does not know, and text that is no part of the formula."""
     s = latex.replace("\\\\", "\\")
+    s = re.sub(r"(?<=[A-Za-z])\\_(?=[A-Za-z0-9])", "_", s)  # "min\\_integrand", "t\\_0": names, as code spells them
+    s = re.sub(r"^\s*\\?boxed\s*\{\s*\}", "", s)  # "boxed{}\\frac{...}": an empty box before the formula
+    if re.search(r"\\(?:sum|prod)_\{?\s*i\s*=", s) and not re.search(r"(?<![A-Za-z\\])k(?![A-Za-z])", s):
+        s = re.sub(r"(?<![A-Za-z\\])i(?![A-Za-z])", "k", s)  # a summation index i, not the imaginary unit
     s = re.sub(r"\\(?:mathrm|text|rm|mathit)\s*\{\s*[iI]\s*\}", " i ", s)  # the imaginary unit
     s = re.sub(r"\\operatorname\{(a(?:tan|sin|cos))\}", lambda m: _OPERATORNAMES[m.group(1)], s)
     return s.strip().rstrip(".,;").strip()
@@ -46,7 +55,7 @@ def parse(latex: str) -> sympy.Expr:
             raise LatexParseError(f"an inequality ({parsed.op}), not a formula")
         parsed = parsed.rhs
     if not isinstance(parsed, sympy.Expr):
-        raise LatexParseError("several values where one formula was expected")
+        raise SeveralValuesError("several values where one formula was expected")
     return parsed
 
 

@@ -11,10 +11,10 @@ import mpmath
 import numpy as np
 from scipy.optimize import linear_sum_assignment
 
-from harness.checker.latex import LatexParseError
+from harness.checker.latex import LatexParseError, VerbalAnswerError
 from harness.checker.reading import is_program_text, read_answers
-from harness.tasks.hardmath.answers import AnswerError, regime_answers
-from harness.tasks.hardmath.expressions import UnexpectedSymbolError, evaluate, parse
+from harness.tasks.hardmath.answers import AnswerError, RegimeAnswer, SeveralFormulas, regime_answers
+from harness.tasks.hardmath.expressions import SeveralValuesError, UnexpectedSymbolError, evaluate, parse
 from harness.tasks.hardmath.truth import GroundTruth, RegimeTruth
 
 
@@ -97,18 +97,27 @@ def _grade_roots(answers: list[str], regime: RegimeTruth) -> RegimeVerdict:
     )
 
 
-def grade_regime(answer: str | list[str] | None, regime: RegimeTruth) -> RegimeVerdict:
+def grade_regime(answer: RegimeAnswer | None, regime: RegimeTruth) -> RegimeVerdict:
     if answer is None:
         return RegimeVerdict(regime.name, "fail", None, None, "no answer given for this regime")
+    if isinstance(answer, SeveralFormulas):
+        n = len(answer.formulas)
+        return RegimeVerdict(
+            regime.name, "fail", list(answer.formulas), None, f"{n} formulas where the regime asks for one, none of them final"
+        )
     try:
         if isinstance(answer, list):
             return _grade_roots(answer, regime)
         return _grade_scalar(answer, regime)
     except UnexpectedSymbolError as e:
         return RegimeVerdict(regime.name, "fail", answer, None, str(e))
+    except SeveralValuesError as e:  # a hedge where one formula belongs; in a list of roots, a list we misread
+        return RegimeVerdict(regime.name, "parse_error" if isinstance(answer, list) else "fail", answer, None, str(e))
+    except VerbalAnswerError as e:  # every HARDMath answer is a formula: a sentence in its place is wrong
+        return RegimeVerdict(regime.name, "fail", answer, None, f"words where a formula belongs ({e})"[:300])
     except LatexParseError as e:
         if any(is_program_text(a) for a in (answer if isinstance(answer, list) else [answer])):
-            return RegimeVerdict(regime.name, "fail", answer, None, "program code where a formula belongs")
+            return RegimeVerdict(regime.name, "fail", answer, None, "program code or an unfilled template where a formula belongs")
         return RegimeVerdict(regime.name, "parse_error", answer, None, f"{type(e).__name__}: {str(e)[:200]}")
     except (ValueError, TypeError, ZeroDivisionError, OverflowError) as e:
         return RegimeVerdict(regime.name, "parse_error", answer, None, f"{type(e).__name__}: {str(e)[:200]}")
