@@ -216,6 +216,20 @@ def test_every_page_escapes_the_strings_of_the_runs(site):
     assert "<script>" not in shards and "\\u003cscript>" in shards
 
 
+def test_a_tampered_run_directory_cannot_inject_markup(runs, tmp_path):
+    run = tmp_path / "tampered"
+    shutil.copytree(runs["strong"], run)
+    results = json.loads((run / "results.json").read_text())
+    summary = results["tasks"]["smoke-gen"]
+    summary["n_errors"] = summary["n"] = summary["metrics"]["accuracy"]["n"] = XSS
+    summary["metrics"][IMG] = {"value": IMG, "ci95": [XSS, IMG], "n": IMG, "kind": XSS}
+    (run / "results.json").write_text(json.dumps(results))
+    build_site([run], tmp_path / "site")
+    for page in (tmp_path / "site").glob("*.html"):
+        text = page.read_text()
+        assert XSS not in text and "<img src=x" not in text, page.name
+
+
 def test_the_site_has_an_overview_task_pages_and_a_drill_down_per_entry(site, runs):
     entries = read_entries(list(runs.values()))
     index = (site / "index.html").read_text()

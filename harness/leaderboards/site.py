@@ -116,8 +116,8 @@ def _overview(entries: list[Entry], title: str, warnings: list[str], training: s
                 f'<td><a href="task-{_slug(en.task)}.html">{e(en.task)}</a></td>'
                 f'<td><a href="entry-{en.key}.html">{e(en.label)}</a>{_badges(en)}</td>'
                 f"<td>{e(en.headline)}</td><td class=num>{_num(m.get('value'))}</td><td>{_bar(m, scale)}</td>"
-                f"<td class=num>{_num(ci[0])}</td><td class=num>{_num(ci[1])}</td><td class=num>{en.headline_n}</td>"
-                f"<td class=num>{en.n_errors}</td><td class=num>{en.n_unjudged}</td><td>{e(en.group)}</td>"
+                f"<td class=num>{_num(ci[0])}</td><td class=num>{_num(ci[1])}</td><td class=num>{e(str(en.headline_n))}</td>"
+                f"<td class=num>{e(str(en.n_errors))}</td><td class=num>{en.n_unjudged}</td><td>{e(en.group)}</td>"
                 f'<td><a href="entry-{en.key}.html#config">config</a></td></tr>'
             )
         parts.append(
@@ -156,7 +156,7 @@ def _task_page(task: str, rows: list[Entry], pairs: dict[tuple[str, str], Pair],
         for m in metrics
     )
     counts = "".join(
-        f"<tr><td>{e(label)}</td>" + "".join(f"<td class=num>{get(en)}</td>" for en in rows) + "</tr>"
+        f"<tr><td>{e(label)}</td>" + "".join(f"<td class=num>{e(str(get(en)))}</td>" for en in rows) + "</tr>"
         for label, get in (
             ("n (scored)", lambda en: en.n),
             ("samples", lambda en: en.n_samples),
@@ -212,7 +212,7 @@ def _entry_page(en: Entry, title: str) -> str:
         ("comparison group", e(en.group + (f" ({en.group_reason})" if en.group_reason else ""))),
     ]
     metrics = "".join(
-        f"<tr><td>{e(name)}</td><td class=num>{e(_interval(m))}</td><td class=num>{m.get('n', '')}</td></tr>"
+        f"<tr><td>{e(name)}</td><td class=num>{e(_interval(m))}</td><td class=num>{e(str(m.get('n', '')))}</td></tr>"
         for name, m in en.metrics.items()
     )
     options = "".join(f'<option value="{s}">{s}</option>' for s in ("all", *STATUSES, "judge"))
@@ -345,22 +345,7 @@ def _write_tables(entries: list[Entry], pairs: list[Pair], training: list[dict],
     """Every table as CSV (the overview, each task's metrics, each task's pairs) and the whole
     leaderboard as `leaderboard.json` (schema in docs/leaderboards.md), plus the overview as Markdown."""
     entries = sorted(entries, key=lambda en: (en.family, en.task, en.group, -_value(en)))
-    header = [
-        "family",
-        "task",
-        "row",
-        "model",
-        "steering",
-        "task_args",
-        "headline",
-        "value",
-        "ci95_lo",
-        "ci95_hi",
-        "n",
-        "errors",
-        "unjudged",
-        "group",
-    ]
+    header = "family task row model steering task_args headline value ci95_lo ci95_hi n errors unjudged group".split()
     lines: list[list[Any]] = [header]
     for en in entries:
         m, row = en.headline_metric, _row_json(en)
@@ -391,7 +376,7 @@ def _write_tables(entries: list[Entry], pairs: list[Pair], training: list[dict],
     ]
     md += [
         f"| {markdown_cell(en.task)} | {markdown_cell(en.label)} | {markdown_cell(en.headline)} | {_interval(en.headline_metric)} "
-        f"| {en.headline_n} | {en.n_errors} | {en.n_unjudged} | {en.group} |"
+        f"| {markdown_cell(str(en.headline_n))} | {markdown_cell(str(en.n_errors))} | {en.n_unjudged} | {en.group} |"
         for en in entries
     ]
     paths[1].write_text("\n".join(md) + "\n", encoding="utf-8")
@@ -423,18 +408,7 @@ def _write_tables(entries: list[Entry], pairs: list[Pair], training: list[dict],
         )
         task_pairs = [_pair_json(p) for p in pairs if p.a.task == task]
         labels = {en.key: en.label for en in rows}
-        pair_header = [
-            "a",
-            "b",
-            "n_common",
-            "difference",
-            "bootstrap_lo",
-            "bootstrap_hi",
-            "newcombe_lo",
-            "newcombe_hi",
-            "mcnemar_p",
-            "significant",
-        ]
+        pair_header = "a b n_common difference bootstrap_lo bootstrap_hi newcombe_lo newcombe_hi mcnemar_p significant".split()
         pair_rows: list[list[Any]] = [pair_header]
         for p in task_pairs:
             boot, newc = p["bootstrap_ci95"] or ["", ""], p["newcombe_ci95"] or ["", ""]
