@@ -148,6 +148,10 @@ def test_a_careful_reader_reads_real_spellings_and_decides_non_answers(mini):
     assert regime_answers(rows, "roots", ("small", "large")) == {"small": ["1", "2"], "large": ["3"]}
     label_rows = r"\boxed{\begin{aligned} &\text{Small roots} \\ &[1, 2] \\ &\text{Large roots} \\ &[3] \end{aligned}}"
     assert regime_answers(label_rows, "roots", ("small", "large")) == {"small": ["1", "2"], "large": ["3"]}
+    colon_in_label = r"\boxed{\begin{aligned} \text{{Small x regime}: } y &= 1 + x \\ \text{{Large x regime}: } y &= 2 \end{aligned}}"
+    assert regime_answers(colon_in_label, "ode", ("small", "large")) == {"small": "1 + x", "large": "2"}
+    boxed_rows = r"\begin{aligned} \text{For small }\epsilon:\quad & \boxed{\left[ 1, 2 \right]} \\ \text{For large }\epsilon:\quad & \boxed{\left[ 3 \right]} \end{aligned}"
+    assert regime_answers(rf"\boxed{{{boxed_rows}}}", "roots", ("small", "large")) == {"small": ["1", "2"], "large": ["3"]}
     cases = r"\boxed{\begin{cases} y_\text{small}(x), & x \ll 1 \\ y_\text{large}(x), & x \gg 1 \end{cases}}"
     assert regime_answers(cases, "ode", ("small", "large")) == {"small": r"y_\text{small}(x)", "large": r"y_\text{large}(x)"}
 

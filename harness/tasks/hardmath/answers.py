@@ -143,6 +143,24 @@ def _regime_of_part(part: AnswerPart, allowed: tuple[str, ...]) -> str | None:
 _STATED_CONDITION = re.compile(r"\\ll|\\gg|<<|>>|\\to(?![A-Za-z])|\\text\s*\{\s*(?:for|if|as|when)\b")
 
 
+def _row_pieces(row: str) -> list[str]:
+    """A row cut at its top-level ``&`` and label colons (not inside ``\\text{...: }``, not ``:=``)."""
+    depth_at = dict(top_level_scan(row))
+    cuts = [m for m in re.finditer(r"&|(?<![:\\]):(?!=)", row) if depth_at.get(m.start(), 0) == 0]
+    starts = [0, *(m.end() for m in cuts)]
+    ends = [*(m.start() for m in cuts), len(row)]
+    return [row[a:b] for a, b in zip(starts, ends)]
+
+
+def _bare(answer: str) -> str:
+    """A row's answer without leading spacing or `=` (``&= [...]``, ``\\quad {[...]}``) and the braces of a box."""
+    answer = re.sub(r"^(?:\s|\\q?quad(?![A-Za-z])|\\[,;:!])+", "", answer.strip())
+    answer = re.sub(r"^(?:=|\\approx|\\sim)\s*", "", answer)  # "\\text{small roots} &= [...]"
+    if answer.startswith("{") and answer.endswith("}") and _encloses(answer, "{"):
+        answer = answer[1:-1].strip()
+    return answer
+
+
 def _labelled_rows(box: str, regimes: tuple[str, ...]) -> dict[str, str]:
     """Rows of one box that each name their regime ("\\epsilon \\to 0^+ &: ...",
     "... & \\text{for large } x"), the naming pieces taken off: regime -> the row's answer.
@@ -151,13 +169,12 @@ def _labelled_rows(box: str, regimes: tuple[str, ...]) -> dict[str, str]:
     found: dict[str, str] = {}
     pending: str | None = None
     for row in box_rows(box):
-        pieces = [p for p in re.split(r"&|(?<![:\\]):(?!=)", row) if p.strip()]
+        pieces = [p for p in _row_pieces(row) if p.strip()]
         named = [p for p in pieces if _label(p, regimes)]
         if len(named) > 1:
             named = [p for p in named if _STATED_CONDITION.search(p)] or named
         answer = " ".join(p for p in pieces if p not in named)
-        answer = re.sub(r"\\boxed\s*", "", answer).strip()
-        answer = re.sub(r"^(?:=|\\approx|\\sim)\s*", "", answer)  # "\\text{small roots} &= [...]"
+        answer = _bare(re.sub(r"\\boxed\s*", "", answer))
         label = _label(named[0], regimes) if len(named) == 1 else None
         if label and not answer:
             pending = label
