@@ -24,8 +24,8 @@ STATUSES = ("correct", "partial", "wrong", "unjudged", "error")
 
 
 def sample_status(rec: SampleRecord) -> str:
-    """How a sample ended: an `error` (no verdict), `unjudged` (a judge role left it
-    undecided: the task set `fields["unjudged"]`), else by score: `correct` (1),
+    """How a sample ended: an `error` (no verdict), `unjudged` (left for a judge that was
+    not given or did not decide: the task set `fields["unjudged"]`), else by score: `correct` (1),
     `wrong` (0) or `partial` (between)."""
     if rec.error is not None:
         return "error"
