@@ -10,6 +10,7 @@ sample therefore ends up in the file exactly once.
 from __future__ import annotations
 
 import errno
+import functools
 import json
 import logging
 import os
@@ -239,11 +240,15 @@ class FinishedRun:
     def identity(self) -> dict:
         return self.config.get("identity", {})
 
+    @functools.cached_property
+    def _records(self) -> dict[tuple[str, str], SampleRecord]:
+        return RunStore(self.path).records()  # read once: every task and reader of the run shares it
+
     def records(self) -> dict[tuple[str, str], SampleRecord]:
-        return RunStore(self.path).records()
+        return self._records
 
     def task_records(self, task: str) -> list[SampleRecord]:
-        return [rec for (name, _), rec in self.records().items() if name == task]
+        return [rec for (name, _), rec in self._records.items() if name == task]
 
 
 def read_finished_run(path: Path) -> FinishedRun:

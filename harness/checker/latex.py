@@ -118,6 +118,8 @@ def replace_unicode_math(text: str) -> str:
     return text
 
 
+ASCII_ELLIPSIS = re.compile(r"(?<![\d.])(?:\.\.\.|…)")
+"""`a + b + ...`, `1, 2, ...`: the ellipsis spelled as text, read as `\\ldots` (a decimal `0.333...` is left alone)."""
 _SERIES_TAIL = re.compile(
     r"\s*[+-]\s*(?:(?:\\mathcal\s*\{\s*O\s*\}|O)\s*\((?:[^()]|\([^()]*\))*\)|\\(?:cdots|ldots|dots))(?=\s*(?:$|[,;=]|\\\\|\\q?quad))"
 )
@@ -186,7 +188,7 @@ def normalize_latex(latex: str) -> str:
     if len(latex) > MAX_LATEX_CHARS:
         raise LatexParseError(f"answer longer than {MAX_LATEX_CHARS} characters")
     text = _plain_spelling(replace_unicode_math(latex))
-    text = re.sub(r"(?<![\d.])(?:\.\.\.|…)", r"\\ldots ", text)  # "a + b + ...", "1, 2, ...": one spelling (not "0.333...")
+    text = ASCII_ELLIPSIS.sub(r"\\ldots ", text)
     text = text.replace("$", "").replace(r"\[", " ").replace(r"\]", " ").replace(r"\(", " ").replace(r"\)", " ")
     text = _unwrap_command(text, r"\boxed")
     text = _ENV.sub(" ", text)

@@ -24,7 +24,7 @@ from typing import Callable, Sequence
 from scipy.optimize import linear_sum_assignment
 
 from harness.checker.boxed import brace_pairs, final_section
-from harness.checker.latex import replace_unicode_math, top_level_scan
+from harness.checker.latex import ASCII_ELLIPSIS, replace_unicode_math, top_level_scan
 from harness.checker.units import UnitParseError, parse_unit
 
 MAX_READ_CHARS = 200_000  # answers are read from the end of a response; this bounds every scan of hostile text
@@ -295,6 +295,7 @@ def clean_part(text: str) -> tuple[str | None, str, str]:
             break
         words.append(m.group(1).strip())
         s = s[: m.start()]
+    s = ASCII_ELLIPSIS.sub(r"\\ldots ", s)  # "a + b + ...": not a sentence's last period
     s = re.sub(r"(?:\s|~|\\[,;!]|\\q?quad|[.,;])+$", "", s).strip()
     s = re.sub(r"^(?:\s|\\[,;!]|\\q?quad|[,;])+", "", s).strip()
     named = _NAMED_VALUE.match(s)

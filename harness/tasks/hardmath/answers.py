@@ -96,7 +96,6 @@ def split_items(box: str) -> list[str]:
     inner = _strip_brackets(box)
     inner = re.sub(r"\\(?:quad|qquad|text\{\s*and\s*\})", ",", inner)
     inner = re.sub(r"\\[\s,;:!]", " ", inner)  # spacing commands ("\\, dt") are no separators
-    inner = re.sub(r"(?<![\d.])(?:\.\.\.|…)", r"\\ldots ", inner)  # "a + b + ...": not a sentence's last period
     items = [clean_part(p)[1] for p in split_top_level(inner, ",;") if p]
     items = [i for i in items if not re.fullmatch(r"\s*\\(?:ldots|cdots|dots)\s*", i)]  # "[a, b, ...]": the list goes on
     kept = [i for i in items if i and not (_CONDITION.search(i) and not re.search(r"(?<![<>\\])=", i))]
