@@ -319,6 +319,8 @@ class ModelAdapter:
     # True when the answer depends on which sample asked (replay): the response
     # cache then keys on the RequestContext as well as the request.
     answers_depend_on_context: ClassVar[bool] = False
+    # True for a model held in this process (hf, assign-add): `--backend ray` can run replicas of it.
+    replicable: ClassVar[bool] = False
 
     def __init__(self, target: str, args: Any = None):
         self.target = target

@@ -87,6 +87,32 @@ class ResponseCache:
             self.db = None
 
 
+class WorkerCache(ResponseCache):
+    """A worker's view of the shared cache: it reads the file when it can see it
+    (read-only) and collects its fresh answers for the driver, the cache's only
+    writer, to store with the records they belong to."""
+
+    def __init__(self, path: Path):
+        self.path = Path(path)
+        self.db = None
+        self._lock = threading.Lock()
+        self.collected: list[tuple[str, Response]] = []
+        if self.path.exists():
+            try:
+                self.db = sqlite3.connect(f"file:{self.path}?mode=ro", uri=True, timeout=30, check_same_thread=False)
+            except sqlite3.Error as e:
+                self._give_up(e)
+
+    def put_many(self, items: list[tuple[str, Response]]) -> None:
+        with self._lock:
+            self.collected.extend((k, r) for k, r in items if r.error is None)
+
+    def take(self) -> list[tuple[str, Response]]:
+        with self._lock:
+            out, self.collected = self.collected, []
+        return out
+
+
 class CachedModel:
     """Wraps an adapter: answers what the cache knows, sends the rest."""
 

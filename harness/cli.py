@@ -18,7 +18,10 @@ from harness.api import HarnessError
 FAMILY_COMMANDS: dict[str, dict[str, tuple[str, str]]] = {
     "": {"steer": ("harness.adapters.steering.cli:steer_group", "Steering: build KV banks and CAA vectors, rank layers, compare methods.")},
     "train": {"assign-add": ("harness.tasks.assign_add.cli:train_cmd", "Train the Assign-and-Add transformer.")},
-    "analyze": {"assign-add": ("harness.tasks.assign_add.cli:analyze_cmd", "Assign-and-Add diagnostics of a trained model.")},
+    "analyze": {
+        "assign-add": ("harness.tasks.assign_add.cli:analyze_cmd", "Assign-and-Add diagnostics of a trained model."),
+        "spectra": ("harness.spectra.cli:spectra_cmd", "Activation and per-sample gradient spectra of a local model on a task."),
+    },
     "generate": {
         "hardmath": ("harness.tasks.hardmath.cli:hardmath_command", "Generate HARDMath problems with checked answers."),
         "physics-gold-replay": ("harness.tasks.physics.cli:physics_gold_replay", "Write PHYSICS gold answers as a replay file."),
@@ -101,6 +104,15 @@ def cli():
     "--chunk-size", type=click.IntRange(min=1), default=64, show_default=True, help="Samples scored and saved to samples.jsonl together."
 )
 @click.option("--no-cache", is_flag=True, help="Do not read or write the response cache.")
+@click.option(
+    "--backend",
+    type=click.Choice(["local", "ray"]),
+    default="local",
+    show_default=True,
+    help="Where the model runs: this process, or --workers replicas on Ray (pip install 'harness[ray]').",
+)
+@click.option("--workers", type=click.IntRange(min=1), default=1, show_default=True, help="Model replicas (--backend ray): one per GPU.")
+@click.option("--ray-address", help="Connect to this Ray cluster (e.g. auto, ray://HOST:10001); default: start a local one.")
 @click.option("--quiet", "-q", is_flag=True, help="No progress bar.")
 def eval_command(
     model,
@@ -121,6 +133,9 @@ def eval_command(
     lm_eval_include,
     chunk_size,
     no_cache,
+    backend,
+    workers,
+    ray_address,
     quiet,
 ):
     """Evaluate MODEL on one or more tasks; writes config.json, samples.jsonl and results.json.
@@ -151,6 +166,9 @@ def eval_command(
         includes=list(includes),
         use_cache=not no_cache,
         chunk_size=chunk_size,
+        backend=backend,
+        workers=workers,
+        ray_address=ray_address,
         overwrite=overwrite,
         quiet=quiet,
     )

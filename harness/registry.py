@@ -1,8 +1,9 @@
 """Name → class registries for tasks, model adapters and steering methods.
 
 Built-ins and installed plugins register the same way: entry points in the
-groups `harness.tasks`, `harness.models`, `harness.steering` and
-`harness.wrappers` (a model wrapping another, `steer` for `--steer`), each naming a
+groups `harness.tasks`, `harness.models`, `harness.steering`,
+`harness.wrappers` (a model wrapping another, `steer` for `--steer`) and
+`harness.backends` (where chunks of samples are solved, `ray` for `--backend ray`), each naming a
 class (or a module whose import registers its classes). An entry point is
 imported only when its name is first used, so listing what exists (`harness
 tasks`, `harness models`) reads the classes' descriptions from their source
@@ -34,9 +35,16 @@ MODELS: dict[str, type[ModelAdapter]] = {}
 STEERING: dict[str, Any] = {}
 
 WRAPPERS: dict[str, Any] = {}  # name -> callable(adapter, method, raw_args) -> adapter, e.g. `steer` for --steer
+BACKENDS: dict[str, Any] = {}  # name -> class(config, cache) solving chunks elsewhere, e.g. `ray` for --backend ray
 
-GROUPS = {"task": "harness.tasks", "model": "harness.models", "steering": "harness.steering", "wrapper": "harness.wrappers"}
-_TABLES: dict[str, dict[str, Any]] = {"task": TASKS, "model": MODELS, "steering": STEERING, "wrapper": WRAPPERS}
+GROUPS = {
+    "task": "harness.tasks",
+    "model": "harness.models",
+    "steering": "harness.steering",
+    "wrapper": "harness.wrappers",
+    "backend": "harness.backends",
+}
+_TABLES: dict[str, dict[str, Any]] = {"task": TASKS, "model": MODELS, "steering": STEERING, "wrapper": WRAPPERS, "backend": BACKENDS}
 
 
 def register_task(cls: type[Task]) -> type[Task]:
@@ -73,6 +81,7 @@ EXTRAS = {
     "lm_eval": "lm-eval",
     "inspect_ai": "inspect",
     "math_verify": "bench",
+    "ray": "ray",
 }
 CPU_TORCH = "pip install torch==2.13.0 --index-url https://download.pytorch.org/whl/cpu"
 
@@ -103,6 +112,8 @@ def _load(kind: str, ep: importlib.metadata.EntryPoint) -> None:
         STEERING.setdefault(ep.name, obj)
     elif kind == "wrapper" and callable(obj):
         WRAPPERS.setdefault(ep.name, obj)
+    elif kind == "backend" and isinstance(obj, type):
+        BACKENDS.setdefault(ep.name, obj)
     elif isinstance(obj, type) and issubclass(obj, Task):
         register_task(obj)
     elif isinstance(obj, type) and issubclass(obj, ModelAdapter):

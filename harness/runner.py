@@ -21,7 +21,7 @@ import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, Iterator, Protocol
 
 from harness import registry
 from harness.api import (
@@ -67,6 +67,9 @@ class RunConfig:
     overwrite: bool = False
     quiet: bool = True
     chunk_size: int = 64  # samples scored and flushed together
+    backend: str = "local"  # where chunks are solved: this process, or a registered backend (ray)
+    workers: int = 1  # model replicas of a non-local backend
+    ray_address: str | None = None  # an existing Ray cluster; none: a local one
 
     def identity(self) -> dict:
         """The fields that change results: a run dir is resumed only under the same identity."""
@@ -204,13 +207,58 @@ def build_roles(config: RunConfig, tasks: list[Task]) -> dict[str, tuple[str, Mo
     return built
 
 
-def _check_capabilities(task: Task, model: ModelAdapter) -> None:
+@dataclass(frozen=True)
+class ModelIdentity:
+    """What the driver records and checks about the model, wherever it runs."""
+
+    name: str
+    capabilities: frozenset[str]
+    fingerprint: str
+    description: dict
+
+    @classmethod
+    def of(cls, model: ModelAdapter) -> ModelIdentity:
+        return cls(model.name, frozenset(model.capabilities), model.fingerprint(), model.describe())
+
+
+def _check_capabilities(task: Task, model: ModelIdentity) -> None:
     missing = set(task.requires) - set(model.capabilities)
     if missing:
         raise HarnessError(
             f"task '{task.name}' needs {', '.join(sorted(missing))}, which model '{model.name}' does not offer; "
             "choose an adapter that does (e.g. a local hf: model for log-likelihoods)"
         )
+
+
+class ChunkSolver(Protocol):
+    """Turns chunks of pending samples into their records, in any order; `calls`
+    counts the requests sent to the model. The runner stores what it yields."""
+
+    @property
+    def calls(self) -> int: ...
+
+    def solve(self, task: Task, chunks: list[list[Sample]], progress: Callable[[int], None]) -> Iterator[list[SampleRecord]]: ...
+
+    def close(self) -> None: ...
+
+
+class LocalSolver:
+    """The model in this process, behind the response cache."""
+
+    def __init__(self, model: ModelAdapter, cache: ResponseCache | None):
+        self.model = model
+        self.cached = CachedModel(model, cache)
+
+    @property
+    def calls(self) -> int:
+        return self.cached.calls
+
+    def solve(self, task: Task, chunks: list[list[Sample]], progress: Callable[[int], None]) -> Iterator[list[SampleRecord]]:
+        for chunk in chunks:
+            yield score_records(task, chunk, _solve_chunk(task, chunk, self.cached, lambda: progress(1)))
+
+    def close(self) -> None:
+        self.model.close()
 
 
 def _select_samples(task: Task, limit: int | None) -> list[Sample]:
@@ -302,15 +350,15 @@ def score_records(task: Task, samples: list[Sample], responses: list[list[Respon
     return records
 
 
-def run_task(task: Task, model: CachedModel, store: RunStore, limit: int | None, chunk_size: int, quiet: bool) -> dict:
+def run_task(task: Task, solver: ChunkSolver, store: RunStore, limit: int | None, chunk_size: int, quiet: bool) -> dict:
     samples = _select_samples(task, limit)
     stored = store.records()
     pending = [s for s in samples if (task.name, s.id) not in stored]
     bar = _progress(len(samples), len(samples) - len(pending), task.name, quiet)
     try:
-        for start in range(0, len(pending), chunk_size):
-            chunk = pending[start : start + chunk_size]
-            store.append(score_records(task, chunk, _solve_chunk(task, chunk, model, lambda: bar.update(1))))
+        chunks = [pending[start : start + chunk_size] for start in range(0, len(pending), chunk_size)]
+        for records in solver.solve(task, chunks, bar.update):
+            store.append(records)
     finally:
         bar.close()
     return summarize_task(task, samples, store)
@@ -350,28 +398,40 @@ def error_causes(errors: list[SampleRecord], most: int = 5) -> list[dict]:
     return [{"cause": cause, "count": n, "rerun_helps": not permanent} for (cause, permanent), n in ranked]
 
 
+def build_solver(config: RunConfig, cache: ResponseCache | None) -> tuple[ChunkSolver, ModelIdentity]:
+    """The model in this process, or `workers` replicas of it on a registered backend."""
+    if config.backend == "local":
+        if config.workers != 1:
+            raise HarnessError(
+                f"--workers {config.workers} needs a backend that runs replicas: add --backend ray (pip install 'harness[ray]')"
+            )
+        model = build_model(config)
+        return LocalSolver(model, cache), ModelIdentity.of(model)
+    backend = registry.lookup("backend", config.backend)
+    if backend is None:
+        raise HarnessError(f"unknown backend '{config.backend}'; use one of local, {', '.join(registry.known('backend'))}")
+    solver = backend(config, cache)
+    return solver, solver.identity
+
+
 def run_eval(config: RunConfig) -> RunResult:
     for path in config.includes:
         registry.include(path)
     tasks = build_tasks(config)
     roles = build_roles(config, tasks)
-    try:
-        model = build_model(config)
-    except BaseException:
-        for _, adapter in roles.values():
-            adapter.close()
-        raise
+    cache = ResponseCache(config.cache_path) if config.use_cache else None
+    solver: ChunkSolver | None = None
     store: RunStore | None = None
     try:
+        solver, identity = build_solver(config, cache)
         for t in tasks:
-            _check_capabilities(t, model)
+            _check_capabilities(t, identity)
         seed_everything(config.seed)
         output = Path(config.output) if config.output else default_output_dir(config)
         store = RunStore(output)
-        description = model.describe()
         resolved = {
             "config": {k: (str(v) if isinstance(v, Path) else v) for k, v in dataclasses.asdict(config).items()},
-            "model": {"spec": config.model, "fingerprint": model.fingerprint(), **description},
+            "model": {"spec": config.model, "fingerprint": identity.fingerprint, **identity.description},
             "roles": {
                 name: {"spec": spec, "fingerprint": adapter.fingerprint(), **adapter.describe()} for name, (spec, adapter) in roles.items()
             },
@@ -390,34 +450,29 @@ def run_eval(config: RunConfig) -> RunResult:
             "seeds": {"python": config.seed, "numpy": config.seed, "torch": config.seed},
             "created": _dt.datetime.now(_dt.timezone.utc).isoformat(),
         }
-        cache = ResponseCache(config.cache_path) if config.use_cache else None
-        try:
-            cached_model = CachedModel(model, cache)
-            cached_roles = {name: CachedModel(adapter, cache) for name, (_, adapter) in roles.items()}
-            for t in tasks:
-                t.bind_roles(
-                    {r.name: RoleModel(r.name, roles[r.name][0], t.name, cached_roles[r.name]) for r in t.roles if r.name in roles}
-                )
-            store.open(redact_values(resolved), redact_values(config.identity()), config.overwrite)
-            started = time.time()
-            results: dict[str, Any] = {"model": config.model, "steering": description.get("steering"), "tasks": {}}
-            for t in tasks:
-                results["tasks"][t.name] = run_task(t, cached_model, store, config.limit, config.chunk_size, config.quiet)
-        finally:
-            if cache:
-                cache.close()
+        cached_roles = {name: CachedModel(adapter, cache) for name, (_, adapter) in roles.items()}
+        for t in tasks:
+            t.bind_roles({r.name: RoleModel(r.name, roles[r.name][0], t.name, cached_roles[r.name]) for r in t.roles if r.name in roles})
+        store.open(redact_values(resolved), redact_values(config.identity()), config.overwrite)
+        started = time.time()
+        results: dict[str, Any] = {"model": config.model, "steering": identity.description.get("steering"), "tasks": {}}
+        for t in tasks:
+            results["tasks"][t.name] = run_task(t, solver, store, config.limit, config.chunk_size, config.quiet)
         results["elapsed_s"] = round(time.time() - started, 3)
-        results["model_calls"] = cached_model.calls
+        results["model_calls"] = solver.calls
         results["role_calls"] = {name: c.calls for name, c in cached_roles.items()}
         store.write_results(results)
         n_errors = sum(t["n_errors"] for t in results["tasks"].values())
-        return RunResult(output, results, n_errors, cached_model.calls, results["role_calls"])
+        return RunResult(output, results, n_errors, solver.calls, results["role_calls"])
     finally:
         for t in tasks:
             t.close()
-        model.close()
+        if solver is not None:
+            solver.close()
         for _, adapter in roles.values():
             adapter.close()
+        if cache:
+            cache.close()
         if store is not None:
             store.close()
 

@@ -164,6 +164,7 @@ class HFAdapter(ModelAdapter):
     description = "A local transformers causal LM (path or cached hub id): generation, log-likelihoods, steering hooks."
     Args = HFArgs
     capabilities = frozenset({"generate", "loglikelihood", "token_logprobs"})
+    replicable = True
 
     def __init__(self, target: str, args: HFArgs | None = None):
         super().__init__(target, args)
@@ -459,6 +460,12 @@ class HFAdapter(ModelAdapter):
                 h.remove()
         states = {l: torch.cat(chunks, dim=0) for l, chunks in captured.items()}
         return HiddenStates(states, batch.input_ids, batch.attention_mask, batch.lengths)
+
+    def spectral_probe(self):
+        """This model for the spectral lens, `harness analyze spectra` (see harness.adapters.hf.spectral)."""
+        from harness.adapters.hf.spectral import HFSpectralProbe
+
+        return HFSpectralProbe(self)
 
     def kv_bytes_per_token(self) -> int:
         """Bytes of KV cache per token: layers x KV heads x head_dim x 2 (K and V) x dtype size."""

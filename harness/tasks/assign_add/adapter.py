@@ -15,11 +15,12 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Literal
 
 from harness.api import GenerateRequest, Generation, HarnessError, ModelAdapter, RequestContext
 from harness.registry import register_model
-from harness.tasks.assign_add.checkpoints import resolve
+from harness.tasks.assign_add.checkpoints import resolve, run_checkpoints
 from harness.tasks.assign_add.generator import SEQ_LEN, VOCAB
 from harness.tasks.assign_add.render import tokens_from_text
 
@@ -59,6 +60,7 @@ class AssignAddAdapter(ModelAdapter):
     description = "The Assign-and-Add paper's 2-layer transformer (released checkpoints, .pth files or training runs)"
     Args = AssignAddModelArgs
     capabilities = frozenset({"generate"})
+    replicable = True
 
     def __init__(self, target: str, args: AssignAddModelArgs | None = None):
         super().__init__(target, args)
@@ -79,6 +81,20 @@ class AssignAddAdapter(ModelAdapter):
         self._torch = torch
         if self.args.threads is not None:
             torch.set_num_threads(self.args.threads)
+
+    @classmethod
+    def checkpoint_series(cls, target: str) -> list[str]:
+        """Every checkpoint of a run directory, by step (spectra against training step); any other
+        target (or a run without checkpoints, which loading then reports) alone."""
+        path = Path(target).expanduser()
+        found = [str(ref.path) for ref in run_checkpoints(path)] if path.is_dir() else []
+        return found or [target]
+
+    def spectral_probe(self):
+        """This model for the spectral lens, `harness analyze spectra` (see harness.tasks.assign_add.spectral)."""
+        from harness.tasks.assign_add.spectral import AssignAddSpectralProbe
+
+        return AssignAddSpectralProbe(self)
 
     def fingerprint(self) -> str:
         return f"assign-add:{self.sha256}:{self.device}:{self.args.check_partition}"
