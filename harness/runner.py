@@ -157,6 +157,9 @@ def build_tasks(config: RunConfig) -> list[Task]:
 
 def build_model(config: RunConfig) -> ModelAdapter:
     cls, _ = registry.parse_model_spec(config.model)
+    refusal = getattr(cls, "steering_refusal", None)  # an adapter that cannot be steered says why, before it starts
+    if config.steer and refusal:
+        raise HarnessError(refusal)
     args = dict(config.model_args)
     keys = registry.arg_keys(cls.Args)
     for name in ("batch_size", "concurrency"):

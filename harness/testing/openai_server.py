@@ -402,6 +402,8 @@ def _make_handler(server: LoopbackOpenAIServer) -> type[BaseHTTPRequestHandler]:
             server.record(requests=1, by_path=self.path)
             if self.path == "/stats":
                 self._send_json(200, server.stats.to_json())
+            elif self.path == "/health":  # vLLM's readiness route
+                self._send_json(200, {})
             elif self.path.rstrip("/") == "/v1/models":
                 if self._authorised():
                     self._send_json(200, {"object": "list", "data": [{"id": m, "object": "model"} for m in server.models]})
