@@ -5,7 +5,7 @@
 
 Prints, per method, generated tokens/s, the ratio to unsteered, the KV bytes the
 steering adds per sequence and the bytes content-matched prompting would cache
-(their ratio is MI's storage saving). Each configuration runs `--repeats` times,
+(their ratio is MI's storage saving), and on a GPU the peak memory of each. Each configuration runs `--repeats` times,
 interleaved, and the median is reported.
 """
 
@@ -15,6 +15,8 @@ import argparse
 import statistics
 import tempfile
 import time
+
+import torch
 
 from harness.api import ChatMessage, GenerateRequest, RequestContext
 from harness.registry import create_model
@@ -77,22 +79,33 @@ def main() -> None:
     contexts = [RequestContext("bench", str(i), 0) for i in range(args.batch)]
     base.generate(requests[:1], contexts[:1])  # warm-up
     timings: dict[str, list[float]] = {name: [] for name in configs}
+    peak_gib: dict[str, float] = {}
+    cuda = args.device.startswith("cuda")
     for _ in range(args.repeats):
         for name, adapter in configs.items():
+            if cuda:
+                torch.cuda.synchronize()
+                torch.cuda.reset_peak_memory_stats()
             started = time.perf_counter()
             adapter.generate(requests, contexts)
+            if cuda:
+                torch.cuda.synchronize()
+                peak_gib[name] = torch.cuda.max_memory_allocated() / 2**30
             timings[name].append(time.perf_counter() - started)
     n_tokens = args.batch * args.tokens
     base_tps = n_tokens / statistics.median(timings["none"])
     print(f"model {spec} on {args.device}: {args.batch} sequences x {args.tokens} new tokens, median of {args.repeats}")
-    print(f"{'method':<22}{'tokens/s':>10}{'vs none':>9}{'KV added B/seq':>16}{'KV prompting B/seq':>20}{'storage saving':>16}")
+    print(
+        f"{'method':<22}{'tokens/s':>10}{'vs none':>9}{'KV added B/seq':>16}{'KV prompting B/seq':>20}{'storage saving':>16}{'peak GiB':>10}"
+    )
     for name, adapter in configs.items():
         tps = n_tokens / statistics.median(timings[name])
         added = adapter.method.kv_bytes_added_per_sequence() if name != "none" else 0
         guidance_tokens = adapter.method.guidance_token_count() if name != "none" else None
         prompting = guidance_tokens * base.kv_bytes_per_token() if guidance_tokens else 0
         saving = f"{prompting / added:.1f}x" if added and prompting else ""
-        print(f"{name:<22}{tps:>10.1f}{tps / base_tps:>9.2f}{added:>16}{prompting:>20}{saving:>16}")
+        peak = f"{peak_gib[name]:.2f}" if name in peak_gib else "n/a"
+        print(f"{name:<22}{tps:>10.1f}{tps / base_tps:>9.2f}{added:>16}{prompting:>20}{saving:>16}{peak:>10}")
 
 
 if __name__ == "__main__":

@@ -113,12 +113,21 @@ def _save(model: torch.nn.Module, tokenizer: PreTrainedTokenizerFast, directory:
 
 
 def _build(directory: str | Path, seed: int, model_cls, config_cls, defaults: dict, overrides: dict) -> Path:
-    """A seeded random model of `model_cls` with the shared tokenizer, saved to `directory`."""
+    """A seeded random model of `model_cls` with the shared tokenizer, saved to `directory`.
+    `overrides` may name `device` and `dtype` to build there: a real-size model (8B) is
+    initialised in seconds on a GPU in bf16 rather than minutes on the CPU in fp32."""
     directory = Path(directory)
     tokenizer = build_tokenizer(directory)
+    device, dtype = overrides.pop("device", "cpu"), overrides.pop("dtype", torch.float32)
     settings = {**defaults, "vocab_size": len(tokenizer), **overrides}
     torch.manual_seed(seed)
-    model = model_cls(config_cls(**settings, **_special_ids(tokenizer)))
+    default_dtype = torch.get_default_dtype()
+    torch.set_default_dtype(dtype)
+    try:
+        with torch.device(device):
+            model = model_cls(config_cls(**settings, **_special_ids(tokenizer)))
+    finally:
+        torch.set_default_dtype(default_dtype)
     return _save(model, tokenizer, directory)
 
 
