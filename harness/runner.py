@@ -5,6 +5,10 @@ them to the model in one call per request kind, ask for follow-ups until none
 are left, score, append the records to samples.jsonl, repeat. Results are
 always recomputed from the stored records in dataset order, so a resumed run
 writes the same results.json as an uninterrupted one.
+
+Where chunks are solved is a ChunkSolver: the model in this process
+(LocalSolver), or replicas of it on a backend found through the registry
+(`--backend ray`, harness.workers); either way only this process writes.
 """
 
 from __future__ import annotations
