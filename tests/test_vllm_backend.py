@@ -19,22 +19,7 @@ from harness.api import HarnessError
 from harness.runner import RunConfig, run_eval
 from harness.testing.openai_server import LoopbackOpenAIServer
 
-SLOW_TASK = """
-import time
-
-from harness.registry import register_task
-from harness.tasks.smoke import SmokeGen
-
-
-@register_task
-class SlowGen(SmokeGen):
-    name = "slow-gen"
-    description = "smoke-gen whose scoring takes a while, so the run can be interrupted"
-
-    def score(self, sample, responses):
-        time.sleep(0.2)
-        return super().score(sample, responses)
-"""
+SLOW_TASK = str(Path(__file__).parent / "plugins" / "slow_tasks.py")
 
 
 @pytest.fixture()
@@ -124,17 +109,17 @@ def test_base_url_connects_to_a_running_server_and_starts_nothing(standin, tmp_p
 
 def test_steering_is_refused_with_the_reason(standin, tmp_path):
     with pytest.raises(HarnessError, match=r"forward pass, which a vllm: server does not expose; use --model hf:MODEL"):
-        run_eval(RunConfig(model="vllm:tiny", tasks=["smoke-gen"], steer="prompt", steer_args={"guidance": "Be brief."}, output=tmp_path / "r"))
+        run_eval(
+            RunConfig(model="vllm:tiny", tasks=["smoke-gen"], steer="prompt", steer_args={"guidance": "Be brief."}, output=tmp_path / "r")
+        )
     assert standin() == []  # refused before a server was started
 
 
 @pytest.mark.parametrize("how", ["ctrl-c", "sigkill"])
 def test_an_interrupted_run_leaves_no_server_and_keeps_its_answers(standin, tmp_path, how):
     """Ctrl-C stops the server in order; SIGKILL of the harness still takes the server down (parent-death signal)."""
-    task = tmp_path / "slow_task.py"
-    task.write_text(SLOW_TASK)
     out = tmp_path / "run"
-    command = [sys.executable, "-m", "harness.cli", "eval", "-m", "vllm:tiny", "-t", "slow-gen", "--include", str(task)]
+    command = [sys.executable, "-m", "harness.cli", "eval", "-m", "vllm:tiny", "-t", "slow-gen", "--include", SLOW_TASK]
     command += ["--chunk-size", "2", "--no-cache", "-q", "-o", str(out)]
     harness = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     deadline = time.monotonic() + 60

@@ -21,22 +21,7 @@ from harness.runner import RunConfig, run_eval
 
 ray = pytest.importorskip("ray")
 
-SLOW_TASK = """
-import time
-
-from harness.registry import register_task
-from harness.tasks.smoke import SmokeGen
-
-
-@register_task
-class SlowGen(SmokeGen):
-    name = "slow-gen"
-    description = "smoke-gen whose scoring takes a while, so a worker can be killed mid-run"
-
-    def score(self, sample, responses):
-        time.sleep(0.3)
-        return super().score(sample, responses)
-"""
+SLOW_TASK = str(Path(__file__).parent / "plugins" / "slow_tasks.py")
 
 
 @pytest.fixture(scope="module")
@@ -45,13 +30,6 @@ def ray_cluster():
     ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False, configure_logging=False)
     yield
     ray.shutdown()
-
-
-@pytest.fixture()
-def slow_task(tmp_path):
-    path = tmp_path / "slow_task.py"
-    path.write_text(SLOW_TASK)
-    return str(path)
 
 
 def _results(run_dir: Path) -> dict:
@@ -94,8 +72,8 @@ def _worker_pids() -> list[int]:
     return pids
 
 
-def test_a_killed_worker_loses_and_duplicates_nothing(ray_cluster, trained_qa_dir, slow_task, tmp_path, caplog):
-    reference = run_eval(_config(trained_qa_dir, tmp_path / "plain", tasks=["slow-gen"], includes=[slow_task]))
+def test_a_killed_worker_loses_and_duplicates_nothing(ray_cluster, trained_qa_dir, tmp_path, caplog):
+    reference = run_eval(_config(trained_qa_dir, tmp_path / "plain", tasks=["slow-gen"], includes=[SLOW_TASK]))
     out = tmp_path / "killed"
     killed: list[int] = []
 
@@ -113,7 +91,7 @@ def test_a_killed_worker_loses_and_duplicates_nothing(ray_cluster, trained_qa_di
     killer = threading.Thread(target=kill_one_worker_mid_run)
     killer.start()
     with caplog.at_level(logging.WARNING, logger="harness.workers"):
-        run = run_eval(_config(trained_qa_dir, out, tasks=["slow-gen"], includes=[slow_task], backend="ray", workers=2))
+        run = run_eval(_config(trained_qa_dir, out, tasks=["slow-gen"], includes=[SLOW_TASK], backend="ray", workers=2))
     killer.join()
     assert killed, "no worker was killed: the run ended before the first chunk was stored"
     ids = [r["id"] for r in _stored(out)]
@@ -143,11 +121,11 @@ def test_impossible_requests_are_refused_at_once(ray_cluster, tiny_gpt2_dir, tmp
 
 
 @pytest.mark.slow
-def test_a_killed_driver_resumes_with_workers(trained_qa_dir, slow_task, tmp_path):
+def test_a_killed_driver_resumes_with_workers(trained_qa_dir, tmp_path):
     """SIGKILL of `harness eval --backend ray` mid-run, then the same command: complete, nothing twice."""
     out = tmp_path / "run"
     command = [sys.executable, "-m", "harness.cli", "eval", "--model", f"hf:{trained_qa_dir}", "--task", "slow-gen"]
-    command += ["--include", slow_task, "--backend", "ray", "--workers", "2", "--chunk-size", "2", "--no-cache", "-q", "-o", str(out)]
+    command += ["--include", SLOW_TASK, "--backend", "ray", "--workers", "2", "--chunk-size", "2", "--no-cache", "-q", "-o", str(out)]
     driver = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
     deadline = time.monotonic() + 180
     while time.monotonic() < deadline and driver.poll() is None:
