@@ -167,10 +167,10 @@ def per_sample_gradients(probe: SpectralProbe, batch: ProbeBatch, names: Sequenc
         return F.cross_entropy(logits, labels, ignore_index=IGNORE)
 
     per_sample = vmap(grad(loss), in_dims=(None, 0, 0))
+    device = device_of(probe)
     rows = []
     for start in range(0, len(batch), batch_size):
         part = batch.rows(slice(start, start + batch_size))
-        device = device_of(probe)
         with torch.no_grad():  # torch.func.grad still differentiates inside; nothing outside records a graph
             grads = per_sample(params, part.input_ids.to(device), part.labels.to(device))
         rows.append(torch.cat([grads[f"model.{name}"].flatten(1) for name in names], dim=1).float().cpu().numpy())
