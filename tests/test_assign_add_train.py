@@ -1,6 +1,7 @@
 """The trainer: phase-1 behaviour from scratch with the paper's settings,
-exact resume, refusing changed settings, reuse of a finished run, initial
-weights from a checkpoint, and the train/analyze CLI commands."""
+phase 3 from the authors' step-6,001 weights, exact resume, refusing changed
+settings, reuse of a finished run, initial weights from a checkpoint, and the
+train/analyze CLI commands."""
 
 from __future__ import annotations
 
@@ -38,6 +39,18 @@ def test_short_run_shows_phase_one_behaviour(tmp_path):
     assert summary.step == 450 and summary.steps_per_s > 0
 
 
+def test_phase_three_from_the_authors_step_6001_weights(tmp_path):
+    """Diagnostic (a) of the trajectory reproduction (docs/assign_add.md): from the
+    authors' step-6,001 weights, phase 3 (every var-restricted pool > 0.95) appears
+    by the authors' step 17,000, i.e. within 10,999 more steps. 12-25 min on 1 thread."""
+    config = TrainConfig(
+        steps=17_000 - 6_001, init="released/ck_6001", eval_every=250, eval_n=1000, checkpoint_every=5000, stop_at="phase3"
+    )
+    summary = train(tmp_path / "run", config, log=lambda _: None)
+    assert summary.phases["phase3"] is not None, summary.last_eval
+    assert summary.last_eval["acc_1var_heldout_pair"] > 0.95  # phase 2 kept
+
+
 def test_resume_reproduces_an_uninterrupted_run(tmp_path):
     straight, resumed = tmp_path / "straight", tmp_path / "resumed"
     train(straight, TrainConfig(steps=6, **TINY), log=lambda _: None)
@@ -60,6 +73,8 @@ def test_changed_settings_and_finished_runs(tmp_path):
     train(run, TrainConfig(steps=2, **TINY), log=lambda _: None)
     with pytest.raises(HarnessError, match="seed=0"):
         train(run, TrainConfig(steps=4, seed=1, **TINY), log=lambda _: None)
+    with pytest.raises(HarnessError, match="precision='bf16'"):
+        train(run, TrainConfig(steps=4, precision="fp32", **TINY), log=lambda _: None)
     logs = []
     again = train(run, TrainConfig(steps=2, **TINY), log=logs.append)
     assert again.step == 2 and any("reusing" in line for line in logs)
@@ -70,7 +85,9 @@ def test_changed_settings_and_finished_runs(tmp_path):
 
 
 def test_initial_weights_from_the_papers_checkpoint(tmp_path):
-    train(tmp_path / "run", TrainConfig(steps=0, init="released/ck_1", **TINY), log=lambda _: None)
+    rows = []
+    train(tmp_path / "run", TrainConfig(steps=0, init="released/ck_1", **TINY), log=lambda _: None, on_eval=rows.append)
+    assert [r["step"] for r in rows] == [0] and rows[0]["acc_0var_train"] < 0.1  # the untrained model, reported once
     ours = torch.load(tmp_path / "run" / "checkpoints" / "step_000000.pth", weights_only=True)
     theirs = torch.load(RELEASED_DIR / "ck_1.pth", weights_only=True)
     assert set(ours) == set(theirs) and all(torch.equal(ours[k], theirs[k]) for k in theirs)

@@ -35,6 +35,13 @@ from harness.api import HarnessError
     show_default=True,
     help="Stop at the first evaluation that shows this phase.",
 )
+@click.option(
+    "--precision",
+    type=click.Choice(["bf16", "fp32"]),
+    default="bf16",
+    show_default=True,
+    help="Forward pass of a training step: bf16 autocast (the paper's run) or float32.",
+)
 def train_cmd(output: Path, threads: int | None, **options) -> None:
     """Train the Assign-and-Add transformer from scratch (paper settings), logging
     the nine pool accuracies to metrics.csv and phases.png in OUTPUT."""

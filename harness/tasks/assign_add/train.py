@@ -2,8 +2,10 @@
 
 Paper settings: AdamW (lr 1e-3, weight decay 0.02, betas 0.9/0.999), constant
 learning rate, batch 512 of fresh sequences from the training pool, loss on the
-`=` position only, bf16 autocast on CUDA. The loss needs layer 1 at the last
-position only, which `forward_last` exploits (exact; ~4x cheaper on CPU).
+`=` position only, the forward pass under bf16 autocast (the paper's CUDA run;
+on the CPU too, to train as the paper did; `precision="fp32"` for float32).
+The loss needs layer 1 at the last position only, which `forward_last`
+exploits (exact; ~4x cheaper on CPU).
 
 A run directory holds config.json, checkpoints/step_<N>.pth (TransformerLens
 state dicts), state.pt (optimizer and data-stream state for resuming),
@@ -35,6 +37,7 @@ from harness.tasks.assign_add.generator import (
     PARTITION_SEED_DEFAULT,
     POOL_NAMES,
     POOLS,
+    Partition,
     TrainingStream,
     draw_pool,
     make_partition,
@@ -57,7 +60,18 @@ PHASES: dict[str, tuple[tuple[str, ...], float]] = {
 """A phase begins at the first evaluation where every listed pool exceeds the threshold."""
 
 # Settings that define the trajectory: a resumed run must keep them.
-_TRAJECTORY_KEYS = ("seed", "batch_size", "lr", "weight_decay", "pairs_frac", "partition_seed", "two_var_frequency", "init", "eval_n")
+_TRAJECTORY_KEYS = (
+    "seed",
+    "batch_size",
+    "lr",
+    "weight_decay",
+    "pairs_frac",
+    "partition_seed",
+    "two_var_frequency",
+    "init",
+    "eval_n",
+    "precision",
+)
 
 
 @dataclass(frozen=True)
@@ -76,6 +90,7 @@ class TrainConfig:
     eval_n: int = 1000  # sequences per pool at each evaluation
     init: str | None = None  # start from these weights (e.g. released/ck_1, the paper's initialisation)
     stop_at: Literal["none", "phase1", "phase2", "phase3"] = "none"
+    precision: Literal["bf16", "fp32"] = "bf16"  # forward pass of a training step: bf16 autocast (the paper's) or float32
 
     def __post_init__(self):
         for name in ("steps", "eval_every", "checkpoint_every", "batch_size", "eval_n"):
@@ -179,6 +194,16 @@ def _initial_model(config: TrainConfig) -> AssignAddTransformer:
     return model
 
 
+def evaluation_pools(partition: Partition, n: int) -> dict[str, tuple[torch.Tensor, torch.Tensor]]:
+    """The trainer's fixed evaluation pools, `n` sequences each (the seed of
+    `harness eval`), as CPU (tokens, labels): `predict` moves chunks to the device."""
+    pools = {}
+    for spec in POOLS:
+        b = draw_pool(spec, partition, n, pool_rng(EVAL_SEED, spec.name))
+        pools[spec.name] = (torch.from_numpy(b.tokens), torch.from_numpy(b.labels))
+    return pools
+
+
 @torch.no_grad()
 def evaluate_pools(model: AssignAddTransformer, pools: dict[str, tuple[torch.Tensor, torch.Tensor]]) -> dict[str, float]:
     model.eval()
@@ -187,8 +212,11 @@ def evaluate_pools(model: AssignAddTransformer, pools: dict[str, tuple[torch.Ten
     return accs
 
 
-def train(out: Path, config: TrainConfig, log: Callable[[str], None] = print) -> TrainSummary:
-    """Train (or resume) the run in `out` up to `config.steps` steps."""
+def train(
+    out: Path, config: TrainConfig, log: Callable[[str], None] = print, on_eval: Callable[[dict], None] | None = None
+) -> TrainSummary:
+    """Train (or resume) the run in `out` up to `config.steps` steps; `on_eval`
+    receives each new metrics row (step, loss, the nine accuracies, seconds)."""
     _check_run_config(out, config)
     (out / CHECKPOINT_SUBDIR).mkdir(exist_ok=True)
     partition = make_partition(config.pairs_frac, config.partition_seed)
@@ -209,10 +237,7 @@ def train(out: Path, config: TrainConfig, log: Callable[[str], None] = print) ->
         log(f"resuming {out} from step {start}")
     metrics = _MetricsLog(out / METRICS_FILE, start)
 
-    pools = {}  # kept on the CPU: `predict` moves each chunk to the model's device and returns CPU tensors
-    for spec in POOLS:
-        b = draw_pool(spec, partition, config.eval_n, pool_rng(EVAL_SEED, spec.name))
-        pools[spec.name] = (torch.from_numpy(b.tokens), torch.from_numpy(b.labels))
+    pools = evaluation_pools(partition, config.eval_n)
 
     def save(step: int, weights_file: bool = True) -> None:
         """The resume state, and (unless only resuming matters) the step's weights file for analysis."""
@@ -234,11 +259,13 @@ def train(out: Path, config: TrainConfig, log: Callable[[str], None] = print) ->
     def evaluate(step: int, loss: float) -> None:
         row = {"step": step, "loss": loss, **evaluate_pools(model, pools), "train_seconds": train_s, "wall_seconds": wall_s}
         metrics.append(row)
+        if on_eval is not None:
+            on_eval(row)
         accs = " ".join(f"{row[f'acc_{p}']:.3f}" for p in POOL_NAMES)
         rate = f"{step / train_s:.1f} steps/s" if train_s > 0 else ""
         log(f"step {step:6d}  loss {loss:.4f}  acc[{accs}]  {rate}")
 
-    amp = torch.autocast("cuda", dtype=torch.bfloat16) if device.type == "cuda" else torch.autocast("cpu", enabled=False)
+    amp = torch.autocast(device.type, dtype=torch.bfloat16, enabled=config.precision == "bf16")
     log(f"accuracy columns: {' '.join(POOL_NAMES)}; curves in {out / METRICS_FILE}, plot in {out / PLOT_FILE}")
     if start == 0:
         save(0)
