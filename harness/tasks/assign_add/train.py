@@ -259,11 +259,11 @@ def train(
     def evaluate(step: int, loss: float) -> None:
         row = {"step": step, "loss": loss, **evaluate_pools(model, pools), "train_seconds": train_s, "wall_seconds": wall_s}
         metrics.append(row)
-        if on_eval is not None:
-            on_eval(row)
         accs = " ".join(f"{row[f'acc_{p}']:.3f}" for p in POOL_NAMES)
         rate = f"{step / train_s:.1f} steps/s" if train_s > 0 else ""
         log(f"step {step:6d}  loss {loss:.4f}  acc[{accs}]  {rate}")
+        if on_eval is not None:
+            on_eval(row)
 
     amp = torch.autocast(device.type, dtype=torch.bfloat16, enabled=config.precision == "bf16")
     log(f"accuracy columns: {' '.join(POOL_NAMES)}; curves in {out / METRICS_FILE}, plot in {out / PLOT_FILE}")
