@@ -78,6 +78,12 @@ def test_changed_settings_and_finished_runs(tmp_path):
     logs = []
     again = train(run, TrainConfig(steps=2, **TINY), log=logs.append)
     assert again.step == 2 and any("reusing" in line for line in logs)
+    saved = json.loads((run / "config.json").read_text())
+    del saved["precision"]  # a run from before the setting existed: its CPU forward pass was float32
+    (run / "config.json").write_text(json.dumps(saved))
+    with pytest.raises(HarnessError, match="precision='fp32' \\(now 'bf16'\\)"):
+        train(run, TrainConfig(steps=2, **TINY), log=lambda _: None)
+    assert train(run, TrainConfig(steps=2, precision="fp32", **TINY), log=lambda _: None).step == 2
     with pytest.raises(HarnessError, match="batch-size"):
         TrainConfig(steps=2, batch_size=0)
     with pytest.raises(HarnessError, match="released/ck_1"):

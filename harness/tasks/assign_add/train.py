@@ -74,6 +74,10 @@ _TRAJECTORY_KEYS = (
 )
 
 
+# Runs saved before `precision` existed trained their CPU forward pass in float32.
+_BEFORE_PRECISION = {"precision": "fp32"}
+
+
 @dataclass(frozen=True)
 class TrainConfig:
     steps: int
@@ -177,6 +181,7 @@ def _check_run_config(out: Path, config: TrainConfig) -> None:
         saved = json.loads(path.read_text())
         if "identity" in saved:
             raise HarnessError(f"{out} is an evaluation run directory (harness eval); use another --output for training")
+        saved = {**_BEFORE_PRECISION, **saved}
         changed = [k for k in _TRAJECTORY_KEYS if saved.get(k) != wanted[k]]
         if saved.get("format") != RUN_FORMAT or changed:
             what = ", ".join(f"{k}={saved.get(k)!r} (now {wanted[k]!r})" for k in changed) or "not a harness assign-add run"
