@@ -20,6 +20,7 @@ import numpy as np
 
 from harness import registry
 from harness.api import HarnessError, ModelAdapter, Request, Sample, Task
+from harness.layer_spec import parse_layers
 from harness.metrics import Metric, mean_metric
 from harness.spectra.estimate import (
     BLOCKS_DEFAULT,
@@ -103,20 +104,6 @@ def draw_samples(samples: Iterable[Sample], n: int, seed: int) -> list[Sample]:
     return [s for _, s in sorted(kept, key=lambda pair: pair[0])]
 
 
-def parse_layers(spec: str, n_layers: int) -> tuple[int, ...]:
-    """`all`, or comma-separated block indices (negative from the end)."""
-    if spec.strip() == "all":
-        return tuple(range(n_layers))
-    try:
-        chosen = {int(part) % n_layers if int(part) < 0 else int(part) for part in spec.split(",")}
-    except ValueError:
-        raise HarnessError(f"--layers '{spec}': write all or comma-separated layer indices such as 0,1 or -1") from None
-    bad = sorted(i for i in chosen if not 0 <= i < n_layers)
-    if bad:
-        raise HarnessError(f"--layers '{spec}': layer {bad[0]} does not exist; the model has layers 0-{n_layers - 1}")
-    return tuple(sorted(chosen))
-
-
 def expand_models(specs: Sequence[str]) -> list[str]:
     """Model specs, a training run expanded to one spec per checkpoint (adapters with `checkpoint_series`)."""
     out: list[str] = []
@@ -146,7 +133,9 @@ def _first_requests(task: Task, samples: Sequence[Sample]) -> tuple[list[Request
 def spectra_of(probe: SpectralProbe, batch: ProbeBatch, config: SpectraConfig, label: str, step: int | None) -> ModelSpectra:
     """Activation spectra per selected layer, then the gradient spectrum."""
     started = time.perf_counter()
-    layers = parse_layers(config.layers, probe.layer_count())
+    layers = parse_layers(config.layers, probe.layer_count(), "--layers")
+    if not layers:
+        raise HarnessError(f"--layers '{config.layers}' selects no layer; write all, a range such as 0-1, or indices such as 0,-1")
     moments = activation_moments(probe, batch, layers, config.blocks, config.positions, config.batch_size)
     activations = {
         layer: summarize(

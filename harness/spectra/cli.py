@@ -32,7 +32,9 @@ def _fit_range(text: str | None) -> tuple[int, int] | None:
 @click.option("--task", "-t", required=True, help="Task whose samples are the inputs, e.g. assign_add or smoke-gen.")
 @click.option("--task-arg", "-T", multiple=True, metavar="KEY=VALUE", help="Task option (repeatable).")
 @click.option("--model-arg", "-M", multiple=True, metavar="KEY=VALUE", help="Model option for every model (repeatable).")
-@click.option("--layers", default="all", show_default=True, help="Residual-stream layers: all, or indices such as 0,1 or -1.")
+@click.option(
+    "--layers", default="all", show_default=True, help="Residual-stream layers: all, a range such as 0-1, or indices such as 0,-1."
+)
 @click.option("--n", type=int, default=256, show_default=True, help="Samples drawn from the task (activation covariance).")
 @click.option("--grad-n", type=int, default=64, show_default=True, help="Of those, samples with a per-sample gradient (0: none).")
 @click.option("--params", default=None, help="Glob over parameter names for the gradients (default: the last selected layer's block).")

@@ -53,9 +53,9 @@ def bank_group():
 def bank_build(model, model_arg, guidance, layers, drop_leading, output):
     """Compute the guidance's KV bank with the model itself and save it (safetensors)."""
     from harness.adapters.steering.bank import save_bank
-    from harness.adapters.steering.layer_spec import parse_layers
     from harness.adapters.steering.method import read_guidance
     from harness.adapters.steering.mi import build_bank_for
+    from harness.layer_spec import parse_layers
 
     adapter = _load_model(model, model_arg)
     try:

@@ -11,10 +11,10 @@ import torch
 from harness.adapters.steering.attention import ATTENTION_NAME
 from harness.adapters.steering.bank import KVBank, compute_bank, load_bank, model_fingerprint
 from harness.adapters.steering.injection import BankInjection, kv_head_count
-from harness.adapters.steering.layer_spec import format_layers, parse_layers
 from harness.adapters.steering.method import SteeringMethod, guidance_token_ids, read_guidance
 from harness.api import GuidanceSchedule, HarnessError
 from harness.fingerprint import sha256_of
+from harness.layer_spec import format_layers, parse_layers
 from harness.registry import register_steering
 
 

@@ -1,4 +1,4 @@
-"""Parse layer selections such as `all`, `none`, `8-14` or `0,3,5-7`."""
+"""Parse layer selections such as `all`, `none`, `8-14` or `0,3,5-7` (steering methods, the spectral lens)."""
 
 from __future__ import annotations
 
