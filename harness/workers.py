@@ -18,7 +18,6 @@ forever for resources.
 from __future__ import annotations
 
 import logging
-import os
 from collections import deque
 from dataclasses import dataclass
 from pathlib import Path
@@ -61,9 +60,6 @@ class ModelWorker:
 
     def identity(self) -> ModelIdentity:
         return ModelIdentity.of(self.model)
-
-    def pid(self) -> int:
-        return os.getpid()
 
     def solve(self, task_name: str, sample_ids: list[str], score: bool) -> ChunkResult:
         task = self.tasks[task_name]
