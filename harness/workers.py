@@ -132,7 +132,9 @@ class RayPool:
                 raise HarnessError(str(cause)) from None
             raise HarnessError(f"a Ray worker failed: {type(cause).__name__}: {cause}") from None
         except self.ray.exceptions.ActorDiedError as e:
-            raise HarnessError(f"a Ray worker could not start: {str(e).splitlines()[0]}") from None
+            lines = [line for line in str(e).splitlines() if line.strip()]
+            said = next((line.split("HarnessError: ", 1)[1] for line in reversed(lines) if "HarnessError: " in line), None)
+            raise HarnessError(said or f"a Ray worker could not start: {lines[-1] if lines else type(e).__name__}") from None
 
     def _replace(self, slot: int, why: str) -> None:
         self.restarts += 1

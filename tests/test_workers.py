@@ -116,7 +116,7 @@ def test_impossible_requests_are_refused_at_once(ray_cluster, tiny_gpt2_dir, tmp
         run_eval(RunConfig(model="openai:gpt-4o", tasks=["smoke-gen"], output=tmp_path / "y", backend="ray", workers=2))
     with pytest.raises(HarnessError, match="add --backend ray"):
         run_eval(_config(tiny_gpt2_dir, tmp_path / "z", workers=2))
-    with pytest.raises(HarnessError, match="could not start|does not exist|not found"):
+    with pytest.raises(HarnessError, match=r"^hf model directory '.*no-such-model' does not exist; pass a local model directory"):
         run_eval(_config(tmp_path / "no-such-model", tmp_path / "w", backend="ray", workers=1))
 
 
