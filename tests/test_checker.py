@@ -249,3 +249,31 @@ def test_equivalences_that_real_answers_need(gold, candidate, method):
 )
 def test_those_equivalences_never_turn_a_wrong_answer_right(gold, candidate):
     assert verify(gold, candidate).equal is not True
+
+
+def test_ratios_keep_their_order_and_compare_up_to_a_common_factor():
+    gold = r"\sigma_1 : \sigma_2 : \sigma_3 = 9 : 1 : 2"  # atomic/3-26: the ratio is the right-hand side
+    assert verify(gold, "18 : 2 : 4").equal is True
+    assert verify(gold, "2 : 9 : 1").equal is False  # the same numbers in another order
+    assert verify(gold, "1 : 1 : 1").equal is False
+
+
+def test_a_quantity_written_with_its_arguments_is_the_same_left_hand_side():
+    verdict = verify(r"x = a \sin(\omega t)", r"x(t) = a \sin(\omega t)")
+    assert verdict.equal is True and verdict.detail.startswith("same left-hand side (x(t) for x)")
+    assert not verify(r"x = a", r"x(0) = a").detail.startswith("same left-hand side")  # a value at a point is not the function
+    assert verify(r"\mathbf{B} = \frac{\mu_0 I}{2 \pi r}", r"\mathbf{B}(r) = \frac{\mu_0 I}{4\pi r}").equal is False
+
+
+def test_unclosed_gold_braces_are_closed_and_said_so():
+    gold = r"r_{\text{min}} = \frac{L}{\sqrt{2m[E_0 + G(r_{\text{min}})]"  # mechanics/1_43 as the data set has it
+    verdict = verify(gold, r"r_{\text{min}} = \sqrt{\frac{L^2}{2 m (E_0 + G(r_{\text{min}}))}}")
+    assert verdict.equal is True and "unclosed braces closed" in verdict.detail
+    assert verify(gold, r"r_{\text{min}} = \frac{L}{\sqrt{m E_0}}").equal is False
+    assert verify(r"x = 1", r"\frac{1}{2").equal is None  # a candidate's open braces are never repaired
+
+
+def test_words_as_a_name_and_approximate_inequalities_parse():
+    assert verify(r"\text{phase shift} = \pi + \tan^{-1}\left(\frac{2}{\rho}\right)", r"\pi + \arctan(2/\rho)").equal is True
+    assert verify(r"\text{phase shift} = \pi + \tan^{-1}\left(\frac{2}{\rho}\right)", r"180^\circ").equal is False
+    assert verify(r"T \lessapprox 10^{-2} \text{ K}", r"T \lesssim 0.01 \text{ K}").equal is True

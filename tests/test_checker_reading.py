@@ -7,7 +7,7 @@ from __future__ import annotations
 import pytest
 
 from harness.checker.latex import replace_unicode_math
-from harness.checker.reading import match_parts, read_answers
+from harness.checker.reading import STATED, match_parts, read_answers, stated_equations
 
 
 def split_of(text: str) -> list[tuple[str | None, str]]:
@@ -162,6 +162,10 @@ WHOLE_RESPONSES = [
     ("qwen2.5-72b", "quantum/3-3013"),  # two boxes, two gold answers
     ("qwen2.5-72b", "statistics/1-15"),  # the right value under another left-hand side name
     ("qwen2.5-72b", "mechanics/1_24"),  # a value in other units
+    ("qwen2.5-72b", "quantum/2-2001"),  # part (b) stated in the prose only: \psi_{111}(x,y,z) = ...
+    ("qwen2.5-72b", "electro/5_22"),  # part (a) stated in the prose only, (b) and (c) boxed and wrong
+    ("qwen2.5-72b", "mechanics/1_43"),  # a gold answer whose braces the data set leaves open
+    ("llama-3.1-8b", "atomic/3-26"),  # ratios \sigma_1 : \sigma_2 : \sigma_3 = 9 : 1 : 2, decided wrong
 ]
 
 
@@ -234,3 +238,55 @@ def test_hardmath_rows_matrices_and_program_text():
     # a printed template is program code, a decided wrong answer (mistral7b_5shot id 279)
     assert is_program_text("' + str(I_approx) + '") and is_program_text("{{formula}}")
     assert not is_program_text(r"\frac{1}{\epsilon} + \sqrt{x}")
+
+
+# qwen2.5-72b electro/2_22, shortened: the derivation states U_B' and L' in display math, the box only B(r)
+DERIVATION = r"""
+\[ U_B' = \int_{R_1}^{R_2} u_B(r) \cdot 2\pi r dr \]
+\[ U_B' = \frac{\mu_0 I^2}{4\pi} \int_{R_1}^{R_2} \frac{dr}{r} \]
+\[ U_B' = \frac{\mu_0 I^2}{4\pi} \ln\left(\frac{R_2}{R_1}\right) \]
+Solving for \(L'\):
+\[ L' = \frac{2 U_B'}{I^2} = \frac{\mu_0}{2\pi} \ln\left(\frac{R_2}{R_1}\right). \]
+\[ \begin{aligned} E &= \frac{V}{r} \\ &= \frac{V}{r \ln(R_2/R_1)} \end{aligned} \] with $E < 1$ and $x \to 0$
+\[ \mathbf{B}(r) = \frac{\mu_0 I}{4\pi r} \]
+\[ \boxed{\mathbf{B}(r) = \frac{\mu_0 I}{2\pi r}} \]
+"""
+
+
+def test_stated_equations_are_the_last_statement_of_each_quantity_outside_the_boxes():
+    boxed = [p for b in read_answers(DERIVATION) for reading in b.readings.values() for p in reading]
+    stated = {p.latex for p in stated_equations(DERIVATION, boxed)}
+    assert r"U_B' = \frac{\mu_0 I^2}{4\pi} \ln\left(\frac{R_2}{R_1}\right)" in stated  # the last of three, not the integral
+    assert r"L' = \frac{\mu_0}{2\pi} \ln\left(\frac{R_2}{R_1}\right)" in stated  # a chain read as its last side
+    assert r"E = \frac{V}{r \ln(R_2/R_1)}" in stated  # an aligned "&=" row continues the row above
+    assert not any(s.startswith(r"\mathbf{B}") for s in stated)  # the box is the final word on B, not the prose
+    assert not any("<" in s or r"\to" in s for s in stated)  # inequalities and limits are no results
+    assert all(p.box == STATED for p in stated_equations(DERIVATION, boxed))
+    assert stated_equations("no math at all") == []
+
+
+def test_a_result_stated_in_the_prose_answers_only_its_own_quantity_and_never_rejects():
+    from harness.api import Generation
+    from harness.registry import create_task
+
+    task = create_task("physics", {"split": "all"})
+    try:
+        sample = next(s for s in task.samples() if s.id == "electro/2_22")
+        box = r"\boxed{\mathbf{B} = \frac{\mu_0 i}{2 \pi r} \mathbf{e_\theta}}"
+
+        def score(prose):
+            return task.score_batch([sample], [[Generation(prose + box)]])[0]
+
+        # gold 2 is dW_m/dz = \frac{\mu_0 i^2}{4 \pi} \ln \frac{R_2}{R_1}: stated under its own name, it counts
+        right = score(r"so \[ \frac{dW_m}{dz} = \int \ldots = \frac{\mu_0 i^2}{4 \pi} \ln \frac{R_2}{R_1} \] ")
+        by_gold = {m["gold"]: m for m in right.fields["matches"]}
+        assert set(by_gold) == {0, 2}
+        assert by_gold[2]["reading"] == "stated in the response" and by_gold[2]["box"] is None
+        assert "gold 2<-stated" in right.explanation
+        # the same value under another name is left to the judge; a wrong statement rejects nothing new
+        assert {m["gold"] for m in score(r"\[ W = \frac{\mu_0 i^2}{4 \pi} \ln \frac{R_2}{R_1} \] ").fields["matches"]} == {0}
+        wrong = score(r"\[ \frac{dW_m}{dz} = \frac{\mu_0 i^2}{8 \pi} \ln \frac{R_2}{R_1} \] ")
+        assert {m["gold"] for m in wrong.fields["matches"]} == {0}
+        assert wrong.fields["unjudged_gold"] == score("").fields["unjudged_gold"]
+    finally:
+        task.close()

@@ -26,7 +26,7 @@ def final_section(text: str) -> str:
     return text
 
 
-def _unescaped_braces(text: str, start: int = 0) -> Iterator[tuple[int, str]]:
+def unescaped_braces(text: str, start: int = 0) -> Iterator[tuple[int, str]]:
     """(index, "{" or "}") of every brace from `start` on; escaped ones (``\\{``, ``\\}``) do not count."""
     i, n = start, len(text)
     while i < n:
@@ -42,7 +42,7 @@ def _unescaped_braces(text: str, start: int = 0) -> Iterator[tuple[int, str]]:
 def braced_group_end(text: str, open_at: int) -> int | None:
     """Index just past the brace group opening at `open_at`, or None if unbalanced."""
     depth = 0
-    for i, ch in _unescaped_braces(text, open_at):
+    for i, ch in unescaped_braces(text, open_at):
         depth += 1 if ch == "{" else -1
         if depth == 0:
             return i + 1
@@ -55,7 +55,7 @@ def brace_pairs(text: str) -> dict[int, int]:
     of unclosed boxes costs one scan, not one per box."""
     pairs: dict[int, int] = {}
     opened: list[int] = []
-    for i, ch in _unescaped_braces(text):
+    for i, ch in unescaped_braces(text):
         if ch == "{":
             opened.append(i)
         elif opened:

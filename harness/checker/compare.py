@@ -17,7 +17,8 @@ from dataclasses import dataclass
 
 import sympy
 
-from harness.checker.latex import LatexParseError, Relation, VerbalAnswerError, latex_to_sympy, normalize_latex
+from harness.checker.boxed import unescaped_braces
+from harness.checker.latex import LatexParseError, Ratio, Relation, VerbalAnswerError, latex_to_sympy, normalize_latex
 from harness.checker.matching import max_bipartite_matching
 from harness.checker.reading import is_program_text
 from harness.checker.units import CONSTANTS, UnitParseError, has_units, parse_unit, to_si
@@ -288,6 +289,15 @@ def _another_name(gold: Relation, cand: Relation, same_letter: bool = False) -> 
     return (not numeric and not same_letter) or _base_letter(g.name) == _base_letter(c.name)
 
 
+def _named_with_arguments(gold_lhs, cand_lhs) -> bool:
+    """``x(t)`` or ``\\mathbf{B}(r)`` for the gold's ``x`` or ``\\mathbf{B}``: the same
+    quantity written with the variables it depends on (symbols, not a value such as ``x(0)``)."""
+    if not (isinstance(gold_lhs, sympy.Symbol) and isinstance(cand_lhs, sympy.Symbol)):
+        return False
+    m = re.fullmatch(r"(.+)\(([A-Za-z_][\w']*(?:,\s*[A-Za-z_][\w']*)*)\)", cand_lhs.name)
+    return m is not None and m.group(1) == gold_lhs.name
+
+
 def _match_right_hand_sides(gold: Relation, cand: Relation, settings: _Settings) -> Verdict | None:
     """The first verdict showing a right-hand side of `cand` equal to one of `gold`, or None."""
     for cand_side in reversed(cand.parts[1:]):
@@ -347,14 +357,16 @@ def _compare_relations(gold: Relation, cand: Relation, settings: _Settings) -> V
             detail += f"; left-hand side differs ({cand.lhs} vs {gold.lhs})"
         return Verdict(bool(same) and (lhs.equal is True or renamed), "proportional", detail)
     lhs = _compare_values(gold.lhs, cand.lhs, settings)
-    if gold.op == "=" and lhs.equal:
+    with_arguments = gold.op == "=" and not lhs.equal and _named_with_arguments(gold.lhs, cand.lhs)
+    if gold.op == "=" and (lhs.equal or with_arguments):
         # every side the candidate states must equal some side of the gold chain
         last = Verdict(False, "relation", "no side matched")
         for cand_side in cand.parts[1:]:
             last = _match_any_side(gold, cand_side, settings)
             if not last.equal:
                 break
-        return Verdict(last.equal, last.method, "same left-hand side; right-hand sides: " + last.detail)
+        same = f"same left-hand side ({cand.lhs} for {gold.lhs})" if with_arguments else "same left-hand side"
+        return Verdict(last.equal, last.method, f"{same}; right-hand sides: " + last.detail)
     if gold.op == "=":
         return _compare_equations(gold, cand, settings)
     rhs = _compare_values(gold.rhs, cand.rhs, settings)
@@ -362,7 +374,25 @@ def _compare_relations(gold: Relation, cand: Relation, settings: _Settings) -> V
     return Verdict(ok, "relation", f"inequality sides: lhs {lhs.method}, rhs {rhs.method}")
 
 
+def _compare_ratios(gold: Ratio, cand: tuple, settings: _Settings) -> Verdict:
+    """``9:1:2`` against ``18:2:4`` (equal) or ``1:2:9`` (not): in order, up to a common factor."""
+    if len(gold) != len(cand):
+        return Verdict(False, "list_length", f"{len(cand)} terms vs {len(gold)} in the gold ratio")
+    if any(not isinstance(x, sympy.Expr) for x in (*gold, *cand)):
+        return Verdict(None, "undecided", "a ratio of relations or lists")
+    k = next((i for i, g in enumerate(gold) if g != 0), None)
+    if k is None or cand[k] == 0:
+        return Verdict(False if k is not None else None, "ratio", "no common scale (a zero term)")
+    for g, c in zip(gold, cand):
+        verdict = _compare_values(g / gold[k], c / cand[k], settings)
+        if verdict.equal is not True:
+            return Verdict(verdict.equal, "ratio", f"term {g} : {gold[k]} differs ({verdict.method})")
+    return Verdict(True, "ratio", f"all {len(gold)} terms in proportion")
+
+
 def _compare_parsed(gold, cand, settings: _Settings) -> Verdict:
+    if isinstance(gold, Ratio) and isinstance(cand, tuple):
+        return _compare_ratios(gold, cand, settings)
     if isinstance(gold, tuple) or isinstance(cand, tuple):
         g = gold if isinstance(gold, tuple) else (gold,)
         c = cand if isinstance(cand, tuple) else (cand,)
@@ -444,6 +474,18 @@ def parse_or_verdict(latex: str, side: str):
     return parsed, None
 
 
+def _closed_braces(gold_latex: str) -> str | None:
+    """A gold answer whose braces the data set leaves open (``\\frac{L}{\\sqrt{2m[E_0 + G]``),
+    closed at its end, or None when its braces balance or close too often. Only gold
+    answers are repaired: they are the benchmark's data, a candidate's braces are its own."""
+    depth = 0
+    for _, ch in unescaped_braces(gold_latex):
+        depth += 1 if ch == "{" else -1
+        if depth < 0:
+            return None
+    return gold_latex + "}" * depth if depth else None
+
+
 def verify(
     gold_latex: str,
     candidate_latex: str,
@@ -457,6 +499,9 @@ def verify(
     if exact is not None:
         return exact
     gold, failed = parse_or_verdict(gold_latex, "gold")
+    closed = _closed_braces(gold_latex)
+    if failed is not None and closed is not None:
+        gold, failed = parse_or_verdict(closed, "gold")
     if failed is not None:
         return failed
     cand, failed = parse_or_verdict(candidate_latex, "candidate")
@@ -474,6 +519,8 @@ def verify(
                 inner = _compare_parsed(bare_gold, cand, settings)
                 if inner.equal is True:
                     return Verdict(True, inner.method, inner.detail + "; the candidate has no unit: read in the gold's unit")
+        if closed is not None and gold_latex != closed:
+            verdict = Verdict(verdict.equal, verdict.method, verdict.detail + "; the gold answer's unclosed braces closed at its end")
         return verdict
     except RecursionError:
         return Verdict(None, "parse_failure", "expression nested too deeply")

@@ -61,6 +61,10 @@ class Relation:
         return self.parts[-1]
 
 
+class Ratio(tuple):
+    """``9 : 1 : 2``: values in order, meaningful up to a common factor."""
+
+
 Parsed = Union[sympy.Expr, Relation, tuple]
 
 # ------------------------------------------------------------------ normalisation
@@ -236,6 +240,8 @@ _RELATIONS = [
     (r"\propto", "propto"),
     (r"\lesssim", "<="),
     (r"\gtrsim", ">="),
+    (r"\lessapprox", "<="),
+    (r"\gtrapprox", ">="),
     (r"\ll", "<"),
     (r"\gg", ">"),
     (r"\lt", "<"),
@@ -651,7 +657,12 @@ def _parse_item(text: str) -> Parsed:
         flipped = [o.replace(">", "<") for o in ops]
         if len(set(flipped)) > 1:
             raise LatexParseError(f"mixed relation chain {ops}")
-        parts = [_parse_item(s) for s in sides]
+        named = _TEXT_NAME.fullmatch(sides[0])
+        # "\text{phase shift} = \pi + ...": a quantity named in words is still a name
+        parts = [sympy.Symbol("text:" + "_".join(named.group(1).split())) if named else _parse_item(sides[0])]
+        parts += [_parse_item(s) for s in sides[1:]]
+        if ops == ["="] and all(isinstance(p, tuple) and len(p) == len(parts[0]) for p in parts):  # type: ignore[arg-type]
+            return parts[1]  # "\sigma_1 : \sigma_2 : \sigma_3 = 9 : 1 : 2", "(a, b) = (1, 2)": the values stated
         if any(isinstance(p, (Relation, tuple)) for p in parts):
             raise LatexParseError("nested relation")
         if ops[0] in (">", ">="):
@@ -659,7 +670,7 @@ def _parse_item(text: str) -> Parsed:
         return Relation(flipped[0], tuple(parts))
     ratio = split_top_level(text, ":")
     if len(ratio) > 1:
-        return tuple(_parse_item(p) for p in ratio)
+        return Ratio(_parse_item(p) for p in ratio)
     if len(text) > 1 and text[0] in "([" and text[-1] in ")]" and len(split_top_level(text[1:-1], ",")) > 1:
         inner_depths = [d for _, d in top_level_scan(text)][:-1]
         if min(inner_depths) >= 1:
@@ -675,6 +686,7 @@ def _is_unit_text(text: str) -> bool:
         return False
 
 
+_TEXT_NAME = re.compile(r"\\text\s*\{\s*([A-Za-z][A-Za-z ]{0,40}?)\s*\}")
 _CONSTANT_TEXT = re.compile(r"\\text\s*\{\s*(?i:const(?:ant)?\.?)\s*\}")
 _ELLIPSIS = re.compile(r"\s*\\(?:ldots|cdots|dots)\s*")  # "n = 1, 2, 3, \\ldots": the list goes on
 

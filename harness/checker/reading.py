@@ -379,6 +379,68 @@ def read_answers(text: str, max_boxes: int = MAX_BOXES) -> list[BoxReading]:
     return boxes
 
 
+# ------------------------------------------------------------------ results stated outside the boxes
+
+STATED = -1  # the `box` of a part stated in the response's prose, not in a box
+MAX_STATEMENTS = 80
+_EQUALS = re.compile(r"(?<![<>!:=\\])=(?!=)|\\(?:approx|simeq)(?![A-Za-z])")
+_INEQUALITY = re.compile(r"[<>]|\\(?:[lg]eq?|[lg]eqslant|neq?|ll|gg|sim|propto|to|rightarrow|Rightarrow|implies)(?![A-Za-z])")
+_LHS_DECORATION = re.compile(r"\\(?:left|right|mathbf|boldsymbol|vec|bm|mathrm|mathit|displaystyle)(?![A-Za-z])|[\s{}]")
+
+
+def lhs_key(latex: str) -> str | None:
+    """The left-hand side of an equation ``X = ...`` as a key to compare names by
+    (spacing, braces, ``\\left``/``\\right`` and bold or vector markup dropped), or
+    None when `latex` is not one equation with a left-hand side."""
+    mask = _top_level_mask(latex)
+    for m in _EQUALS.finditer(latex):
+        if mask[m.start()]:
+            key = _LHS_DECORATION.sub("", latex[: m.start()])
+            return key or None
+    return None
+
+
+def _equation_sides(row: str) -> tuple[str, str] | None:
+    """(left-hand side, last right-hand side) of a row ``X = a = b \\approx c``,
+    the left side empty for a continuation row ``&= c``; None for a row that is
+    no equation or states an inequality."""
+    mask = _top_level_mask(row)
+    cuts = [m for m in _EQUALS.finditer(row) if mask[m.start()]]
+    if not cuts or any(mask[m.start()] for m in _INEQUALITY.finditer(row)):
+        return None
+    lhs, rhs = row[: cuts[0].start()].strip(), row[cuts[-1].end() :].strip()
+    return (lhs, rhs) if rhs else None
+
+
+def stated_equations(text: str, boxed: Sequence[AnswerPart] = ()) -> list[AnswerPart]:
+    """The results a response states in its prose, outside its boxes: for each
+    quantity written as an equation in display or inline math (``\\[ U' = ... \\]``,
+    derivation chains reduced to their last side, ``&=`` rows continuing the row
+    above), its last statement. Quantities a box names (`boxed`) are left out:
+    the box is the response's final word on them. A careful grader reads these
+    when the box leaves a part out; they are offered for gold answers no box
+    answers, and only a statement of the gold's own quantity may answer one."""
+    section = final_section(text or "")[-MAX_READ_CHARS:]
+    for start, end, _, _ in _find_boxes(section):
+        section = section[:start] + " " * (end - start) + section[end:]
+    named_in_boxes = {lhs_key(p.latex) for p in boxed} - {None}
+    last: dict[str, str] = {}
+    for m in _MATH_SEGMENT.finditer(section):
+        lhs = ""
+        for piece in _split_pieces(next(g for g in m.groups() if g is not None)):
+            sides = _equation_sides(clean_part(piece)[1])
+            if sides is None:
+                lhs = ""
+                continue
+            lhs = sides[0] or lhs
+            key = _LHS_DECORATION.sub("", lhs)
+            if key and key not in named_in_boxes:
+                last.pop(key, None)  # re-inserted: the dict keeps the order of last statements
+                last[key] = f"{lhs} = {sides[1]}"
+    statements = list(last.values())[-MAX_STATEMENTS:]
+    return [AnswerPart(latex, STATED, None, "stated in the response") for latex in statements]
+
+
 _PROGRAM_TEXT = re.compile(
     r"""['"]\s*\+\s*[\w'"]|\w\s*\+\s*['"]|\.join\(|\b(?:str|lambdify|latex|simplify|sympy|print)\s*\(|\{\{\s*\w*\s*\}\}|%[sdf]\b"""
     r"""|(?:^|[+\-=(]|\\approx)\s*\{\s*\}\s*(?:[+\-]|\\epsilon|$)|^\s*\\?boxed\s*\{\s*\}\s*$|^\s*['"]\s*,"""

@@ -9,16 +9,20 @@ from typing import Literal, Sequence
 import numpy as np
 
 from harness.api import GenerateRequest, HarnessError, ModelRole, Response, Sample, Score, Task
-from harness.checker import SANDBOX_STATUS, CheckerPool, verify
+from harness.checker import SANDBOX_STATUS, CheckerPool, max_bipartite_matching, verify
 from harness.checker.compare import check_exact
 from harness.checker.reading import (
     MAX_BOXES,
+    STATED,
     AnswerPart,
     BoxReading,
     MatchResult,
+    PartMatch,
     candidate_parts,
+    lhs_key,
     match_parts,
     read_answers,
+    stated_equations,
 )
 from harness.metrics import Metric, count_metric, mean_metric, proportion_metric, ratio_metric, statistic_metric
 from harness.record import SampleRecord
@@ -154,6 +158,8 @@ class PhysicsTask(Task):
         for (i, k, g), (equal, method, detail) in zip(owners, self._check_pairs(jobs)):
             per_sample[i].append(PairCheck(k, parts[i][k].box, g, equal, method, detail))
         matched = [self._match(s, boxes, ps, checks) for s, boxes, ps, checks in zip(samples, read, parts, per_sample)]
+        stated = self._stated_matches(samples, responses, parts, matched, per_sample)
+        matched = [_with_stated(m, st) for m, st in zip(matched, stated)]
         if self.role("judge") is not None:
             todo: list[tuple[int, PairCheck, str]] = []
             for i, checks in enumerate(per_sample):
@@ -166,7 +172,52 @@ class PhysicsTask(Task):
                 )
             self._judge_undecided(samples, todo)
             matched = [self._match(s, boxes, ps, checks) for s, boxes, ps, checks in zip(samples, read, parts, per_sample)]
+            matched = [_with_stated(m, st) for m, st in zip(matched, stated)]
         return [self._score_one(*args) for args in zip(samples, read, parts, per_sample, matched)]
+
+    def _stated_matches(
+        self,
+        samples: Sequence[Sample],
+        responses: Sequence[Sequence[Response]],
+        parts: list[list[AnswerPart]],
+        matched: list[MatchResult],
+        per_sample: list[list[PairCheck]],
+    ) -> list[list[PartMatch]]:
+        """Gold answers no box answers, against the results the response states in
+        its prose (`stated_equations`), as a careful grader reads a response whose box
+        leaves parts out. Only a statement of the gold's own quantity that SymPy finds
+        equal answers one (same left-hand side), one statement per gold answer; a
+        statement never rejects anything. Accepted statements join `parts` and their
+        deciding checks join `per_sample`."""
+        jobs, owners = [], []
+        statements: list[list[AnswerPart]] = []
+        for i, (sample, response) in enumerate(zip(samples, responses)):
+            answered = {m.gold for m in matched[i].matches}
+            open_gold = {g: key for g in range(len(sample.target)) if g not in answered and (key := lhs_key(sample.target[g]))}
+            found = stated_equations(response[0].text or "", matched[i].parts) if open_gold else []
+            statements.append(found)
+            for k, statement in enumerate(found):
+                for g, key in open_gold.items():
+                    if _name_head(key) == _name_head(lhs_key(statement.latex) or ""):
+                        jobs.append((sample.target[g], statement.latex))
+                        owners.append((i, k, g))
+        accepted: list[dict[tuple[int, int], tuple[str, str]]] = [{} for _ in samples]
+        for (i, k, g), (equal, method, detail) in zip(owners, self._check_pairs(jobs)):
+            if equal is True and (method == "exact" or detail.startswith("same left-hand side")):
+                accepted[i][(g, k)] = (method, detail)
+        out: list[list[PartMatch]] = []
+        for i, found in enumerate(statements):
+            golds = sorted({g for g, _ in accepted[i]})
+            pairs = max_bipartite_matching([[(g, k) in accepted[i] for k in range(len(found))] for g in golds])
+            stated_i = []
+            for row, k in sorted(pairs.items()):
+                g = golds[row]
+                method, detail = accepted[i][(g, k)]
+                per_sample[i].append(PairCheck(len(parts[i]), STATED, g, True, method, detail))
+                parts[i].append(found[k])
+                stated_i.append(PartMatch(g, found[k], "stated in the response"))
+            out.append(stated_i)
+        return out
 
     @staticmethod
     def _match(sample: Sample, boxes: list[BoxReading], parts: list[AnswerPart], checks: list[PairCheck]) -> MatchResult:
@@ -192,7 +243,7 @@ class PhysicsTask(Task):
             {
                 "gold": m.gold,
                 "part": index[m.part],
-                "box": m.part.box,
+                "box": None if m.part.box == STATED else m.part.box,
                 "reading": m.reading,
                 "label": m.part.label,
                 "method": deciding_check[m.gold].method,
@@ -219,7 +270,8 @@ class PhysicsTask(Task):
                 f"{len(matches)}/{n_gold} gold answers matched one-to-one by {len(parts)} answer parts of {found} ("
                 + (
                     ", ".join(
-                        f"gold {m.gold}<-box {m.part.box}{f' ({m.part.label})' if m.part.label else ''} by {deciding_check[m.gold].method}"
+                        f"gold {m.gold}<-{'stated' if m.part.box == STATED else f'box {m.part.box}'}"
+                        f"{f' ({m.part.label})' if m.part.label else ''} by {deciding_check[m.gold].method}"
                         for m in sorted(result.matches, key=lambda m: m.gold)
                     )
                     or "none"
@@ -279,6 +331,20 @@ class PhysicsTask(Task):
         metrics["decided_without_judge"] = count_metric(sum(r.fields["decided_without_judge"] for r in records), n_gold)
         metrics["no_boxed_answer"] = count_metric(sum(r.fields["n_boxes"] == 0 for r in records), len(records))
         return metrics
+
+
+def _with_stated(result: MatchResult, stated: list[PartMatch]) -> MatchResult:
+    """The box matching plus the stated results that answer gold answers it leaves open."""
+    answered = {m.gold for m in result.matches}
+    extra = tuple(m for m in stated if m.gold not in answered)
+    return MatchResult(result.matches + extra, result.readings, result.parts + tuple(m.part for m in extra))
+
+
+def _name_head(key: str) -> str:
+    """The first letter or command of a quantity's name: statements of ``p`` or ``p_{gas}`` are
+    worth checking against a gold ``p = ...``, statements of ``T`` are not."""
+    m = re.match(r"\\[A-Za-z]+|.", key.lstrip("("))
+    return m.group(0) if m else ""
 
 
 _QUESTION_LABEL = re.compile(r"(?m)(?:^|\s)\(([a-h])\)")
