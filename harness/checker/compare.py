@@ -357,7 +357,7 @@ def _compare_relations(gold: Relation, cand: Relation, settings: _Settings) -> V
             detail += f"; left-hand side differs ({cand.lhs} vs {gold.lhs})"
         return Verdict(bool(same) and (lhs.equal is True or renamed), "proportional", detail)
     lhs = _compare_values(gold.lhs, cand.lhs, settings)
-    with_arguments = gold.op == "=" and not lhs.equal and _named_with_arguments(gold.lhs, cand.lhs)
+    with_arguments = bool(gold.op == "=" and not lhs.equal and _named_with_arguments(gold.lhs, cand.lhs))
     if gold.op == "=" and (lhs.equal or with_arguments):
         # every side the candidate states must equal some side of the gold chain
         last = Verdict(False, "relation", "no side matched")
@@ -365,8 +365,8 @@ def _compare_relations(gold: Relation, cand: Relation, settings: _Settings) -> V
             last = _match_any_side(gold, cand_side, settings)
             if not last.equal:
                 break
-        same = f"same left-hand side ({cand.lhs} for {gold.lhs})" if with_arguments else "same left-hand side"
-        return Verdict(last.equal, last.method, f"{same}; right-hand sides: " + last.detail)
+        named = f"same left-hand side ({cand.lhs} for {gold.lhs})" if with_arguments else "same left-hand side"
+        return Verdict(last.equal, last.method, f"{named}; right-hand sides: " + last.detail)
     if gold.op == "=":
         return _compare_equations(gold, cand, settings)
     rhs = _compare_values(gold.rhs, cand.rhs, settings)
