@@ -277,3 +277,22 @@ def test_words_as_a_name_and_approximate_inequalities_parse():
     assert verify(r"\text{phase shift} = \pi + \tan^{-1}\left(\frac{2}{\rho}\right)", r"\pi + \arctan(2/\rho)").equal is True
     assert verify(r"\text{phase shift} = \pi + \tan^{-1}\left(\frac{2}{\rho}\right)", r"180^\circ").equal is False
     assert verify(r"T \lessapprox 10^{-2} \text{ K}", r"T \lesssim 0.01 \text{ K}").equal is True
+
+
+def test_the_responses_own_shorthands_are_read_for_names_only_the_candidate_uses():
+    gold = r"x = a \sin \left( \sqrt{\frac{K}{m}} t + \frac{\pi}{2} \right)"  # mechanics/1_76 (b)
+    answer = r"x(t) = a \cos(\omega_0 t)"  # qwen2.5-72b's box, "where \omega_0 = \sqrt{K/m}"
+    assert verify(gold, answer).equal is False
+    verdict = verify(gold, answer, definitions=(r"\omega_0 = \sqrt{\frac{K}{m}}",))
+    assert verdict.equal is True and r"with the response's own \omega_0 = \sqrt{\frac{K}{m}}" in verdict.detail
+    assert verify(gold, answer, definitions=(r"\omega_0 = \sqrt{\frac{2K}{m}}",)).equal is False  # a wrong shorthand
+    # a name the gold answer itself uses is the gold's quantity: never replaced
+    assert verify(r"T = \frac{2\pi}{\omega_0}", r"T = 4\pi", definitions=(r"\omega_0 = \frac{1}{2}",)).equal is False
+
+
+def test_response_definitions_are_names_given_a_value_not_conditions():
+    from harness.checker.reading import response_definitions
+
+    text = r"where \(\omega_0 = \sqrt{K/m}\) and at \(t = 0\); later $\omega_0 = \sqrt{k/m}$, so \boxed{x(t) = a \cos(\omega_0 t), \quad k = 2\pi/\lambda}"
+    found = {d.name: d.equation for d in response_definitions(text)}
+    assert found == {r"\omega_0": r"\omega_0 = \sqrt{k/m}", "k": r"k = 2\pi/\lambda"}  # the last one; x(t) and t = 0 are no shorthands

@@ -14,6 +14,7 @@ import random
 import re
 import zlib
 from dataclasses import dataclass
+from typing import Sequence
 
 import sympy
 
@@ -486,15 +487,55 @@ def _closed_braces(gold_latex: str) -> str | None:
     return gold_latex + "}" * depth if depth else None
 
 
+def _symbols_of(parsed) -> set:
+    if isinstance(parsed, tuple):
+        return set().union(*(_symbols_of(p) for p in parsed))
+    if isinstance(parsed, Relation):
+        return _free_symbols(parsed)
+    return set(getattr(parsed, "free_symbols", ()))
+
+
+def _substituted(parsed, values: dict):
+    """`parsed` with `values` put in, a relation's left-hand side (the name it defines) kept."""
+    if isinstance(parsed, Relation):
+        return Relation(parsed.op, (parsed.parts[0], *(p.xreplace(values) for p in parsed.parts[1:])))
+    if isinstance(parsed, tuple):
+        return type(parsed)(_substituted(p, values) for p in parsed)
+    return parsed.xreplace(values)
+
+
+def _with_definitions(gold, cand, definitions: Sequence[str], settings: _Settings) -> Verdict | None:
+    """The candidate read with the shorthands its response defines (``\\omega_0 = \\sqrt{K/m}``),
+    for names the gold answer does not use; a verdict only when that makes it equal."""
+    extra = _symbols_of(cand) - _symbols_of(gold)
+    values, used = {}, []
+    for equation in definitions:
+        parsed, failed = parse_or_verdict(equation, "definition")
+        if failed is None and isinstance(parsed, Relation) and parsed.op == "=" and len(parsed.parts) == 2:
+            name, value = parsed.parts
+            if name in extra and isinstance(value, sympy.Expr) and name not in value.free_symbols:
+                values[name] = value
+                used.append(equation)
+    if not values:
+        return None
+    verdict = _compare_parsed(gold, _substituted(cand, values), settings)
+    if verdict.equal is not True:
+        return None
+    return Verdict(True, verdict.method, f"{verdict.detail}; with the response's own {'; '.join(used)}")
+
+
 def verify(
     gold_latex: str,
     candidate_latex: str,
     rel_tol: float = DEFAULT_REL_TOL,
+    definitions: Sequence[str] = (),
     n_points: int = 5,
     seed: int = 0,
 ) -> Verdict:
-    """Compare one candidate answer with one gold answer (both LaTeX without $).
-    Pure and possibly slow: run it through CheckerPool for untrusted input."""
+    """Compare one candidate answer with one gold answer (both LaTeX without $);
+    `definitions` are equations ``name = value`` the response states, used for
+    names only the candidate has. Pure and possibly slow: run it through
+    CheckerPool for untrusted input."""
     exact = check_exact(gold_latex, candidate_latex)
     if exact is not None:
         return exact
@@ -519,6 +560,8 @@ def verify(
                 inner = _compare_parsed(bare_gold, cand, settings)
                 if inner.equal is True:
                     return Verdict(True, inner.method, inner.detail + "; the candidate has no unit: read in the gold's unit")
+        if verdict.equal is not True and definitions:
+            verdict = _with_definitions(gold, cand, definitions, settings) or verdict
         if closed is not None and gold_latex != closed:
             verdict = Verdict(verdict.equal, verdict.method, verdict.detail + "; the gold answer's unclosed braces closed at its end")
         return verdict

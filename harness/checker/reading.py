@@ -441,6 +441,38 @@ def stated_equations(text: str, boxed: Sequence[AnswerPart] = ()) -> list[Answer
     return [AnswerPart(latex, STATED, None, "stated in the response") for latex in statements]
 
 
+_DEFINED_NAME = re.compile(r"\\?[A-Za-z]+(?:_(?:\{[^{}=]*\}|\\?[A-Za-z0-9]))?'*")
+
+
+@dataclass(frozen=True)
+class Definition:
+    """A shorthand the response defines: `name` (``\\omega_0``) and its `equation`
+    (``\\omega_0 = \\sqrt{\\frac{K}{m}}``)."""
+
+    name: str
+    equation: str
+
+
+def response_definitions(text: str) -> tuple[Definition, ...]:
+    """The shorthands a response defines in its math or its boxes ("where
+    \\(\\omega_0 = \\sqrt{K/m}\\)"): equations whose left-hand side is one name, the
+    last definition of each. A careful grader reads ``a \\cos(\\omega_0 t)`` with
+    them; the checker substitutes them only for names the gold answer does not use."""
+    section = final_section(text or "")[-MAX_READ_CHARS:]
+    sources = [next(g for g in m.groups() if g is not None) for m in _MATH_SEGMENT.finditer(section)]
+    sources += [content for _, _, content, _ in _find_boxes(section)]
+    found: dict[str, str] = {}
+    for source in sources:
+        for piece in _split_pieces(source):
+            sides = _equation_sides(clean_part(piece)[1])
+            # "t = 0" is a condition, not a shorthand: a definition says what a name stands for
+            if sides and sides[0] and _DEFINED_NAME.fullmatch(sides[0].replace(" ", "")) and re.search(r"[A-Za-z]", sides[1]):
+                name = sides[0].replace(" ", "")
+                found.pop(name, None)
+                found[name] = f"{sides[0]} = {sides[1]}"
+    return tuple(Definition(name, equation) for name, equation in found.items())
+
+
 _PROGRAM_TEXT = re.compile(
     r"""['"]\s*\+\s*[\w'"]|\w\s*\+\s*['"]|\.join\(|\b(?:str|lambdify|latex|simplify|sympy|print)\s*\(|\{\{\s*\w*\s*\}\}|%[sdf]\b"""
     r"""|(?:^|[+\-=(]|\\approx)\s*\{\s*\}\s*(?:[+\-]|\\epsilon|$)|^\s*\\?boxed\s*\{\s*\}\s*$|^\s*['"]\s*,"""

@@ -16,12 +16,14 @@ from harness.checker.reading import (
     STATED,
     AnswerPart,
     BoxReading,
+    Definition,
     MatchResult,
     PartMatch,
     candidate_parts,
     lhs_key,
     match_parts,
     read_answers,
+    response_definitions,
     stated_equations,
 )
 from harness.metrics import Metric, count_metric, mean_metric, proportion_metric, ratio_metric, statistic_metric
@@ -110,12 +112,12 @@ class PhysicsTask(Task):
 
     # ------------------------------------------------------------ scoring
 
-    def _check_pairs(self, jobs: list[tuple[str, str]]) -> list[tuple[bool | None, str, str]]:
-        """Verify (gold, candidate) pairs in the sandbox; identical pairs are checked once."""
+    def _check_pairs(self, jobs: list[tuple[str, str, tuple[str, ...]]]) -> list[tuple[bool | None, str, str]]:
+        """Verify (gold, candidate, the response's definitions) in the sandbox; identical jobs are checked once."""
         unique = list(dict.fromkeys(jobs))
-        exact = {pair: check_exact(*pair) for pair in unique}
-        todo = [pair for pair in unique if exact[pair] is None]
-        outcomes = self._pool.map(verify, [(g, c, self.args.rel_tol) for g, c in todo], timeout_s=self.args.timeout_s)
+        exact = {job: check_exact(job[0], job[1]) for job in unique}
+        todo = [job for job in unique if exact[job] is None]
+        outcomes = self._pool.map(verify, [(g, c, self.args.rel_tol, d) for g, c, d in todo], timeout_s=self.args.timeout_s)
         verdicts = {pair: (v.equal, v.method, v.detail) for pair, v in exact.items() if v is not None}
         for pair, outcome in zip(todo, outcomes):
             if outcome.status == "ok":
@@ -148,17 +150,18 @@ class PhysicsTask(Task):
         only about gold answers SymPy left unmatched and undecided."""
         read = [read_answers(r[0].text or "", self.args.max_boxes) for r in responses]
         parts = [candidate_parts(boxes, len(s.target)) for s, boxes in zip(samples, read)]
+        definitions = [response_definitions(r[0].text or "") for r in responses]
         jobs, owners = [], []
         for i, (s, ps) in enumerate(zip(samples, parts)):
             for k, part in enumerate(ps):
                 for g, gold in enumerate(s.target):
-                    jobs.append((gold, part.latex))
+                    jobs.append((gold, part.latex, _used_in(part.latex, definitions[i])))
                     owners.append((i, k, g))
         per_sample: list[list[PairCheck]] = [[] for _ in samples]
         for (i, k, g), (equal, method, detail) in zip(owners, self._check_pairs(jobs)):
             per_sample[i].append(PairCheck(k, parts[i][k].box, g, equal, method, detail))
         matched = [self._match(s, boxes, ps, checks) for s, boxes, ps, checks in zip(samples, read, parts, per_sample)]
-        stated = self._stated_matches(samples, responses, parts, matched, per_sample)
+        stated = self._stated_matches(samples, responses, parts, matched, per_sample, definitions)
         matched = [_with_stated(m, st) for m, st in zip(matched, stated)]
         if self.role("judge") is not None:
             todo: list[tuple[int, PairCheck, str]] = []
@@ -182,6 +185,7 @@ class PhysicsTask(Task):
         parts: list[list[AnswerPart]],
         matched: list[MatchResult],
         per_sample: list[list[PairCheck]],
+        definitions: list[tuple[Definition, ...]],
     ) -> list[list[PartMatch]]:
         """Gold answers no box answers, against the results the response states in
         its prose (`stated_equations`), as a careful grader reads a response whose box
@@ -199,7 +203,7 @@ class PhysicsTask(Task):
             for k, statement in enumerate(found):
                 for g, key in open_gold.items():
                     if _name_head(key) == _name_head(lhs_key(statement.latex) or ""):
-                        jobs.append((sample.target[g], statement.latex))
+                        jobs.append((sample.target[g], statement.latex, _used_in(statement.latex, definitions[i])))
                         owners.append((i, k, g))
         accepted: list[dict[tuple[int, int], tuple[str, str]]] = [{} for _ in samples]
         for (i, k, g), (equal, method, detail) in zip(owners, self._check_pairs(jobs)):
@@ -338,6 +342,11 @@ def _with_stated(result: MatchResult, stated: list[PartMatch]) -> MatchResult:
     answered = {m.gold for m in result.matches}
     extra = tuple(m for m in stated if m.gold not in answered)
     return MatchResult(result.matches + extra, result.readings, result.parts + tuple(m.part for m in extra))
+
+
+def _used_in(latex: str, definitions: tuple[Definition, ...]) -> tuple[str, ...]:
+    """The definitions whose name a candidate mentions (the checker decides which it may use)."""
+    return tuple(d.equation for d in definitions if d.name in latex)
 
 
 def _name_head(key: str) -> str:
