@@ -296,3 +296,12 @@ def test_response_definitions_are_names_given_a_value_not_conditions():
     text = r"where \(\omega_0 = \sqrt{K/m}\) and at \(t = 0\); later $\omega_0 = \sqrt{k/m}$, so \boxed{x(t) = a \cos(\omega_0 t), \quad k = 2\pi/\lambda}"
     found = {d.name: d.equation for d in response_definitions(text)}
     assert found == {r"\omega_0": r"\omega_0 = \sqrt{k/m}", "k": r"k = 2\pi/\lambda"}  # the last one; x(t) and t = 0 are no shorthands
+
+
+def test_an_order_of_magnitude_estimate_is_right_when_the_gold_rounds_to_it():
+    # quantum/8004: the response computes 2.98e27 and boxes "\sim 10^{27}"
+    verdict = verify(r"n = 3 \times 10^{27} \text{ m}^{-3}", r"\sim 10^{27} \text{ m}^{-3}")
+    assert verdict.equal is True and verdict.method == "order_of_magnitude"
+    assert verify(r"5 \times 10^{27}", r"\sim 10^{27}").equal is False  # 5e27 rounds to 10^28
+    assert verify(r"3 \times 10^{27}", r"10^{27}").equal is False  # without \sim it is a value, not an estimate
+    assert verify(r"3 \times 10^{27} \text{ m}^{-3}", r"\sim 10^{27} \text{ kg}").equal is False

@@ -248,6 +248,8 @@ DERIVATION = r"""
 Solving for \(L'\):
 \[ L' = \frac{2 U_B'}{I^2} = \frac{\mu_0}{2\pi} \ln\left(\frac{R_2}{R_1}\right). \]
 \[ \begin{aligned} E &= \frac{V}{r} \\ &= \frac{V}{r \ln(R_2/R_1)} \end{aligned} \] with $E < 1$ and $x \to 0$
+\[ \Delta V = -\int_0^x v \frac{B_0 y}{a} dx' \]
+\[ = -v \frac{B_0 xy}{a} \]
 \[ \mathbf{B}(r) = \frac{\mu_0 I}{4\pi r} \]
 \[ \boxed{\mathbf{B}(r) = \frac{\mu_0 I}{2\pi r}} \]
 """
@@ -259,6 +261,7 @@ def test_stated_equations_are_the_last_statement_of_each_quantity_outside_the_bo
     assert r"U_B' = \frac{\mu_0 I^2}{4\pi} \ln\left(\frac{R_2}{R_1}\right)" in stated  # the last of three, not the integral
     assert r"L' = \frac{\mu_0}{2\pi} \ln\left(\frac{R_2}{R_1}\right)" in stated  # a chain read as its last side
     assert r"E = \frac{V}{r \ln(R_2/R_1)}" in stated  # an aligned "&=" row continues the row above
+    assert r"\Delta V = -v \frac{B_0 xy}{a}" in stated  # and so does a display that starts with "="
     assert not any(s.startswith(r"\mathbf{B}") for s in stated)  # the box is the final word on B, not the prose
     assert not any("<" in s or r"\to" in s for s in stated)  # inequalities and limits are no results
     assert all(p.box == STATED for p in stated_equations(DERIVATION, boxed))

@@ -9,6 +9,7 @@ cannot be decided (words, unparseable text) is `equal=None`, for a judge.
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import random
 import re
@@ -487,12 +488,23 @@ def _closed_braces(gold_latex: str) -> str | None:
     return gold_latex + "}" * depth if depth else None
 
 
+_ORDER_OF_MAGNITUDE = re.compile(
+    r"\\sim\s*(?:1\s*\\times\s*)?10\s*\^\s*(?:\{\s*-?\d+\s*\}|-?\d)"
+    r"(?:\s*(?:\\(?:text|mathrm)\s*\{[^{}]*\}|[A-Za-z]+|/)(?:\s*\^\s*(?:\{\s*-?\d+\s*\}|-?\d))?)*\s*"
+)  # "\sim 10^{27}", "\sim 10^{9} \text{ G}", "\sim 10^{27} \text{ m}^{-3}": a power of ten and perhaps a unit
+
+
 def _symbols_of(parsed) -> set:
     if isinstance(parsed, tuple):
         return set().union(*(_symbols_of(p) for p in parsed))
     if isinstance(parsed, Relation):
         return _free_symbols(parsed)
     return set(getattr(parsed, "free_symbols", ()))
+
+
+def _value_symbols(parsed) -> set:
+    """The symbols a value depends on (a relation's left-hand side is its name, not its value)."""
+    return _symbols_of(parsed.parts[1:]) if isinstance(parsed, Relation) else _symbols_of(parsed)
 
 
 def _substituted(parsed, values: dict):
@@ -562,6 +574,12 @@ def verify(
                     return Verdict(True, inner.method, inner.detail + "; the candidate has no unit: read in the gold's unit")
         if verdict.equal is not True and definitions:
             verdict = _with_definitions(gold, cand, definitions, settings) or verdict
+        if verdict.equal is False and _ORDER_OF_MAGNITUDE.fullmatch(normalize_latex(candidate_latex)) and not _value_symbols(gold):
+            # "\sim 10^{27}" claims an order of magnitude: right when the gold rounds to that power of ten
+            loose = dataclasses.replace(settings, rel_tol=1 - 10**-0.5, stated_tol=0.0)
+            inner = _compare_parsed(gold, cand, loose)
+            if inner.equal is True:
+                return Verdict(True, "order_of_magnitude", "an order-of-magnitude estimate; the gold is within a factor of √10 of it")
         if closed is not None and gold_latex != closed:
             verdict = Verdict(verdict.equal, verdict.method, verdict.detail + "; the gold answer's unclosed braces closed at its end")
         return verdict

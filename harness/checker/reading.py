@@ -425,8 +425,8 @@ def stated_equations(text: str, boxed: Sequence[AnswerPart] = ()) -> list[Answer
         section = section[:start] + " " * (end - start) + section[end:]
     named_in_boxes = {lhs_key(p.latex) for p in boxed} - {None}
     last: dict[str, str] = {}
+    lhs = ""  # a display that starts with "=" continues the equation of the display before it
     for m in _MATH_SEGMENT.finditer(section):
-        lhs = ""
         for piece in _split_pieces(next(g for g in m.groups() if g is not None)):
             sides = _equation_sides(clean_part(piece)[1])
             if sides is None:
