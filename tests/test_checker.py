@@ -305,3 +305,9 @@ def test_an_order_of_magnitude_estimate_is_right_when_the_gold_rounds_to_it():
     assert verify(r"5 \times 10^{27}", r"\sim 10^{27}").equal is False  # 5e27 rounds to 10^28
     assert verify(r"3 \times 10^{27}", r"10^{27}").equal is False  # without \sim it is a value, not an estimate
     assert verify(r"3 \times 10^{27} \text{ m}^{-3}", r"\sim 10^{27} \text{ kg}").equal is False
+
+
+def test_gs_is_the_data_sets_gauss():
+    assert verify(r"10^9 \text{ Gs}", r"\sim 10^9 \text{ G}").equal is True  # quantum/8004
+    assert verify(r"35 \text{ Gs}", r"3.5 \times 10^{-3} \text{ T}").equal is True
+    assert verify(r"35 \text{ Gs}", r"35 \text{ s}").equal is False

@@ -106,6 +106,7 @@ UNITS: dict[str, sympy.Expr] = {
     "M": u.mole / u.liter,
     "D": 3.33564e-30 * u.coulomb * u.meter,
     "Gauss": _gauss,
+    "Gs": _gauss,  # the PHYSICS data set's gauss (eight gold answers), never a gigasecond there
     "Tesla": u.tesla,
     "kWhr": 1000 * u.watt * u.hour,
     "ergs": _erg,
