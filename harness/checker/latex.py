@@ -661,7 +661,8 @@ def _parse_item(text: str) -> Parsed:
         # "\text{phase shift} = \pi + ...": a quantity named in words is still a name
         parts = [sympy.Symbol("text:" + "_".join(named.group(1).split())) if named else _parse_item(sides[0])]
         parts += [_parse_item(s) for s in sides[1:]]
-        if ops == ["="] and all(isinstance(p, tuple) and len(p) == len(parts[0]) for p in parts):  # type: ignore[arg-type]
+        first = parts[0]
+        if ops == ["="] and isinstance(first, tuple) and all(isinstance(p, tuple) and len(p) == len(first) for p in parts[1:]):
             return parts[1]  # "\sigma_1 : \sigma_2 : \sigma_3 = 9 : 1 : 2", "(a, b) = (1, 2)": the values stated
         if any(isinstance(p, (Relation, tuple)) for p in parts):
             raise LatexParseError("nested relation")

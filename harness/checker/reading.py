@@ -19,7 +19,7 @@ from __future__ import annotations
 import itertools
 import re
 from dataclasses import dataclass
-from typing import Callable, Sequence
+from typing import Callable, Iterator, Sequence
 
 from scipy.optimize import linear_sum_assignment
 
@@ -412,6 +412,22 @@ def _equation_sides(row: str) -> tuple[str, str] | None:
     return (lhs, rhs) if rhs else None
 
 
+def _math_segments(section: str) -> list[str]:
+    return [next(g for g in m.groups() if g is not None) for m in _MATH_SEGMENT.finditer(section)]
+
+
+def _equation_rows(sources: Sequence[str]) -> Iterator[tuple[str, str]]:
+    """(left-hand side, last right-hand side) of every equation row of `sources`, in
+    order; a row or a display that starts with "=" continues the equation before it."""
+    lhs = ""
+    for source in sources:
+        for piece in _split_pieces(source):
+            sides = _equation_sides(clean_part(piece)[1])
+            lhs = (sides[0] or lhs) if sides else ""
+            if sides and lhs:
+                yield lhs, sides[1]
+
+
 def stated_equations(text: str, boxed: Sequence[AnswerPart] = ()) -> list[AnswerPart]:
     """The results a response states in its prose, outside its boxes: for each
     quantity written as an equation in display or inline math (``\\[ U' = ... \\]``,
@@ -425,18 +441,11 @@ def stated_equations(text: str, boxed: Sequence[AnswerPart] = ()) -> list[Answer
         section = section[:start] + " " * (end - start) + section[end:]
     named_in_boxes = {lhs_key(p.latex) for p in boxed} - {None}
     last: dict[str, str] = {}
-    lhs = ""  # a display that starts with "=" continues the equation of the display before it
-    for m in _MATH_SEGMENT.finditer(section):
-        for piece in _split_pieces(next(g for g in m.groups() if g is not None)):
-            sides = _equation_sides(clean_part(piece)[1])
-            if sides is None:
-                lhs = ""
-                continue
-            lhs = sides[0] or lhs
-            key = _LHS_DECORATION.sub("", lhs)
-            if key and key not in named_in_boxes:
-                last.pop(key, None)  # re-inserted: the dict keeps the order of last statements
-                last[key] = f"{lhs} = {sides[1]}"
+    for lhs, rhs in _equation_rows(_math_segments(section)):
+        key = _LHS_DECORATION.sub("", lhs)
+        if key and key not in named_in_boxes:
+            last.pop(key, None)  # re-inserted: the dict keeps the order of last statements
+            last[key] = f"{lhs} = {rhs}"
     statements = list(last.values())[-MAX_STATEMENTS:]
     return [AnswerPart(latex, STATED, None, "stated in the response") for latex in statements]
 
@@ -459,17 +468,14 @@ def response_definitions(text: str) -> tuple[Definition, ...]:
     last definition of each. A careful grader reads ``a \\cos(\\omega_0 t)`` with
     them; the checker substitutes them only for names the gold answer does not use."""
     section = final_section(text or "")[-MAX_READ_CHARS:]
-    sources = [next(g for g in m.groups() if g is not None) for m in _MATH_SEGMENT.finditer(section)]
-    sources += [content for _, _, content, _ in _find_boxes(section)]
+    sources = _math_segments(section) + [content for _, _, content, _ in _find_boxes(section)]
     found: dict[str, str] = {}
-    for source in sources:
-        for piece in _split_pieces(source):
-            sides = _equation_sides(clean_part(piece)[1])
-            # "t = 0" is a condition, not a shorthand: a definition says what a name stands for
-            if sides and sides[0] and _DEFINED_NAME.fullmatch(sides[0].replace(" ", "")) and re.search(r"[A-Za-z]", sides[1]):
-                name = sides[0].replace(" ", "")
-                found.pop(name, None)
-                found[name] = f"{sides[0]} = {sides[1]}"
+    for lhs, rhs in _equation_rows(sources):
+        name = lhs.replace(" ", "")
+        # "t = 0" is a condition, not a shorthand: a definition says what a name stands for
+        if _DEFINED_NAME.fullmatch(name) and re.search(r"[A-Za-z]", rhs):
+            found.pop(name, None)
+            found[name] = f"{lhs} = {rhs}"
     return tuple(Definition(name, equation) for name, equation in found.items())
 
 
