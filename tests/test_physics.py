@@ -104,6 +104,10 @@ def test_one_to_one_matching_versus_the_paper_formula(task):
         assert _score(paper, s, rf"\boxed{{{gold[0]}}}").value == 1.0
     finally:
         paper.close()
+    # the paper formula compares a box as written: words taken off by the reader do not unmatch it
+    worded = sample_by_id(task, "atomic/1-41")
+    assert worded.target[0].startswith(r"\text{")
+    assert _score(task, worded, rf"\boxed{{{worded.target[0]}}}").fields["paper_score"] == 1.0
 
 
 def test_reasoning_boxes_are_ignored_when_a_final_section_exists(task):

@@ -27,11 +27,11 @@ class PairCheck:
         return asdict(self)
 
 
-def paper_matched_boxes(whole_parts: list[int], n_gold: int, checks: list[PairCheck]) -> int:
-    """Boxes (given by the part index of their whole reading) that equal some gold
-    answer: the official formula's numerator."""
+def paper_matched_boxes(unsplit_parts: list[list[int]], checks: list[PairCheck]) -> int:
+    """Boxes (given by the part indices of their unsplit readings: whole, and as
+    written) that equal some gold answer: the official formula's numerator."""
     equal = {c.part for c in checks if c.equal is True}
-    return sum(part in equal for part in whole_parts)
+    return sum(any(part in equal for part in parts) for parts in unsplit_parts)
 
 
 def unjudged_gold(n_gold: int, checks: list[PairCheck], matched: set[int]) -> list[int]:

@@ -260,7 +260,8 @@ class PhysicsTask(Task):
         checks_used = [c for c in checks if c.part in used]
         unjudged = unjudged_gold(n_gold, checks_used, set(deciding_check))
         decided = decided_without_judge(n_gold, checks_used, {g: c.method for g, c in deciding_check.items()}, unjudged)
-        paper_matched = paper_matched_boxes([index[b.readings["whole"][0]] for b in boxes], n_gold, checks)
+        unsplit = [[index[p] for name in ("whole", "as written") for p in b.readings.get(name, ())] for b in boxes]
+        paper_matched = paper_matched_boxes(unsplit, checks)
         fraction = len(matches) / n_gold if n_gold else 0.0
         paper_score = paper_matched / len(boxes) if boxes else 0.0
         value = fraction if self.args.scoring == "strict" else paper_score
