@@ -293,3 +293,14 @@ def test_a_result_stated_in_the_prose_answers_only_its_own_quantity_and_never_re
         assert wrong.fields["unjudged_gold"] == score("").fields["unjudged_gold"]
     finally:
         task.close()
+
+
+def test_display_environments_outside_dollars_are_read_too():
+    text = (
+        "We find\n\\begin{align*}\nU' &= \\int u \\, dV \\\\\n   &= \\frac{\\mu_0 I^2}{4\\pi} \\ln\\frac{R_2}{R_1}\n\\end{align*}\n"
+        "and \\begin{equation} L' = \\frac{\\mu_0}{2\\pi}\\ln\\frac{R_2}{R_1} \\end{equation}"
+    )
+    assert [p.latex for p in stated_equations(text)] == [
+        "U' = \\frac{\\mu_0 I^2}{4\\pi} \\ln\\frac{R_2}{R_1}",
+        "L' = \\frac{\\mu_0}{2\\pi}\\ln\\frac{R_2}{R_1}",
+    ]

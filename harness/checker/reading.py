@@ -123,7 +123,12 @@ _FINAL_HEADING = re.compile(
     r"(?im)^[\s#*>\-]*(?:\*\*)?\s*(?:final\s+answers?|answers?|final\s+results?|summary(?:\s+of\s+results)?)\b\s*(?:\*\*)?\s*[:.]?"
     r"|\b(?:the\s+)?final\s+answers?\s+(?:is|are)\b\s*:?"
 )
-_MATH_SEGMENT = re.compile(r"\\\[(.+?)\\\]|\$\$(.+?)\$\$|\\\((.+?)\\\)|\$([^$\n]+?)\$", re.S)
+_DISPLAY_ENVIRONMENT = r"(?:equation|align|gather|multline|eqnarray)\*?"
+_MATH_SEGMENT = re.compile(
+    r"\\\[(.+?)\\\]|\$\$(.+?)\$\$|\\\((.+?)\\\)|\$([^$\n]+?)\$"
+    r"|\\begin\{" + _DISPLAY_ENVIRONMENT + r"\}(.+?)\\end\{" + _DISPLAY_ENVIRONMENT + r"\}",
+    re.S,
+)
 
 
 def _final_section_statements(section: str) -> list[tuple[int, int, str, str]]:
