@@ -118,13 +118,13 @@ class PhysicsTask(Task):
         exact = {job: check_exact(job[0], job[1]) for job in unique}
         todo = [job for job in unique if exact[job] is None]
         outcomes = self._pool.map(verify, [(g, c, self.args.rel_tol, d) for g, c, d in todo], timeout_s=self.args.timeout_s)
-        verdicts = {pair: (v.equal, v.method, v.detail) for pair, v in exact.items() if v is not None}
-        for pair, outcome in zip(todo, outcomes):
+        verdicts = {job: (v.equal, v.method, v.detail) for job, v in exact.items() if v is not None}
+        for job, outcome in zip(todo, outcomes):
             if outcome.status == "ok":
                 v = outcome.value
-                verdicts[pair] = (v.equal, v.method, v.detail)
+                verdicts[job] = (v.equal, v.method, v.detail)
             else:
-                verdicts[pair] = (None, SANDBOX_STATUS[outcome.status], outcome.error or "")
+                verdicts[job] = (None, SANDBOX_STATUS[outcome.status], outcome.error or "")
         return [verdicts[j] for j in jobs]
 
     def _judge_undecided(self, samples: Sequence[Sample], todo: list[tuple[int, PairCheck, str]]) -> None:
@@ -146,8 +146,10 @@ class PhysicsTask(Task):
 
     def score_batch(self, samples: Sequence[Sample], responses: Sequence[Sequence[Response]]) -> list[Score]:
         """Read every response into answer parts, check each part against each
-        gold answer in the sandbox, match one-to-one; the judge (if any) is asked
-        only about gold answers SymPy left unmatched and undecided."""
+        gold answer in the sandbox (with the response's own shorthands), match
+        one-to-one; offer the gold answers no box answers the results the response
+        states outside its boxes; the judge (if any) is asked only about gold
+        answers SymPy left unmatched and undecided."""
         read = [read_answers(r[0].text or "", self.args.max_boxes) for r in responses]
         parts = [candidate_parts(boxes, len(s.target)) for s, boxes in zip(samples, read)]
         definitions = [response_definitions(r[0].text or "") for r in responses]
