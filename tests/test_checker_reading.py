@@ -286,8 +286,10 @@ def test_a_result_stated_in_the_prose_answers_only_its_own_quantity_and_never_re
         assert set(by_gold) == {0, 2}
         assert by_gold[2]["reading"] == "stated in the response" and by_gold[2]["box"] is None
         assert "gold 2<-stated" in right.explanation
-        # the same value under another name is left to the judge; a wrong statement rejects nothing new
-        assert {m["gold"] for m in score(r"\[ W = \frac{\mu_0 i^2}{4 \pi} \ln \frac{R_2}{R_1} \] ").fields["matches"]} == {0}
+        # the same formula under another name counts too, as a box's would (relation_lhs_differs)
+        renamed = {m["gold"]: m for m in score(r"\[ W' = \frac{\mu_0 i^2}{4 \pi} \ln \frac{R_2}{R_1} \] ").fields["matches"]}
+        assert set(renamed) == {0, 2} and renamed[2]["method"] == "relation_lhs_differs"
+        # a wrong statement rejects nothing new
         wrong = score(r"\[ \frac{dW_m}{dz} = \frac{\mu_0 i^2}{8 \pi} \ln \frac{R_2}{R_1} \] ")
         assert {m["gold"] for m in wrong.fields["matches"]} == {0}
         assert wrong.fields["unjudged_gold"] == score("").fields["unjudged_gold"]

@@ -440,7 +440,7 @@ def stated_equations(text: str, boxed: Sequence[AnswerPart] = ()) -> list[Answer
     above), its last statement. Quantities a box names (`boxed`) are left out:
     the box is the response's final word on them. A careful grader reads these
     when the box leaves a part out; they are offered for gold answers no box
-    answers, and only a statement of the gold's own quantity may answer one."""
+    answers."""
     section = final_section(text or "")[-MAX_READ_CHARS:]
     for start, end, _, _ in _find_boxes(section):
         section = section[:start] + " " * (end - start) + section[end:]

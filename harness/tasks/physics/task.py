@@ -191,8 +191,10 @@ class PhysicsTask(Task):
     ) -> list[list[PartMatch]]:
         """Gold answers no box answers, against the results the response states in
         its prose (`stated_equations`), as a careful grader reads a response whose box
-        leaves parts out. Only a statement of the gold's own quantity that SymPy finds
-        equal answers one (same left-hand side), one statement per gold answer; a
+        leaves parts out. A statement answers one only when SymPy finds it equal and
+        it states the gold's own quantity (same left-hand side) or the same formula
+        under another name (as a box may: `relation_lhs_differs`; checked only for
+        statements on the same symbols); one statement per gold answer, and a
         statement never rejects anything. Accepted statements join `parts` and their
         deciding checks join `per_sample`."""
         jobs, owners = [], []
@@ -204,12 +206,12 @@ class PhysicsTask(Task):
             statements.append(found)
             for k, statement in enumerate(found):
                 for g, key in open_gold.items():
-                    if _name_head(key) == _name_head(lhs_key(statement.latex) or ""):
+                    if _name_head(key) == _name_head(lhs_key(statement.latex) or "") or _same_symbols(sample.target[g], statement.latex):
                         jobs.append((sample.target[g], statement.latex, _used_in(statement.latex, definitions[i])))
                         owners.append((i, k, g))
         accepted: list[dict[tuple[int, int], tuple[str, str]]] = [{} for _ in samples]
         for (i, k, g), (equal, method, detail) in zip(owners, self._check_pairs(jobs)):
-            if equal is True and (method == "exact" or detail.startswith("same left-hand side")):
+            if equal is True and (method in ("exact", "relation_lhs_differs") or detail.startswith("same left-hand side")):
                 accepted[i][(g, k)] = (method, detail)
         out: list[list[PartMatch]] = []
         for i, found in enumerate(statements):
@@ -350,6 +352,21 @@ def _with_stated(result: MatchResult, stated: list[PartMatch]) -> MatchResult:
 def _used_in(latex: str, definitions: tuple[Definition, ...]) -> tuple[str, ...]:
     """The definitions whose name a candidate mentions (the checker decides which it may use)."""
     return tuple(d.equation for d in definitions if d.name in latex)
+
+
+_LAYOUT = frozenset("frac dfrac tfrac left right cdot times quad qquad text mathrm mathbf vec hat bm boldsymbol big Big".split())
+
+
+def _symbol_tokens(latex: str) -> frozenset[str]:
+    return frozenset(t for t in re.findall(r"\\([A-Za-z]+)|([A-Za-z])", latex) for t in t if t and t not in _LAYOUT)
+
+
+def _same_symbols(gold: str, statement: str) -> bool:
+    """A statement under another name worth checking against a gold answer: the same
+    letters and commands on both right-hand sides (``U_B' = \\frac{\\mu_0 I^2}{4\\pi}\\ln...``
+    for ``\\frac{dW_m}{dz} = ...``)."""
+    g, c = (_symbol_tokens(x.split("=")[-1]) for x in (gold, statement))
+    return bool(g) and len(g & c) >= 0.8 * len(g | c)
 
 
 def _name_head(key: str) -> str:
