@@ -134,12 +134,15 @@ def test_a_cache_that_breaks_costs_no_answer(tmp_path, caplog):
 
 def test_hostile_text_is_bounded_and_markdown_is_escaped(tmp_path):
     task = create_task("physics", {"domain": "optics", "workers": "1"})
-    samples = list(task.samples())[:2]
+    samples = list(task.samples())[:3]
     hostile = "x \\boxed{" * 110_000  # about 1 MB of unclosed boxes
+    unclosed_math = "x = 1 \\[ \\( $$ \\begin{equation} " * 25_000  # math that never closes, for the prose reader
     started = time.monotonic()
-    scores = task.score_batch(samples, [[Generation(hostile)], [Generation(f"\\boxed{{{samples[1].target[0]}}}")]])
+    responses = [[Generation(hostile)], [Generation(f"\\boxed{{{samples[1].target[0]}}}")], [Generation(unclosed_math)]]
+    scores = task.score_batch(samples, responses)
     task.close()
     assert time.monotonic() - started < task.args.timeout_s and scores[0].value == 0.0 and scores[1].value > 0
+    assert scores[2].value == 0.0
     from harness.leaderboards import build_site
 
     replay = tmp_path / "r.jsonl"

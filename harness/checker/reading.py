@@ -123,12 +123,33 @@ _FINAL_HEADING = re.compile(
     r"(?im)^[\s#*>\-]*(?:\*\*)?\s*(?:final\s+answers?|answers?|final\s+results?|summary(?:\s+of\s+results)?)\b\s*(?:\*\*)?\s*[:.]?"
     r"|\b(?:the\s+)?final\s+answers?\s+(?:is|are)\b\s*:?"
 )
-_DISPLAY_ENVIRONMENT = r"(?:equation|align|gather|multline|eqnarray)\*?"
-_MATH_SEGMENT = re.compile(
-    r"\\\[(.+?)\\\]|\$\$(.+?)\$\$|\\\((.+?)\\\)|\$([^$\n]+?)\$"
-    r"|\\begin\{" + _DISPLAY_ENVIRONMENT + r"\}(.+?)\\end\{" + _DISPLAY_ENVIRONMENT + r"\}",
-    re.S,
-)
+_MATH_OPEN = re.compile(r"\\\[|\$\$|\\\(|\\begin\{((?:equation|align|gather|multline|eqnarray)\*?)\}|\$")
+_MATH_CLOSE = {"\\[": "\\]", "$$": "$$", "\\(": "\\)", "$": "$"}
+
+
+def math_spans(text: str) -> list[tuple[int, int, str]]:
+    """(start, end, content) of every math segment: ``\\[...\\]``, ``$$...$$``,
+    ``\\(...\\)``, ``$...$`` on one line, and bare ``equation``/``align``/``gather``
+    environments. Linear in the text: an opener whose closer never comes stops
+    the search for that closer (a regex scan would retry it from every opener)."""
+    spans: list[tuple[int, int, str]] = []
+    never_closed: set[str] = set()
+    pos = 0
+    while (m := _MATH_OPEN.search(text, pos)) is not None:
+        close = "\\end{" + m.group(1) + "}" if m.group(1) else _MATH_CLOSE[m.group(0)]
+        end = -1 if close in never_closed else text.find(close, m.end())
+        if end == -1:
+            never_closed.add(close)
+            pos = m.end()
+            continue
+        if close == "$" and "\n" in text[m.end() : end]:
+            pos = m.end()  # inline math stays on its line: this "$" closes nothing
+            continue
+        content = text[m.end() : end].strip()
+        if content:
+            spans.append((m.start(), end + len(close), content))
+        pos = end + len(close)
+    return spans
 
 
 def _final_section_statements(section: str) -> list[tuple[int, int, str, str]]:
@@ -139,10 +160,8 @@ def _final_section_statements(section: str) -> list[tuple[int, int, str, str]]:
     start = headings[-1].end()
     tail = section[start:]
     found = []
-    for m in _MATH_SEGMENT.finditer(tail):
-        content = next(g for g in m.groups() if g is not None).strip()
-        if content:
-            found.append((start + m.start(), start + m.end(), content, "final-answer section"))
+    for begin, end, content in math_spans(tail):
+        found.append((start + begin, start + end, content, "final-answer section"))
     if not found:
         line = tail.strip().splitlines()[0] if tail.strip() else ""
         statement = _plain_statement(line)
@@ -417,10 +436,6 @@ def _equation_sides(row: str) -> tuple[str, str] | None:
     return (lhs, rhs) if rhs else None
 
 
-def _math_segments(section: str) -> list[str]:
-    return [next(g for g in m.groups() if g is not None) for m in _MATH_SEGMENT.finditer(section)]
-
-
 def _equation_rows(sources: Sequence[str]) -> Iterator[tuple[str, str]]:
     """(left-hand side, last right-hand side) of every equation row of `sources`, in
     order; a row or a display that starts with "=" continues the equation before it."""
@@ -446,7 +461,7 @@ def stated_equations(text: str, boxed: Sequence[AnswerPart] = ()) -> list[Answer
         section = section[:start] + " " * (end - start) + section[end:]
     named_in_boxes = {lhs_key(p.latex) for p in boxed} - {None}
     last: dict[str, str] = {}
-    for lhs, rhs in _equation_rows(_math_segments(section)):
+    for lhs, rhs in _equation_rows([content for _, _, content in math_spans(section)]):
         key = _LHS_DECORATION.sub("", lhs)
         if key and key not in named_in_boxes:
             last.pop(key, None)  # re-inserted: the dict keeps the order of last statements
@@ -473,7 +488,7 @@ def response_definitions(text: str) -> tuple[Definition, ...]:
     last definition of each. A careful grader reads ``a \\cos(\\omega_0 t)`` with
     them; the checker substitutes them only for names the gold answer does not use."""
     section = final_section(text or "")[-MAX_READ_CHARS:]
-    sources = _math_segments(section) + [content for _, _, content, _ in _find_boxes(section)]
+    sources = [content for _, _, content in math_spans(section)] + [content for _, _, content, _ in _find_boxes(section)]
     found: dict[str, str] = {}
     for lhs, rhs in _equation_rows(sources):
         name = lhs.replace(" ", "")
