@@ -268,7 +268,7 @@ def test_stated_equations_are_the_last_statement_of_each_quantity_outside_the_bo
     assert stated_equations("no math at all") == []
 
 
-def test_a_result_stated_in_the_prose_answers_only_its_own_quantity_and_never_rejects():
+def test_a_result_stated_in_the_prose_answers_a_gold_no_box_answers_and_never_rejects():
     from harness.api import Generation
     from harness.registry import create_task
 
