@@ -9,7 +9,9 @@ graded incorrect; share of the incorrect ones) and false rejects (graded
 correct, rejected or left unjudged; share of the correct ones); then the
 problem-level mean absolute error against the careful score (over all gold
 answers, and over the math ones alone), beside the official pipeline's
-(SymPy plus a GPT-4o judge).
+(SymPy plus a GPT-4o judge). A second table runs the same scoring with a
+judge that answers as the careful grader did: what is left is the error of
+SymPy's own verdicts, the most any judge can improve on them.
 
 HARDMath: the authors' published responses of five models are scored by the
 `hardmath` task (numeric grading per regime). Per type: the share of responses
@@ -32,11 +34,12 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from harness.api import Generation  # noqa: E402
+from harness.api import Generation, GenerateRequest, ModelAdapter, RequestContext  # noqa: E402
 from harness.checker.reading import read_answers  # noqa: E402
+from harness.roles import RoleModel  # noqa: E402
 from harness.tasks.hardmath.published import published_replays  # noqa: E402
 from harness.tasks.hardmath.task import HardMathArgs, HardMathTask  # noqa: E402
-from harness.tasks.physics.published import MODELS, graded_problems, published_outputs  # noqa: E402
+from harness.tasks.physics.published import MODELS, GradedProblem, graded_problems, published_outputs  # noqa: E402
 from harness.tasks.physics.task import PhysicsArgs, PhysicsTask  # noqa: E402
 
 
@@ -75,13 +78,45 @@ def _mean(xs: list) -> str:
     return f"{statistics.fmean(xs):.3f}" if xs else "-"
 
 
+class CarefulGrader(ModelAdapter):
+    """A judge that answers as the careful grader did for the gold answer it is asked
+    about ("unclear" grades get no verdict): the ceiling of the judge step."""
+
+    name = "careful-grader"
+
+    def __init__(self, problems: list[GradedProblem], targets: dict[str, list[str]]):
+        super().__init__("adjudicated_dev")
+        self._problems = {p.id: p for p in problems}
+        self._targets = targets
+
+    def generate(self, requests: list[GenerateRequest], contexts: list[RequestContext]) -> list[Generation]:
+        replies = []
+        for request, context in zip(requests, contexts):
+            asked = request.prompt[-1].content
+            golds = self._targets[context.sample_id]
+            g = next(g for g, gold in enumerate(golds) if f"\n{gold}\n\nCandidate answer:" in asked)
+            grade = next(x for x in self._problems[context.sample_id].grades if x.gold == g)
+            verdict = {"correct": "true", "incorrect": "false"}.get(grade.verdict)
+            replies.append(Generation(f'{{"equivalent": {verdict}, "reason": "careful grade"}}' if verdict else "unclear"))
+        return replies
+
+
 def physics(workers: int, show: int) -> None:
-    task = PhysicsTask(PhysicsArgs(split="all", workers=workers))
-    samples = {s.id: s for s in task.samples()}
     graded = graded_problems()
-    print("## PHYSICS: math gold answers against careful grades (no judge)\n")
+    for careful_judge in (False, True):
+        task = PhysicsTask(PhysicsArgs(split="all", workers=workers))
+        samples = {s.id: s for s in task.samples()}
+        if careful_judge:
+            print("\n## PHYSICS: the same, with a judge that answers as the careful grader\n")
+        else:
+            print("## PHYSICS: math gold answers against careful grades (no judge)\n")
+        physics_table(task, samples, graded, careful_judge, show)
+        task.close()
+
+
+def physics_table(task: PhysicsTask, samples: dict, graded: list[GradedProblem], careful_judge: bool, show: int) -> None:
     print(
-        "| model | problems | math golds (correct/incorrect) | decided without a judge | agreement on decided "
+        f"| model | problems | math golds (correct/incorrect) | {'decided' if careful_judge else 'decided without a judge'} | agreement on decided "
         "| false accepts | false rejects | MAE ours | MAE ours, math golds | MAE official | mean ours | mean careful | mean official |"
     )
     print("|---|---|---|---|---|---|---|---|---|---|---|---|---|")
@@ -90,6 +125,9 @@ def physics(workers: int, show: int) -> None:
     for model in MODELS:
         outputs = published_outputs(model)
         problems = [p for p in graded if p.model == model]
+        if careful_judge:
+            grader = CarefulGrader(problems, {p.id: samples[p.id].target for p in problems})
+            task.bind_roles({"judge": RoleModel.direct("judge", grader, task.name)})
         started = time.perf_counter()
         scores = task.score_batch([samples[p.id] for p in problems], [[Generation(outputs[p.id]["output"])] for p in problems])
         elapsed = time.perf_counter() - started
@@ -118,6 +156,8 @@ def physics(workers: int, show: int) -> None:
         total.math_errors.extend(figures.math_errors)
         print(figures.row(model, len(problems)) + f"  <!-- {elapsed:.1f} s -->")
     print(total.row("both", len(graded)))
+    if careful_judge:
+        return
     print(f"\n### Disagreements with the careful grades ({len(wrong_examples)}; first {show})\n")
     for model, pid, grade, outcome, score in wrong_examples[:show]:
         checks = [ch for ch in score.fields["checks"] if ch["gold"] == grade.gold]
@@ -126,7 +166,6 @@ def physics(workers: int, show: int) -> None:
         if best:
             why += f" [part {score.fields['parts'][best['part']]['latex'][:100]!r}]"
         print(f"- {model} {pid} gold {grade.gold} graded {grade.verdict}, ours {outcome}: {why} | grader: {grade.reason[:140]}")
-    task.close()
 
 
 def hardmath(workers: int, show: int) -> None:

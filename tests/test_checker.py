@@ -290,6 +290,24 @@ def test_the_responses_own_shorthands_are_read_for_names_only_the_candidate_uses
     assert verify(r"T = \frac{2\pi}{\omega_0}", r"T = 4\pi", definitions=(r"\omega_0 = \frac{1}{2}",)).equal is False
 
 
+def test_a_name_spelled_with_or_without_a_subscript_is_the_golds_when_nothing_else_can_be_meant():
+    gold = r"\lambda' = \lambda + \frac{h}{mc}(1 - \cos \theta)"  # atomic/4-35 (a)
+    verdict = verify(gold, r"\lambda' = \lambda + \frac{h}{m_e c} (1 - \cos\theta)")  # qwen2.5-72b's box
+    assert verdict.equal is True and "read in the gold's spelling: m_e as m" in verdict.detail
+    assert verify(gold, r"\lambda' = \lambda + \frac{h}{m_e c} (1 + \cos\theta)").equal is False  # still a wrong formula
+    # mechanics/1_76 (c): V for the gold's V_0, with the response's shorthand for \omega_0
+    gold = r"y = \sqrt{\frac{m}{K}} V_0 \sin \left( \sqrt{\frac{K}{m}} t \right)"
+    answer = r"y(t) = \frac{V}{\omega_0} \sin(\omega_0 t)"
+    assert verify(gold, answer).equal is False
+    assert verify(gold, answer, definitions=(r"\omega_0 = \sqrt{\frac{K}{m}}",)).equal is True
+    # two symbols on one letter: which is which cannot be told, so nothing is renamed
+    assert verify(r"\eta = 1 - \frac{T_2}{T_1}", r"\eta = 1 - \frac{T_C}{T_H}").equal is False
+    assert verify(r"\eta = 1 - \frac{T_2}{T_1}", r"\eta = 1 - \frac{T_H}{T_C}").equal is False
+    # two subscripts are two quantities; an answer that uses the gold's own name too keeps both apart
+    assert verify(r"v_2 = 3 v_1", r"v_2 = 3 v_0").equal is False
+    assert verify(r"E_{e^+}", r"E_{e^-}").equal is False
+    assert verify(r"x = v_0 t", r"x = \frac{(v + v_0) t}{2}").equal is False
+
 def test_response_definitions_are_names_given_a_value_not_conditions():
     from harness.checker.reading import response_definitions
 

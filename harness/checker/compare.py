@@ -516,9 +516,9 @@ def _substituted(parsed, values: dict):
     return parsed.xreplace(values)
 
 
-def _with_definitions(gold, cand, definitions: Sequence[str], settings: _Settings) -> Verdict | None:
-    """The candidate read with the shorthands its response defines (``\\omega_0 = \\sqrt{K/m}``),
-    for names the gold answer does not use; a verdict only when that makes it equal."""
+def _definition_values(gold, cand, definitions: Sequence[str]) -> tuple[dict, list[str]]:
+    """The shorthands of the response (``\\omega_0 = \\sqrt{K/m}``) for names the candidate
+    uses and the gold answer does not: ({name: value}, the equations used)."""
     extra = _symbols_of(cand) - _symbols_of(gold)
     values, used = {}, []
     for equation in definitions:
@@ -528,12 +528,65 @@ def _with_definitions(gold, cand, definitions: Sequence[str], settings: _Setting
             if name in extra and isinstance(value, sympy.Expr) and name not in value.free_symbols:
                 values[name] = value
                 used.append(equation)
+    return values, used
+
+
+def _with_definitions(gold, cand, definitions: Sequence[str], settings: _Settings) -> Verdict | None:
+    """The candidate read with the response's shorthands; a verdict only when that makes it equal."""
+    values, used = _definition_values(gold, cand, definitions)
     if not values:
         return None
     verdict = _compare_parsed(gold, _substituted(cand, values), settings)
     if verdict.equal is not True:
         return None
     return Verdict(True, verdict.method, f"{verdict.detail}; with the response's own {'; '.join(used)}")
+
+
+def _name_of(parsed):
+    """The quantity a relation defines (its left-hand side), or None."""
+    return parsed.lhs if isinstance(parsed, Relation) else None
+
+
+def _name_stem(symbol: sympy.Symbol) -> str:
+    return symbol.name.split("_")[0]
+
+
+def _respelled_names(gold, cand) -> dict:
+    """Symbols of the candidate's value that are one of the gold's with a subscript added or
+    left off (``m_e`` for ``m``, ``V`` for ``V_0``): {candidate symbol: gold symbol} for the
+    pairs where each is the only symbol on its stem in its answer, so nothing else can be
+    meant. Two subscripts are two quantities (``v_1`` and ``v_2``, ``E_{e^+}`` and
+    ``E_{e^-}``, ``T_C`` and ``T_2``)."""
+    gold_symbols, cand_symbols = _symbols_of(gold), _symbols_of(cand)
+    renames = {}
+    for c in _value_symbols(cand) - gold_symbols:
+        same_cand = [s for s in cand_symbols if _name_stem(s) == _name_stem(c)]
+        same_gold = [s for s in gold_symbols if _name_stem(s) == _name_stem(c)]
+        if len(same_cand) == 1 and len(same_gold) == 1 and same_gold[0] not in cand_symbols | {_name_of(gold)}:
+            if _name_stem(c) in (c.name, same_gold[0].name):  # one of the two is the bare stem
+                renames[c] = same_gold[0]
+    return renames
+
+
+def _with_respelled_names(gold, cand, definitions: Sequence[str], settings: _Settings) -> Verdict | None:
+    """The candidate (with the response's shorthands) read in the gold's spelling of the names
+    it writes differently (`_respelled_names`); a verdict only when that makes it equal."""
+    values, used = _definition_values(gold, cand, definitions)
+    expanded = _substituted(cand, values) if values else cand
+    names = _respelled_names(gold, expanded)
+    if not names:
+        return None
+    try:
+        verdict = _compare_parsed(gold, _substituted(expanded, names), settings)
+    except MemoryError:
+        raise
+    except Exception:  # the reading as written stands
+        return None
+    if verdict.equal is not True:
+        return None
+    spelled = ", ".join(f"{c} as {g}" for c, g in sorted(names.items(), key=lambda kv: kv[0].name))
+    shorthands = f"; with the response's own {'; '.join(used)}" if used else ""
+    return Verdict(True, verdict.method, f"{verdict.detail}{shorthands}; the candidate's names read in the gold's spelling: {spelled}")
 
 
 def verify(
@@ -574,6 +627,8 @@ def verify(
                     return Verdict(True, inner.method, inner.detail + "; the candidate has no unit: read in the gold's unit")
         if verdict.equal is not True and definitions:
             verdict = _with_definitions(gold, cand, definitions, settings) or verdict
+        if verdict.equal is False:
+            verdict = _with_respelled_names(gold, cand, definitions, settings) or verdict
         if verdict.equal is False and _ORDER_OF_MAGNITUDE.fullmatch(normalize_latex(candidate_latex)) and not _value_symbols(gold):
             # "\sim 10^{27}" claims an order of magnitude: right when the gold rounds to that power of ten
             loose = dataclasses.replace(settings, rel_tol=1 - 10**-0.5, stated_tol=0.0)
