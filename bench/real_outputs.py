@@ -34,7 +34,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from harness.api import Generation, GenerateRequest, ModelAdapter, RequestContext  # noqa: E402
+from harness.api import GenerateRequest, Generation, ModelAdapter, RequestContext  # noqa: E402
 from harness.checker.reading import read_answers  # noqa: E402
 from harness.roles import RoleModel  # noqa: E402
 from harness.tasks.hardmath.published import published_replays  # noqa: E402

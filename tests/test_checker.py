@@ -308,6 +308,7 @@ def test_a_name_spelled_with_or_without_a_subscript_is_the_golds_when_nothing_el
     assert verify(r"E_{e^+}", r"E_{e^-}").equal is False
     assert verify(r"x = v_0 t", r"x = \frac{(v + v_0) t}{2}").equal is False
 
+
 def test_response_definitions_are_names_given_a_value_not_conditions():
     from harness.checker.reading import response_definitions
 
