@@ -273,6 +273,27 @@ def test_unclosed_gold_braces_are_closed_and_said_so():
     assert verify(r"x = 1", r"\frac{1}{2").equal is None  # a candidate's open braces are never repaired
 
 
+def test_gold_answers_the_parser_used_to_refuse():
+    # units divided after a power (statistics/2-167, atomic/1-17)
+    assert verify(r"3.1 \times 10^{-5} \text{m}^2/\text{s}", r"0.31 \text{ cm}^2/\text{s}").equal is True
+    assert verify(r"3.1 \times 10^{-5} \text{m}^2/\text{s}", r"3.1 \times 10^{-5} \text{m}^2 \text{s}").equal is False
+    assert verify(r"1.18 \times 10^{-25} \text{cm}^2/\text{sr}", r"1.18 \times 10^{-29} \text{m}^2/\text{sr}").equal is True
+    # a \pm inside a product or a function: both values, upper signs together, \mp opposite
+    gold = r"\frac{3 \pm \sqrt{3}}{2} \omega_0^2"  # Classical Mechanics/2-4
+    assert verify(gold, r"\frac{(3 \pm \sqrt{3})\omega_0^2}{2}").equal is True
+    assert verify(gold, r"\frac{(3 + \sqrt{3})\omega_0^2}{2}").equal is False  # one of the two values
+    assert verify(gold, r"\frac{(3 \pm \sqrt{2})\omega_0^2}{2}").equal is False
+    assert verify(r"1 \mp \frac{a}{2}", r"1 \pm \frac{a}{2}").equal is True
+    assert verify(r"\exp(\pm k x)", r"\exp(k x), \exp(-k x)").equal is True  # the two values listed
+    assert verify(r"x = 2 \pm 1", r"x_1 = 1, x_2 = 4").equal is False
+    # a measured value with its uncertainty is not two answers
+    assert verify(r"(3096.9 \pm 0.1) \text{ MeV}", r"3096.8 \text{ MeV}").equal is not True
+    # a parenthesised quantity with a subscript is one name (atomic/3-50)
+    gold = r"(p_\mu)_{\max} = p + \frac{m_\pi^2 - m_\mu^2}{4p}"
+    assert verify(gold, r"(p_{\mu})_{max} = p + \frac{m_\pi^2 - m_\mu^2}{4 p}").equal is True
+    assert verify(gold, r"(p_{\mu})_{max} = p - \frac{m_\pi^2 - m_\mu^2}{4 p}").equal is False
+
+
 def test_words_as_a_name_and_approximate_inequalities_parse():
     assert verify(r"\text{phase shift} = \pi + \tan^{-1}\left(\frac{2}{\rho}\right)", r"\pi + \arctan(2/\rho)").equal is True
     assert verify(r"\text{phase shift} = \pi + \tan^{-1}\left(\frac{2}{\rho}\right)", r"180^\circ").equal is False

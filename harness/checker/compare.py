@@ -392,9 +392,25 @@ def _compare_ratios(gold: Ratio, cand: tuple, settings: _Settings) -> Verdict:
     return Verdict(True, "ratio", f"all {len(gold)} terms in proportion")
 
 
+def _listed_values(items: tuple) -> sympy.FiniteSet | None:
+    """``\\omega_+ = a, \\omega_- = b`` or ``a, b``: the values a list states, as the set a
+    ``\\pm`` gives (``a \\pm b``); None for a list of anything else."""
+    values = [i.rhs if isinstance(i, Relation) and i.op == "=" else i for i in items]
+    if all(isinstance(v, sympy.Expr) for v in values) and len(set(values)) == len(values):
+        return sympy.FiniteSet(*values)
+    return None
+
+
 def _compare_parsed(gold, cand, settings: _Settings) -> Verdict:
     if isinstance(gold, Ratio) and isinstance(cand, tuple):
         return _compare_ratios(gold, cand, settings)
+    for one, other in ((gold, cand), (cand, gold)):
+        if isinstance(_value_of(one), sympy.FiniteSet) and isinstance(other, tuple):
+            listed = _listed_values(other)
+            if listed is not None and len(listed) == len(_value_of(one)):
+                g, c = (_value_of(gold), listed) if one is gold else (listed, _value_of(cand))
+                verdict = _compare_sets(g, c, settings)
+                return Verdict(verdict.equal, verdict.method, "the ± values against the values listed; " + verdict.detail)
     if isinstance(gold, tuple) or isinstance(cand, tuple):
         g = gold if isinstance(gold, tuple) else (gold,)
         c = cand if isinstance(cand, tuple) else (cand,)
@@ -540,6 +556,11 @@ def _with_definitions(gold, cand, definitions: Sequence[str], settings: _Setting
     if verdict.equal is not True:
         return None
     return Verdict(True, verdict.method, f"{verdict.detail}; with the response's own {'; '.join(used)}")
+
+
+def _value_of(parsed):
+    """What a relation ``x = v`` states (v), or the value itself."""
+    return parsed.rhs if isinstance(parsed, Relation) and parsed.op == "=" and len(parsed.parts) == 2 else parsed
 
 
 def _name_of(parsed):

@@ -540,9 +540,28 @@ class _AtomScanner:
                     out.append(emitted)
                 i = j
                 continue
+            if ch == "(":
+                group = self._subscripted_group(text, i)
+                if group is not None:
+                    out.append(group[0])
+                    i = group[1]
+                    continue
             out.append(ch)
             i += 1
         return "".join(out)
+
+    def _subscripted_group(self, text: str, i: int) -> tuple[str, int] | None:
+        """``(p_\\mu)_{\\max}``, ``(\\frac{R}{d})_{\\min}``: a parenthesised expression with a
+        subscript names one quantity (the placeholder, and where scanning resumes)."""
+        depth = 0
+        for k in range(i, min(len(text), i + 200)):
+            depth += {"(": 1, ")": -1}.get(text[k], 0)
+            if depth == 0:
+                if not re.match(r"\s*_", text[k + 1 :]) or re.search(r"[=<>,]", text[i:k]):
+                    return None
+                suffix, j = self._name_suffix(text, k + 1 + text[k + 1 :].index("_"))
+                return self._named("(" + _canonical_subscript(text[i + 1 : k]) + ")" + suffix, text, j)
+        return None
 
     def _text_group(self, content: str, text: str, after: int) -> str:
         """A ``\\text{...}`` outside a subscript: a unit, a lone letter, or words."""
@@ -578,7 +597,28 @@ _UNIT_OVER_C = re.compile(r"\\(?:text|mathrm|rm)\s*\{\s*([A-Za-zμ]{1,4})\s*\}\s
 _IMAGINARY = sympy.Symbol("i")
 
 
+_PLUS_MINUS = re.compile(r"\\(pm|mp)(?![A-Za-z])")
+# "(3096.9 \pm 0.1)": a measured value and its uncertainty, not two answers
+_UNCERTAINTY = re.compile(r"\d\s*\\pm\s*\d*\.?\d+\s*(?:\)|\\right\s*\)|\\times|\\cdot|\\text|\\mathrm|$)")
+
+
 def _parse_expression(text: str) -> sympy.Basic:
+    """One value. A ``\\pm`` inside it (``\\frac{3 \\pm \\sqrt{3}}{2}\\omega_0^2``, which the
+    parser reads only at the top) gives the set of both values, upper signs together and
+    ``\\mp`` opposite, as the notation means."""
+    try:
+        return _parse_one_expression(text)
+    except VerbalAnswerError:
+        raise
+    except LatexParseError:
+        if not _PLUS_MINUS.search(text) or _UNCERTAINTY.search(text):
+            raise
+    upper = _PLUS_MINUS.sub(lambda m: "+" if m.group(1) == "pm" else "-", text)
+    lower = _PLUS_MINUS.sub(lambda m: "-" if m.group(1) == "pm" else "+", text)
+    return sympy.FiniteSet(_parse_one_expression(upper), _parse_one_expression(lower))
+
+
+def _parse_one_expression(text: str) -> sympy.Basic:
     if not text:
         raise LatexParseError("empty expression")
     if ":" in text:
@@ -599,7 +639,12 @@ def _parse_expression(text: str) -> sympy.Basic:
     rewritten = scanner.rewrite(text)
     # A trailing unit applies to the whole value: "5000 - 5x \text{N}" is (5000 - 5x) N.
     trailing = _TRAILING_UNITS.search(rewritten)
-    if trailing and trailing.start() > 0 and rewritten[: trailing.start()].strip():
+    if (
+        trailing
+        and trailing.start() > 0
+        and rewritten[: trailing.start()].strip()
+        and not rewritten[: trailing.start()].rstrip().endswith("/")
+    ):
         expr = _run_parser(rewritten[: trailing.start()], text) * _run_parser(trailing.group(0).replace(r"\cdot", " "), text)
     else:
         expr = _run_parser(rewritten, text)
@@ -632,7 +677,9 @@ _PROSE = re.compile(
     r"[A-Za-z]{3,}\s+(?!(?:sinh|cosh|tanh|sin|cos|tan|exp|ln|log)\b)[A-Za-z]{3,}(?![A-Za-z])"
 )
 _TEXT_GROUPS = re.compile(r"\\(?:text|mathrm|textrm|textit|textbf|mathbf|mbox|operatorname|mathit|mathcal)\s*\{[^{}]*\}")
-_TRAILING_UNITS = re.compile(r"(?:\s*(?:\\cdot)?\s*\\text\{U\d+\}(?:\s*\^\s*(?:\{[^{}]*\}|-?\d))?)+\s*$")
+_UNIT_POWER = r"\\text\{U\d+\}(?:\s*\^\s*(?:\{[^{}]*\}|-?\d))?"
+# "\text{m}^2/\text{s}": units multiplied or divided, after the value
+_TRAILING_UNITS = re.compile(r"\s*" + _UNIT_POWER + r"(?:\s*(?:\\cdot|/)?\s*" + _UNIT_POWER + r")*\s*$")
 
 
 def _run_parser(rewritten: str, original: str):
