@@ -288,6 +288,14 @@ def test_gold_answers_the_parser_used_to_refuse():
     assert verify(r"x = 2 \pm 1", r"x_1 = 1, x_2 = 4").equal is False
     # a measured value with its uncertainty is not two answers
     assert verify(r"(3096.9 \pm 0.1) \text{ MeV}", r"3096.8 \text{ MeV}").equal is not True
+    # i is a summation index where a sum runs over it; a sum over indexed names is never compared
+    assert verify(r"\sum_{i=1}^{3} i^2", "14").equal is True
+    assert verify(r"s + t + u = \sum_{i=1}^{4} m_i^2", r"s + t + u = 4 m_i^2").equal is None  # not 4 m_i^2
+    # term symbols and nuclides are names (atomic/1-39, Quantum Mechanics/26-1, atomic/2-31)
+    assert verify(r"{}^3P_2", r"^3P_2").equal is True
+    assert verify(r"{}^3P_2", r"^{3}P_{0}").equal is False
+    assert verify(r"^{14}\text{N}", r"^{14}_7\text{N}").equal is True
+    assert verify(r"^{14}\text{N}", r"^{12}\text{C}").equal is False
     # a parenthesised quantity with a subscript is one name (atomic/3-50)
     gold = r"(p_\mu)_{\max} = p + \frac{m_\pi^2 - m_\mu^2}{4p}"
     assert verify(gold, r"(p_{\mu})_{max} = p + \frac{m_\pi^2 - m_\mu^2}{4 p}").equal is True

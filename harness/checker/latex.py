@@ -366,7 +366,8 @@ class _AtomScanner:
     """Rewrites LaTeX so that the parser sees only structure: symbols become
     ``\\text{Q<n>}`` and units ``\\text{U<n>}``, recorded in `values`."""
 
-    def __init__(self) -> None:
+    def __init__(self, imaginary_i: bool = True) -> None:
+        self.imaginary_i = imaginary_i  # False where i is a summation index (``\\sum_{i=1}^{A}``)
         self.values: dict[str, sympy.Basic] = {}
         self._names: dict[str, str] = {}
         self._pending_power = ""
@@ -533,7 +534,7 @@ class _AtomScanner:
                 suffix, j = self._name_suffix(text, i + 1)
                 if ch == "e" and not suffix and text[j : j + 1] == "^":
                     out.append(" e")  # e^{x} is the exponential
-                elif ch == "i" and not suffix:
+                elif ch == "i" and not suffix and self.imaginary_i:
                     out.append(" i")
                 else:
                     emitted, j = self._named(ch + suffix, text, j)
@@ -597,6 +598,7 @@ _UNIT_OVER_C = re.compile(r"\\(?:text|mathrm|rm)\s*\{\s*([A-Za-zμ]{1,4})\s*\}\s
 _IMAGINARY = sympy.Symbol("i")
 
 
+_INDEX_I = re.compile(r"\\(?:sum|prod)\s*_\s*\{?\s*i\s*=")
 _PLUS_MINUS = re.compile(r"\\(pm|mp)(?![A-Za-z])")
 # "(3096.9 \pm 0.1)": a measured value and its uncertainty, not two answers
 _UNCERTAINTY = re.compile(r"\d\s*\\pm\s*\d*\.?\d+\s*(?:\)|\\right\s*\)|\\times|\\cdot|\\text|\\mathrm|$)")
@@ -631,11 +633,12 @@ def _parse_one_expression(text: str) -> sympy.Basic:
     text = re.sub(r"\\(?:overset|mathring)\s*(?:\{\s*\\circ\s*\})?\s*\{\s*A\s*\}|\\AA(?![A-Za-z])", r"\\text{Å}", text)
     text = re.sub(r"\\mu\s*\\(?:text|mathrm)\s*\{\s*([A-Za-z]+)\s*\}", r"\\text{μ\1}", text)
     text = _DERIVATIVE.sub(_derivative_name, text)
+    text = _LEFT_SCRIPTED.sub(_left_scripted_name, text)
     if _PROSE.search(_TEXT_GROUPS.sub(" ", text)):
         raise VerbalAnswerError("words outside \\text (a sentence, not a formula)")
     text = _BARE_FUNCTIONS.sub(r"\\\1", text)
     text = _SCIENTIFIC.sub(r"\1 \\cdot 10^{\2}", text)
-    scanner = _AtomScanner()
+    scanner = _AtomScanner(imaginary_i=not _INDEX_I.search(text))
     rewritten = scanner.rewrite(text)
     # A trailing unit applies to the whole value: "5000 - 5x \text{N}" is (5000 - 5x) N.
     trailing = _TRAILING_UNITS.search(rewritten)
@@ -652,7 +655,20 @@ def _parse_one_expression(text: str) -> sympy.Basic:
         raise LatexParseError(f"not a value: {type(expr).__name__}")
     replacements = {sympy.Symbol(k): v for k, v in scanner.values.items()}
     replacements[_IMAGINARY] = sympy.I
-    return expr.xreplace(replacements)
+    expr = expr.xreplace(replacements)
+    _refuse_indexed_sums(expr)
+    return expr
+
+
+def _refuse_indexed_sums(expr: sympy.Basic) -> None:
+    """``\\sum_{i=1}^{4} m_i^2`` sums names indexed by i, which a symbol ``m_i`` cannot
+    express (it would read as 4 m_i^2): such an answer is left to the judge, never compared."""
+    for bounded in expr.atoms(sympy.Sum, sympy.Product):
+        for index in bounded.variables:
+            tag = re.compile(r"[_^]\(?" + re.escape(index.name) + r"(?![A-Za-z0-9])")
+            named = [s.name for s in bounded.function.free_symbols if isinstance(s, sympy.Symbol) and tag.search(s.name)]
+            if named:
+                raise LatexParseError(f"a sum over names indexed by {index.name} ({min(named)}) cannot be read")
 
 
 # ``\frac{dW}{dz}``, ``\frac{\partial^2 \psi}{\partial x^2}``, ``(\frac{\partial p}{\partial V})_T``: a derivative is one
@@ -662,6 +678,18 @@ _DERIVATIVE = re.compile(
     r"(\(\s*)?\\frac\s*\{\s*" + _D + r"\s*(?:\^\s*\{?\s*(\d)\s*\}?)?\s*([A-Za-z\\][^{}]*?(?:\{[^{}]*\}[^{}]*?)*)\s*\}"
     r"\s*\{\s*" + _D + r"\s*([A-Za-z\\][^{}]*?(?:\{[^{}]*\}[^{}]*?)*)\s*\}(?(1)\s*\)\s*_\s*(\{[^{}]*\}|\\?[A-Za-z]))"
 )
+
+
+# ``^3P_2``, ``{}^1S_0``, ``^{235}\\text{U}``, ``^{14}_7\\text{N}``: a term symbol or a nuclide, one name
+# (a superscript with nothing before it is no power). The lower-left atomic number is left out.
+_LEFT_SCRIPTED = re.compile(
+    r"(?<![\w{})\]])(?:\{\s*\})?\^\s*\{?\s*(\d+)\s*\}?\s*(?:_\s*\{?\s*\d+\s*\}?\s*)?"
+    r"(?:\\(?:text|mathrm)\s*\{\s*([A-Z][a-z]?)\s*\}|([A-Z][a-z]?)(?![A-Za-z]))(?:\s*_\s*\{?\s*(\d+(?:/\d+)?)\s*\}?)?"
+)
+
+
+def _left_scripted_name(m: re.Match) -> str:
+    return r"\mathit{" + "^" + m.group(1) + (m.group(2) or m.group(3)) + ("_" + m.group(4) if m.group(4) else "") + "}"
 
 
 def _derivative_name(m: re.Match) -> str:
