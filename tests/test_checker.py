@@ -296,6 +296,12 @@ def test_gold_answers_the_parser_used_to_refuse():
     assert verify(r"{}^3P_2", r"^{3}P_{0}").equal is False
     assert verify(r"^{14}\text{N}", r"^{14}_7\text{N}").equal is True
     assert verify(r"^{14}\text{N}", r"^{12}\text{C}").equal is False
+    # one unit vector, however it is spelled (Electricity and Magenetism/7-1, electro/1_16)
+    gold = r"-\frac{3 \mu_0 m_1 m_2}{2 \pi r^4} \hat{\mathbf{z}}"
+    assert verify(gold, r"-\frac{3 \mu_0 m_1 m_2}{2 \pi r^4} \mathbf{\hat{z}}").equal is True
+    assert verify(gold, r"-\frac{3 \mu_0 m_1 m_2}{2 \pi r^4} \mathbf{e}_z").equal is True
+    assert verify(gold, r"-\frac{3 \mu_0 m_1 m_2}{2 \pi r^4} \hat{x}").equal is False
+    assert verify(r"\frac{Q}{4 \pi \varepsilon_0 r^2} \mathbf{e}_r", r"\frac{Q}{4 \pi \varepsilon_0 r^2} \hat{r}").equal is True
     # a parenthesised quantity with a subscript is one name (atomic/3-50)
     gold = r"(p_\mu)_{\max} = p + \frac{m_\pi^2 - m_\mu^2}{4p}"
     assert verify(gold, r"(p_{\mu})_{max} = p + \frac{m_\pi^2 - m_\mu^2}{4 p}").equal is True

@@ -339,6 +339,8 @@ _DECORATIONS = {
     "check": "check",
     "mathit": "",
 }
+_NESTED_DECORATION = re.compile(r"\s*\\([A-Za-z]+)\s*(?:\{(.*)\}|(\\?[A-Za-z]+))\s*", re.S)
+_UNIT_VECTOR = re.compile(r"(?:vec|hat)\(e\)_([A-Za-z]+)|(?:vec|hat)\(e_([A-Za-z]+)\)")
 _TEXT_COMMANDS = ("text", "mathrm", "textrm", "rm", "textit", "textbf", "mathsf", "textnormal", "operatorname", "mbox")
 _COMMAND = re.compile(r"\\([A-Za-z]+)")
 _NAME_SUPERSCRIPT = re.compile(
@@ -381,6 +383,9 @@ class _AtomScanner:
         return r"\text{" + self._names[key] + "}"
 
     def symbol(self, name: str) -> str:
+        unit_vector = _UNIT_VECTOR.fullmatch(name)
+        if unit_vector:  # \mathbf{e}_r, \mathbf{e_r}, \hat{e}_r: the unit vector \hat{r}
+            name = f"hat({unit_vector.group(1) or unit_vector.group(2)})"
         return self._placeholder("Q", sympy.Symbol(name), "sym:" + name)
 
     @staticmethod
@@ -494,12 +499,17 @@ class _AtomScanner:
                     continue
                 if command in _DECORATIONS:
                     content, j = self._braced_or_token(text, m.end())
+                    family = _DECORATIONS[command]
+                    nested = _NESTED_DECORATION.fullmatch(content)
+                    if family in ("vec", "hat") and nested and _DECORATIONS.get(nested.group(1)) in ("vec", "hat"):
+                        # \hat{\mathbf{z}}, \mathbf{\hat{z}}: a unit vector, however the two are nested
+                        family = "hat" if "hat" in (family, _DECORATIONS[nested.group(1)]) else "vec"
+                        content = nested.group(2) or nested.group(3)
                     inner = _canonical_subscript(content)
                     if re.fullmatch(r"\d+", inner):
                         out.append(inner)
                         i = j
                         continue
-                    family = _DECORATIONS[command]
                     base = f"{family}({inner})" if family else inner
                     suffix, i = self._name_suffix(text, j)
                     emitted, i = self._named(base + suffix, text, i)
