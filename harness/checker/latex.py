@@ -43,6 +43,12 @@ class VerbalAnswerError(LatexParseError):
     """The answer is (partly) words, e.g. ``\\text{Strongly absorbed by } O_3``: a judge's job."""
 
 
+class IndexedSumError(LatexParseError):
+    """A sum over names its index numbers (``\\sum_{n} a_n x^n``): the terms are unknown to a
+    symbol ``a_n``, so the value cannot be computed (a judge's job; for a task that wants a
+    closed form, an answer that depends on unknown coefficients)."""
+
+
 @dataclass(frozen=True)
 class Relation:
     """``lhs op rhs`` (``parts`` holds every side of a chain ``a = b = c``).
@@ -678,7 +684,7 @@ def _refuse_indexed_sums(expr: sympy.Basic) -> None:
             tag = re.compile(r"[_^]\(?" + re.escape(index.name) + r"(?![A-Za-z0-9])")
             named = [s.name for s in bounded.function.free_symbols if isinstance(s, sympy.Symbol) and tag.search(s.name)]
             if named:
-                raise LatexParseError(f"a sum over names indexed by {index.name} ({min(named)}) cannot be read")
+                raise IndexedSumError(f"a sum over names indexed by {index.name} ({min(named)}) cannot be read")
 
 
 # ``\frac{dW}{dz}``, ``\frac{\partial^2 \psi}{\partial x^2}``, ``(\frac{\partial p}{\partial V})_T``: a derivative is one

@@ -33,8 +33,6 @@ def clean_latex(latex: str) -> str:
     s = latex.replace("\\\\", "\\")
     s = re.sub(r"(?<=[A-Za-z])\\_(?=[A-Za-z0-9])", "_", s)  # "min\\_integrand", "t\\_0": names, as code spells them
     s = re.sub(r"^\s*\\?boxed\s*\{\s*\}", "", s)  # "boxed{}\\frac{...}": an empty box before the formula
-    if re.search(r"\\(?:sum|prod)_\{?\s*i\s*=", s) and not re.search(r"(?<![A-Za-z\\])k(?![A-Za-z])", s):
-        s = re.sub(r"(?<![A-Za-z\\])i(?![A-Za-z])", "k", s)  # a summation index i, not the imaginary unit
     s = re.sub(r"\\(?:mathrm|text|rm|mathit)\s*\{\s*[iI]\s*\}", " i ", s)  # the imaginary unit
     s = re.sub(r"\\operatorname\{(a(?:tan|sin|cos))\}", lambda m: _OPERATORNAMES[m.group(1)], s)
     return s.strip().rstrip(".,;").strip()

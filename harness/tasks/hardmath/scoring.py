@@ -11,7 +11,7 @@ import mpmath
 import numpy as np
 from scipy.optimize import linear_sum_assignment
 
-from harness.checker.latex import LatexParseError, VerbalAnswerError
+from harness.checker.latex import IndexedSumError, LatexParseError, VerbalAnswerError
 from harness.checker.reading import is_program_text, read_answers
 from harness.tasks.hardmath.answers import AnswerError, RegimeAnswer, SeveralFormulas, regime_answers
 from harness.tasks.hardmath.expressions import SeveralValuesError, UnexpectedSymbolError, evaluate, parse
@@ -113,6 +113,8 @@ def grade_regime(answer: RegimeAnswer | None, regime: RegimeTruth) -> RegimeVerd
         return RegimeVerdict(regime.name, "fail", answer, None, str(e))
     except SeveralValuesError as e:  # a hedge where one formula belongs; in a list of roots, a list we misread
         return RegimeVerdict(regime.name, "parse_error" if isinstance(answer, list) else "fail", answer, None, str(e))
+    except IndexedSumError as e:  # a series of unknown coefficients is no closed form
+        return RegimeVerdict(regime.name, "fail", answer, None, f"the answer depends on unknown coefficients: {e}"[:300])
     except VerbalAnswerError as e:  # every HARDMath answer is a formula: a sentence in its place is wrong
         return RegimeVerdict(regime.name, "fail", answer, None, f"words where a formula belongs ({e})"[:300])
     except LatexParseError as e:
