@@ -547,17 +547,6 @@ def _definition_values(gold, cand, definitions: Sequence[str]) -> tuple[dict, li
     return values, used
 
 
-def _with_definitions(gold, cand, definitions: Sequence[str], settings: _Settings) -> Verdict | None:
-    """The candidate read with the response's shorthands; a verdict only when that makes it equal."""
-    values, used = _definition_values(gold, cand, definitions)
-    if not values:
-        return None
-    verdict = _compare_parsed(gold, _substituted(cand, values), settings)
-    if verdict.equal is not True:
-        return None
-    return Verdict(True, verdict.method, f"{verdict.detail}; with the response's own {'; '.join(used)}")
-
-
 def _value_of(parsed):
     """What a relation ``x = v`` states (v), or the value itself."""
     return parsed.rhs if isinstance(parsed, Relation) and parsed.op == "=" and len(parsed.parts) == 2 else parsed
@@ -589,12 +578,18 @@ def _respelled_names(gold, cand) -> dict:
     return renames
 
 
-def _with_respelled_names(gold, cand, definitions: Sequence[str], settings: _Settings) -> Verdict | None:
-    """The candidate (with the response's shorthands) read in the gold's spelling of the names
-    it writes differently (`_respelled_names`); a verdict only when that makes it equal."""
+def _as_the_response_means(gold, cand, definitions: Sequence[str], rename: bool, settings: _Settings) -> Verdict | None:
+    """The candidate read with the response's own shorthands, then (when `rename`) with its
+    names in the gold's spelling (`_respelled_names`); a verdict only when that makes it equal."""
     values, used = _definition_values(gold, cand, definitions)
-    expanded = _substituted(cand, values) if values else cand
-    names = _respelled_names(gold, expanded)
+    shorthands = f"; with the response's own {'; '.join(used)}" if used else ""
+    expanded = cand
+    if values:
+        expanded = _substituted(cand, values)
+        verdict = _compare_parsed(gold, expanded, settings)
+        if verdict.equal is True:
+            return Verdict(True, verdict.method, verdict.detail + shorthands)
+    names = _respelled_names(gold, expanded) if rename else {}
     if not names:
         return None
     try:
@@ -606,7 +601,6 @@ def _with_respelled_names(gold, cand, definitions: Sequence[str], settings: _Set
     if verdict.equal is not True:
         return None
     spelled = ", ".join(f"{c} as {g}" for c, g in sorted(names.items(), key=lambda kv: kv[0].name))
-    shorthands = f"; with the response's own {'; '.join(used)}" if used else ""
     return Verdict(True, verdict.method, f"{verdict.detail}{shorthands}; the candidate's names read in the gold's spelling: {spelled}")
 
 
@@ -646,10 +640,8 @@ def verify(
                 inner = _compare_parsed(bare_gold, cand, settings)
                 if inner.equal is True:
                     return Verdict(True, inner.method, inner.detail + "; the candidate has no unit: read in the gold's unit")
-        if verdict.equal is not True and definitions:
-            verdict = _with_definitions(gold, cand, definitions, settings) or verdict
-        if verdict.equal is False:
-            verdict = _with_respelled_names(gold, cand, definitions, settings) or verdict
+        if verdict.equal is False or (verdict.equal is None and definitions):
+            verdict = _as_the_response_means(gold, cand, definitions, verdict.equal is False, settings) or verdict
         if verdict.equal is False and _ORDER_OF_MAGNITUDE.fullmatch(normalize_latex(candidate_latex)) and not _value_symbols(gold):
             # "\sim 10^{27}" claims an order of magnitude: right when the gold rounds to that power of ten
             loose = dataclasses.replace(settings, rel_tol=1 - 10**-0.5, stated_tol=0.0)
