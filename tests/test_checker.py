@@ -308,6 +308,61 @@ def test_gold_answers_the_parser_used_to_refuse():
     assert verify(gold, r"(p_{\mu})_{max} = p - \frac{m_\pi^2 - m_\mu^2}{4 p}").equal is False
 
 
+def test_matrices_and_vectors_are_compared_entry_by_entry_in_order():
+    # quantum/3-3005, quantum/8001, Quantum Mechanics/25-4
+    gold = r"\sigma_y = \frac{1}{\sqrt{2}} \begin{pmatrix} i \\ 1 \end{pmatrix}"
+    assert verify(gold, r"\begin{pmatrix} \frac{i}{\sqrt 2} \\ \frac{1}{\sqrt 2} \end{pmatrix}").equal is True
+    assert verify(gold, r"\frac{1}{\sqrt{2}} \begin{pmatrix} 1 \\ i \end{pmatrix}").equal is False  # order matters
+    assert verify(gold, r"\frac{1}{\sqrt{2}} \begin{pmatrix} i & 1 \end{pmatrix}").equal is True  # a row vector is the vector
+    rotation = r"\begin{pmatrix} \cos a & \sin a \\ -\sin a & \cos a \end{pmatrix}"
+    assert verify(rotation, r"\begin{bmatrix} \cos a & \sin a \\ -\sin a & \cos(a) \end{bmatrix}").equal is True
+    assert verify(rotation, r"\begin{bmatrix} \cos a & -\sin a \\ \sin a & \cos a \end{bmatrix}").equal is False  # transposed
+    assert verify(rotation, r"\begin{pmatrix} \cos a \\ \sin a \end{pmatrix}").equal is False
+    pauli = r"\hat{H} = -\frac{\gamma B_0}{2} \cos(\omega t) \begin{pmatrix} 0 & 1 \\ 1 & 0 \end{pmatrix}"
+    assert verify(pauli, r"H = -\frac{\gamma B_0 \cos \omega t}{2} \sigma_x").equal is None  # sigma_x may be the matrix: a judge's call
+
+
+def test_a_left_hand_side_the_parser_cannot_read_names_the_quantity():
+    # quantum/3-3024, Quantum Mechanics/23-2, Quantum Mechanics/30-3
+    gold = r"P(+) = \frac{1}{2} (1 + \sin 2\omega t)"
+    assert verify(gold, r"\frac12\left(1+\sin(2\omega t)\right)").equal is True
+    assert verify(gold, r"P(+) = \frac12 (1 + \sin(2\omega t))").equal is True
+    assert verify(gold, r"P(+) = \frac12 (1 - \sin(2\omega t))").equal is False
+    assert verify(r"\text{det } M = \frac{k_1}{k_3}", r"\det M = \frac{k_1}{k_3}").equal is True
+    assert verify(r"\text{det } M = \frac{k_1}{k_3}", r"\det M = \frac{k_3}{k_1}").equal is False
+    # a law is not a name: an integral on the left stays unread
+    assert verify(r"\oint \sqrt{2m(E - V)} \, dr = \left( n + \frac{3}{4} \right) h", r"(n + 3/4) h").equal is None
+
+
+def test_a_magnitude_without_the_golds_unit_vector_is_left_to_the_judge():
+    # electro/2_22: the direction is stated in words ("azimuthal"), which only a judge reads
+    gold = r"\mathbf{B} = \frac{\mu_0 I}{2\pi r} \hat{\theta}"
+    verdict = verify(gold, r"\mathbf{B}(r) = \frac{\mu_0 I}{2\pi r}")
+    assert verdict.equal is None and "unit vector" in verdict.detail
+    assert verify(gold, r"\mathbf{B}(r) = \frac{\mu_0 I}{4\pi r}").equal is False  # a wrong magnitude stays wrong
+    assert verify(gold, r"\frac{\mu_0 I}{2\pi r} \hat{z}").equal is False  # another direction stays wrong
+
+
+def test_a_gold_answers_heading_is_set_aside_and_said_so():
+    # Quantum Mechanics/26-2, quantum/1-1066
+    verdict = verify(r"\text{B: } {}^2P_{1/2}", r"^2P_{1/2}")
+    assert verdict.equal is True and "heading 'B' set aside" in verdict.detail
+    assert verify(r"\text{B: } {}^2P_{1/2}", r"^2S_{1/2}").equal is False
+    assert verify(r"\text{Eigenvalues: } \lambda_1 = 1, \lambda_2 = 2", r"\lambda_1 = 1, \lambda_2 = 2").equal is True
+    assert verify(r"\text{Eigenvalues: } \lambda_1 = 1, \lambda_2 = 2", r"\lambda_1 = 1, \lambda_2 = 3").equal is False
+
+
+def test_unit_spellings_of_real_gold_answers():
+    # atomic/4-2, atomic/1-2, statistics/1-7, statistics/1-76, mechanics/1_17
+    assert verify(r"0.14 \, \text{GeV/}c^2", r"140 \text{ MeV}/c^2").equal is True
+    assert verify(r"0.14 \, \text{GeV/}c^2", r"140 \text{ MeV}/c").equal is False
+    assert verify(r"1 \, \text{ton/cm}^3", r"10^9 \text{ kg/m}^3").equal is True
+    assert verify(r"0.2 \, \text{cal/g·K}", r"0.837 \text{ J/(g K)}").equal is True
+    assert verify(r"8.314 \, \text{J/mol\cdot K}", r"8.31 \text{ J/(mol K)}").equal is True
+    assert verify(r"8.314 \, \text{J/mol\cdot K}", r"8.31 \text{ J/mol}").equal is False
+    assert verify(r"4.5 \text{ H.P.}", r"3.36 \text{ kW}").equal is True
+
+
 def test_words_as_a_name_and_approximate_inequalities_parse():
     assert verify(r"\text{phase shift} = \pi + \tan^{-1}\left(\frac{2}{\rho}\right)", r"\pi + \arctan(2/\rho)").equal is True
     assert verify(r"\text{phase shift} = \pi + \tan^{-1}\left(\frac{2}{\rho}\right)", r"180^\circ").equal is False

@@ -13,7 +13,7 @@ from harness.record import SampleRecord
 from harness.registry import create_model, create_task, register_model
 from harness.roles import RoleModel
 from harness.tasks.physics.judge import parse_judge_reply
-from harness.tasks.physics.loader import DOMAINS
+from harness.tasks.physics.loader import DOMAINS, completed_answer
 
 PNG = base64.b64decode("iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg==")
 
@@ -60,6 +60,25 @@ def test_packaged_data_counts_match_the_paper():
     assert count(split="all", domain="optics") == 93
     ids = [s.id for s in create_task("physics", {"split": "all"}).samples()]
     assert len(ids) == len(set(ids))
+
+
+def test_gold_answers_the_data_set_cuts_off_are_completed_from_the_worked_solution(task):
+    # atomic/3-24 as the data set has it, and the formula its worked solution writes out
+    solution = r"Hence $$\frac{\Gamma_{\bar{K}^0 n}}{\Gamma_{K^- p}} = 1.$$ The next decay is weak."
+    assert completed_answer(r"\frac{\Gamma_{\bar{K}^0n}", solution) == r"\frac{\Gamma_{\bar{K}^0n}}{\Gamma_{K^- p}} = 1"
+    assert completed_answer(r"x = \frac{a}{b}", solution) is None  # a whole answer is left as it is
+    assert completed_answer(r"\frac{\Gamma_{\pi^- p}", solution) is None  # not in the solution: left to the checker
+    two_ways = r"$$\frac{a}{b} + c$$ and $$\frac{a}{b} - c$$"
+    assert completed_answer(r"\frac{a", two_ways) is None  # completions that disagree: none
+    # at most one relation: the solution's further "\leq 50\%" is not the answer
+    assert (
+        completed_answer(r"y \approx \sqrt{\frac{2}{5}", r"$$ y \approx \sqrt{\frac{2}{5}} \leq 50\% $$") == r"y \approx \sqrt{\frac{2}{5}}"
+    )
+    sample = sample_by_id(task, "atomic/3-24")
+    assert sample.target[0] == r"\frac{\Gamma_{\bar{K}^0n}}{\Gamma_{K^- p}} = 1"
+    assert sample.metadata["cut_off_gold"] == [[0, r"\frac{\Gamma_{\bar{K}^0n}"]]
+    [score] = task.score_batch([sample], [[Generation(r"\boxed{\frac{\Gamma_{\bar{K}^0 n}}{\Gamma_{K^- p}} = 1}")]])
+    assert score.fields["gold_completed_from_solution"] == [0] and score.fields["gold_matched"] == 1
 
 
 def test_prompt_is_the_paper_system_prompt_as_chat(task):
@@ -189,7 +208,13 @@ def data_dir(tmp_path: Path) -> Path:
     (tmp_path / "PHYSICS-eval").mkdir()
     for d in DOMAINS:
         rows = [
-            {"id": f"{d}/1", "questions": "Find x.", "solutions": "", "final_answers": ["x = 1"], "graphs": None},
+            {
+                "id": f"{d}/1",
+                "questions": "Find x.",
+                "solutions": "So $x = \\frac{1}{2}$.",
+                "final_answers": ["x = \\frac{1"],
+                "graphs": None,
+            },
             {
                 "id": f"{d}/2",
                 "questions": "Read the figure.",
@@ -209,6 +234,7 @@ def test_modality_all_sends_images_and_requires_the_capability(data_dir, tmp_pat
     assert "images" in t.requires
     samples = {s.id: s for s in t.samples()}
     assert len(samples) == 12 and samples["optics/1"].metadata["split"] == "validation"
+    assert samples["optics/1"].target == [r"x = \frac{1}{2}"]  # cut off in the data set, completed from its solution
     parts = samples["optics/2"].input[1].content
     assert parts[0] == {"type": "text", "text": "Read the figure."}
     assert Path(parts[1]["path"]).read_bytes() == PNG

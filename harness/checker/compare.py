@@ -210,10 +210,34 @@ def _compare_values(gold, cand, settings: _Settings) -> Verdict:
     return Verdict(True, "constants", f"with named constants ({used}); {inner.method}: {inner.detail}")
 
 
+def _compare_matrices(gold, cand, settings: _Settings) -> Verdict:
+    """Two matrices or vectors, entry by entry in order (a matrix is not a set); a row
+    vector and a column vector with the same entries are the same vector."""
+    if not (isinstance(gold, sympy.MatrixBase) and isinstance(cand, sympy.MatrixBase)):
+        other = cand if isinstance(gold, sympy.MatrixBase) else gold
+        if getattr(other, "free_symbols", None):  # "\sigma_x", "\mathbb{1}": names that may stand for matrices
+            return Verdict(None, "undecided", "a matrix against an expression whose names may stand for matrices")
+        return Verdict(False, "matrix", "one side is a matrix or vector, the other a number")
+    note = ""
+    if gold.shape != cand.shape:
+        if 1 not in gold.shape or 1 not in cand.shape or len(gold) != len(cand):
+            return Verdict(False, "matrix", f"shape {cand.shape} vs {gold.shape}")
+        note = "; a row vector against a column vector"
+    verdicts = [_compare_values(g, c, settings) for g, c in zip(gold, cand)]  # entries row by row
+    equal = sum(v.equal is True for v in verdicts)
+    if equal == len(verdicts):
+        return Verdict(True, "matrix", f"all {equal} entries equal{note}")
+    if any(v.equal is False for v in verdicts):
+        return Verdict(False, "matrix", f"{equal}/{len(verdicts)} entries equal{note}")
+    return Verdict(None, "undecided", f"{equal}/{len(verdicts)} entries equal, the rest undecided{note}")
+
+
 def _compare_plain_values(gold, cand, settings: _Settings) -> Verdict:
-    """Two parsed values (expressions, possibly with units, or ± sets)."""
+    """Two parsed values (expressions, possibly with units, ± sets, or matrices)."""
     if _is_non_finite(gold) or _is_non_finite(cand):
         return Verdict(False, "non_finite", "NaN, infinity or zoo never counts as equal")
+    if isinstance(gold, sympy.MatrixBase) or isinstance(cand, sympy.MatrixBase):
+        return _compare_matrices(gold, cand, settings)
     if isinstance(gold, sympy.FiniteSet) or isinstance(cand, sympy.FiniteSet):
         if isinstance(gold, sympy.FiniteSet) and isinstance(cand, sympy.FiniteSet):
             return _compare_sets(gold, cand, settings)
@@ -324,6 +348,10 @@ def _compare_equations(gold: Relation, cand: Relation, settings: _Settings) -> V
             "relation_lhs_differs",
             f"left-hand side differs ({c_lhs} vs {g_lhs}); right-hand sides: {same_sides.method}: {same_sides.detail}",
         )
+    if isinstance(gold.rhs, sympy.MatrixBase) or isinstance(cand.rhs, sympy.MatrixBase):
+        # a matrix under another name (H for \hat{H}) or against names that may stand for matrices
+        inner = _compare_values(gold.rhs, cand.rhs, settings)
+        return Verdict(inner.equal, inner.method, f"left-hand side differs ({c_lhs} vs {g_lhs}); right-hand sides: {inner.detail}")
     if has_units(gold.rhs) or has_units(cand.rhs):
         return Verdict(False, "relation", "left-hand sides differ; right-hand sides differ")
     if (
@@ -411,6 +439,14 @@ def _compare_parsed(gold, cand, settings: _Settings) -> Verdict:
                 g, c = (_value_of(gold), listed) if one is gold else (listed, _value_of(cand))
                 verdict = _compare_sets(g, c, settings)
                 return Verdict(verdict.equal, verdict.method, "the ± values against the values listed; " + verdict.detail)
+    for one, other in ((gold, cand), (cand, gold)):
+        if isinstance(_value_of(one), sympy.MatrixBase) and 1 in _value_of(one).shape and isinstance(other, tuple):
+            if len(other) == len(_value_of(one)) and all(isinstance(v, sympy.Expr) for v in other):
+                # "(1, i)/\sqrt{2}" written as a tuple: the vector's entries in order
+                vector = sympy.ImmutableMatrix(other)
+                g, c = (_value_of(gold), vector) if one is gold else (vector, _value_of(cand))
+                verdict = _compare_matrices(g, c, settings)
+                return Verdict(verdict.equal, verdict.method, "a vector against a tuple, in order; " + verdict.detail)
     if isinstance(gold, tuple) or isinstance(cand, tuple):
         g = gold if isinstance(gold, tuple) else (gold,)
         c = cand if isinstance(cand, tuple) else (cand,)
@@ -492,6 +528,23 @@ def parse_or_verdict(latex: str, side: str):
     return parsed, None
 
 
+_GOLD_HEADING = re.compile(r"^\s*\\(?:text|textbf|mathrm)\s*\{\s*([^{}]{1,60}?)\s*:\s*\}\s*(?=\S)")
+
+
+def _gold_repairs(gold_latex: str) -> list[tuple[str, str]]:
+    """Readings of a gold answer the parser cannot read as written, each with the
+    note its verdicts carry: its unclosed braces closed, a heading (``\\text{H: }``,
+    ``\\text{Eigenvalues: }``) set aside, as a careful grader reads it."""
+    repairs = []
+    closed = _closed_braces(gold_latex)
+    if closed is not None:
+        repairs.append((closed, "the gold answer's unclosed braces closed at its end"))
+    heading = _GOLD_HEADING.match(gold_latex)
+    if heading:
+        repairs.append((gold_latex[heading.end() :], f"the gold answer's heading {heading.group(1)!r} set aside"))
+    return repairs
+
+
 def _closed_braces(gold_latex: str) -> str | None:
     """A gold answer whose braces the data set leaves open (``\\frac{L}{\\sqrt{2m[E_0 + G]``),
     closed at its end, or None when its braces balance or close too often. Only gold
@@ -530,6 +583,16 @@ def _substituted(parsed, values: dict):
     if isinstance(parsed, tuple):
         return type(parsed)(_substituted(p, values) for p in parsed)
     return parsed.xreplace(values)
+
+
+def _magnitude_only(gold, cand, settings: _Settings) -> bool:
+    """Does the candidate equal the gold with its unit vectors (``\\hat{\\theta}``) left out?
+    ``B = \\frac{\\mu_0 I}{2\\pi r}`` for ``\\frac{\\mu_0 I}{2\\pi r} \\hat{\\theta}``: right when the
+    response says "azimuthal" in words, which only a judge can read."""
+    directions = {s for s in _symbols_of(gold) if s.name.startswith("hat(")} - _symbols_of(cand)
+    if not directions:
+        return False
+    return _compare_parsed(_substituted(gold, dict.fromkeys(directions, sympy.Integer(1))), cand, settings).equal is True
 
 
 def _definition_values(gold, cand, definitions: Sequence[str]) -> tuple[dict, list[str]]:
@@ -620,9 +683,12 @@ def verify(
     if exact is not None:
         return exact
     gold, failed = parse_or_verdict(gold_latex, "gold")
-    closed = _closed_braces(gold_latex)
-    if failed is not None and closed is not None:
-        gold, failed = parse_or_verdict(closed, "gold")
+    repair = ""
+    for repaired, note in _gold_repairs(gold_latex) if failed is not None else []:
+        read, not_read = parse_or_verdict(repaired, "gold")
+        if not_read is None:
+            gold, failed, repair = read, None, note
+            break
     if failed is not None:
         return failed
     cand, failed = parse_or_verdict(candidate_latex, "candidate")
@@ -642,14 +708,18 @@ def verify(
                     return Verdict(True, inner.method, inner.detail + "; the candidate has no unit: read in the gold's unit")
         if verdict.equal is False or (verdict.equal is None and definitions):
             verdict = _as_the_response_means(gold, cand, definitions, verdict.equal is False, settings) or verdict
+        if verdict.equal is False and _magnitude_only(gold, cand, settings):
+            return Verdict(
+                None, "undecided", "the candidate is the gold's magnitude without its unit vector: the direction may be stated in words"
+            )
         if verdict.equal is False and _ORDER_OF_MAGNITUDE.fullmatch(normalize_latex(candidate_latex)) and not _value_symbols(gold):
             # "\sim 10^{27}" claims an order of magnitude: right when the gold rounds to that power of ten
             loose = dataclasses.replace(settings, rel_tol=1 - 10**-0.5, stated_tol=0.0)
             inner = _compare_parsed(gold, cand, loose)
             if inner.equal is True:
                 return Verdict(True, "order_of_magnitude", "an order-of-magnitude estimate; the gold is within a factor of √10 of it")
-        if closed is not None and gold_latex != closed:
-            verdict = Verdict(verdict.equal, verdict.method, verdict.detail + "; the gold answer's unclosed braces closed at its end")
+        if repair:
+            verdict = Verdict(verdict.equal, verdict.method, f"{verdict.detail}; {repair}")
         return verdict
     except RecursionError:
         return Verdict(None, "parse_failure", "expression nested too deeply")

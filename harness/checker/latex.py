@@ -190,6 +190,27 @@ def _plain_spelling(text: str) -> str:
     return "".join(out) + text[pos:]
 
 
+# ``\begin{pmatrix} a & b \\ c & d \end{pmatrix}`` (also bmatrix, Bmatrix and bare matrix): an ordered
+# matrix or vector. Its columns and rows are spelled as commands here so that the rewriting of rows and
+# list separators below leaves them alone; `_run_parser` spells them back for the parser.
+_MATRIX = re.compile(r"\\begin\s*\{([pbB]?matrix)\}(.*?)\\end\s*\{\1\}", re.S)
+_MATRIX_MARKS = {r"\MatrixOpen": r"\begin{pmatrix}", r"\MatrixClose": r"\end{pmatrix}", r"\MatrixColumn": "&", r"\MatrixRow": r"\\"}
+
+
+def _protect_matrices(text: str) -> str:
+    def protect(m: re.Match) -> str:
+        body = m.group(2).replace("\\\\", r" \MatrixRow ").replace("&", r" \MatrixColumn ")
+        return r" \MatrixOpen " + body + r" \MatrixClose "
+
+    return _MATRIX.sub(protect, text)
+
+
+def _restore_matrices(text: str) -> str:
+    for mark, spelled in _MATRIX_MARKS.items():
+        text = text.replace(mark, spelled)
+    return text
+
+
 def normalize_latex(latex: str) -> str:
     """A canonical spelling of a LaTeX answer: the same answer typed in the
     usual different ways (``\\dfrac``, ``\\left(``, thin spaces, ``$``, a
@@ -201,7 +222,7 @@ def normalize_latex(latex: str) -> str:
     text = ASCII_ELLIPSIS.sub(r"\\ldots ", text)
     text = text.replace("$", "").replace(r"\[", " ").replace(r"\]", " ").replace(r"\(", " ").replace(r"\)", " ")
     text = _unwrap_command(text, r"\boxed")
-    text = _ENV.sub(" ", text)
+    text = _protect_matrices(_ENV.sub(" ", text))
     text = text.replace(r"\\", " ; ").replace("&", " ")
     text = _DELIMITER_SIZES.sub("", text)
     text = re.sub(r"(?<!\\)\.(?=\s*(?:[)\]}]|\\\}|$))", "", text) if re.search(r"\D\.\s*$", text) else text
@@ -610,7 +631,10 @@ class _AtomScanner:
 
 
 # "\text{MeV}/c", "\mathrm{GeV}/c^2": the speed of light belongs to the unit, as in "\text{MeV/c}".
-_UNIT_OVER_C = re.compile(r"\\(?:text|mathrm|rm)\s*\{\s*([A-Za-zμ]{1,4})\s*\}\s*/\s*c(?:\s*\^\s*\{?\s*(\d)\s*\}?)?(?![A-Za-z_{])")
+# "\text{MeV}/c^2", "\text{GeV/}c^2": an energy unit over a power of c, written half in text
+_UNIT_OVER_C = re.compile(
+    r"\\(?:text|mathrm|rm)\s*\{\s*([A-Za-zμ]{1,4})\s*(?:\}\s*/|/\s*\})\s*c(?:\s*\^\s*\{?\s*(\d)\s*\}?)?(?![A-Za-z_{])"
+)
 _IMAGINARY = sympy.Symbol("i")
 
 
@@ -728,11 +752,17 @@ _TRAILING_UNITS = re.compile(r"\s*" + _UNIT_POWER + r"(?:\s*(?:\\cdot|/)?\s*" + 
 
 def _run_parser(rewritten: str, original: str):
     try:
-        return latex2sympy(rewritten, normalization_config=None, conversion_config=_CONVERSION)
+        parsed = latex2sympy(_restore_matrices(rewritten), normalization_config=None, conversion_config=_CONVERSION)
     except RecursionError:
         raise LatexParseError("expression nested too deeply") from None
     except Exception as e:  # the parser signals every syntax problem with a bare Exception
         raise LatexParseError(f"cannot parse {original[:80]!r}: {str(e).splitlines()[0][:80]}") from None
+    if isinstance(parsed, (sympy.MatrixBase, sympy.MatrixExpr)):
+        try:  # a factor before a matrix (1/sqrt(2) times a vector) is multiplied in
+            return sympy.ImmutableMatrix(parsed if isinstance(parsed, sympy.MatrixBase) else parsed.as_explicit())
+        except Exception:
+            raise LatexParseError(f"cannot read the matrix in {original[:80]!r}") from None
+    return parsed
 
 
 def _parse_item(text: str) -> Parsed:
@@ -748,9 +778,7 @@ def _parse_item(text: str) -> Parsed:
         flipped = [o.replace(">", "<") for o in ops]
         if len(set(flipped)) > 1:
             raise LatexParseError(f"mixed relation chain {ops}")
-        named = _TEXT_NAME.fullmatch(sides[0])
-        # "\text{phase shift} = \pi + ...": a quantity named in words is still a name
-        parts = [sympy.Symbol("text:" + "_".join(named.group(1).split())) if named else _parse_item(sides[0])]
+        parts = [_left_hand_side(sides[0], ops)]
         parts += [_parse_item(s) for s in sides[1:]]
         first = parts[0]
         if ops == ["="] and isinstance(first, tuple) and all(isinstance(p, tuple) and len(p) == len(first) for p in parts[1:]):
@@ -768,6 +796,28 @@ def _parse_item(text: str) -> Parsed:
         if min(inner_depths) >= 1:
             return tuple(_parse_item(p) for p in split_top_level(text[1:-1], ","))
     return _parse_expression(text)
+
+
+# Not a name: a sum or integral, a heading ("\text{Eigenvalues:} \lambda_1"), words in text.
+_NOT_A_NAME = re.compile(r"\\(?:int|oint|iint|sum|prod|lim)(?![A-Za-z])|:|\\(?:text|mathrm|operatorname)\s*\{[^{}]*[A-Za-z]{4}")
+
+
+def _left_hand_side(text: str, ops: list[str]) -> Parsed:
+    """The first side of a relation. ``\\text{phase shift} = \\pi + ...``: a quantity named in words
+    is still a name; ``P(+) = \\frac{1}{2}(1 + \\sin 2\\omega t)``: a left-hand side the parser cannot
+    read names the quantity the right-hand side states, so it becomes one opaque name (what the
+    answer says is its right-hand side; the name only tells equations apart)."""
+    named = _TEXT_NAME.fullmatch(text)
+    if named:
+        return sympy.Symbol("text:" + "_".join(named.group(1).split()))
+    try:
+        return _parse_item(text)
+    except LatexParseError:
+        compact = re.sub(r"\s+", "", text)
+        top_level_operator = any(depth == 0 and text[i] in "+-" and i > 0 for i, depth in top_level_scan(text))
+        if ops != ["="] or len(compact) > 30 or top_level_operator or _NOT_A_NAME.search(text):
+            raise
+        return sympy.Symbol("name:" + compact)
 
 
 def _is_unit_text(text: str) -> bool:

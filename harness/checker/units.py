@@ -114,6 +114,9 @@ UNITS: dict[str, sympy.Expr] = {
     "Joule": u.joule,
     "Joules": u.joule,
     "K^{-1}": 1 / u.kelvin,
+    "ton": 1000 * u.kilogram,  # the metric ton (tonne)
+    "tonne": 1000 * u.kilogram,
+    "hp": sympy.Float("745.69987158227022") * u.watt,  # mechanical horsepower
 }
 # Units spelled out in words ("51.5 \\text{ kilometers}"), singular and plural.
 _WORDS = {
@@ -280,7 +283,9 @@ def _product(text: str) -> sympy.Expr:
 def parse_unit(text: str) -> sympy.Expr:
     """``"m/s^2"`` -> meter/second**2. Raises UnitParseError for anything else."""
     text = text.replace("\\mu", "μ").replace("\\Omega", "Ω").replace("\\AA", "Å").replace("\\circ", "°")
+    text = re.sub(r"\\cdot(?![A-Za-z])", "·", text)  # "J/mol\\cdot K"
     text = re.sub(r"\\([A-Za-z]+)", r"\1", text)  # "cm/\\sec": a unit word typed as a command
+    text = re.sub(r"^\s*(?:H\.\s*P\.?|HP)\s*$", "hp", text)  # horsepower, "4.5 H.P."
     text = re.sub(r"(?i)light[\s-]*years?", "ly", text)
     for junk in ("\\,", "\\ ", "\\;", "{", "}", "(", ")"):
         text = text.replace(junk, " ")

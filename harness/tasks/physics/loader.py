@@ -6,6 +6,7 @@ import base64
 import binascii
 import hashlib
 import os
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -26,12 +27,63 @@ class Problem:
     final_answers: tuple[str, ...]
     n_images: int
     image_paths: tuple[str, ...] = ()  # PNG files, only when loaded from a full copy
+    # (index, the data set's text) of each final answer the data set cuts off, completed from the solution
+    completed: tuple[tuple[int, str], ...] = ()
 
 
 def load_packaged() -> list[Problem]:
-    return [
-        Problem(r["id"], r["domain"], r["split"], r["questions"], tuple(r["final_answers"]), r["n_images"]) for r in read_jsonl(PACKAGED)
-    ]
+    problems = []
+    for r in read_jsonl(PACKAGED):
+        answers = list(r["final_answers"])
+        completed = []
+        for index, text in r.get("completed_answers", []):
+            completed.append((index, answers[index]))
+            answers[index] = text
+        problems.append(Problem(r["id"], r["domain"], r["split"], r["questions"], tuple(answers), r["n_images"], (), tuple(completed)))
+    return problems
+
+
+_LEFT = re.compile(r"\\left(?![A-Za-z])")
+_RIGHT = re.compile(r"\\right(?![A-Za-z])")
+# Where a formula of the worked solution ends: its display closes, a row or a remark begins.
+_FORMULA_END = re.compile(r"\$|\\\]|\\\)|\n\s*\n|\\\\|&|\\end\{|\\q?quad(?![A-Za-z])|\\text\s*\{\s*(?:where|for|and)\b")
+_RELATION = re.compile(r"(?<![<>!\\])=|\\(?:approx|simeq|sim|leq?|geq?|ll|gg|propto)(?![A-Za-z])|[<>]")
+
+
+def _balanced(latex: str) -> bool:
+    depth = 0
+    for ch in latex.replace("\\{", "").replace("\\}", ""):
+        depth += (ch == "{") - (ch == "}")
+        if depth < 0:
+            return False
+    return depth == 0 and len(_LEFT.findall(latex)) == len(_RIGHT.findall(latex))
+
+
+def completed_answer(answer: str, solution: str) -> str | None:
+    """A final answer the data set cuts off mid-formula (41 of them leave braces open:
+    ``\\frac{\\Gamma_{\\bar{K}^0n}``), completed from the worked solution where it
+    is written out (``\\frac{\\Gamma_{\\bar{K}^0 n}}{\\Gamma_{K^- p}} = 1``): the text
+    after the same characters (spacing aside) up to the end of that formula, with at
+    most one relation in all. None when the answer is whole, is not found, or its
+    completions disagree."""
+    if _balanced(answer):
+        return None
+    compact = re.sub(r"\s+", "", answer)
+    where = [i for i, ch in enumerate(solution) if not ch.isspace()]
+    flat = "".join(solution[i] for i in where)
+    found = set()
+    start = 0
+    while compact and (k := flat.find(compact, start)) != -1:
+        start = k + 1
+        tail = solution[where[k + len(compact) - 1] + 1 :]
+        end = _FORMULA_END.search(tail)
+        rest = tail[: end.start() if end else len(tail)]
+        if _RELATION.search(answer) and (extra := _RELATION.search(rest)):
+            rest = rest[: extra.start()]
+        text = re.sub(r"\s+", " ", (answer + rest).rstrip().rstrip(".,;")).strip()
+        if _balanced(text):
+            found.add(text)
+    return found.pop() if len(found) == 1 else None
 
 
 def _image_cache_dir() -> Path:
@@ -79,6 +131,13 @@ def load_directory(data_dir: str | Path, with_images: bool) -> list[Problem]:
             if not isinstance(r.get("final_answers"), list) or "questions" not in r or "id" not in r:
                 raise HarnessError(f"{where} lacks id, questions or a final_answers list; is this the PHYSICS data?")
             graphs = r.get("graphs") or []
+            answers = [str(a) for a in r["final_answers"]]
+            completed = []
+            for index, text in enumerate(answers):
+                whole = completed_answer(text, str(r.get("solutions") or ""))
+                if whole is not None:
+                    completed.append((index, text))
+                    answers[index] = whole
             paths = ()
             if with_images:
                 paths = tuple(_write_image(g["image_url"]["url"], where) for g in graphs)
@@ -88,9 +147,10 @@ def load_directory(data_dir: str | Path, with_images: bool) -> list[Problem]:
                     domain,
                     "validation" if str(r["id"]) in validation else "test",
                     r["questions"],
-                    tuple(str(a) for a in r["final_answers"]),
+                    tuple(answers),
                     len(graphs),
                     paths,
+                    tuple(completed),
                 )
             )
     return problems

@@ -104,7 +104,8 @@ class PhysicsTask(Task):
                 id=p.id,
                 input=build_messages(p.question, p.image_paths),
                 target=list(p.final_answers),
-                metadata={"domain": p.domain, "split": p.split, "question": p.question},
+                # the data set's own text of each gold answer it cuts off (completed from the worked solution)
+                metadata={"domain": p.domain, "split": p.split, "question": p.question, "cut_off_gold": [list(c) for c in p.completed]},
             )
 
     def requests(self, sample: Sample):
@@ -313,6 +314,7 @@ class PhysicsTask(Task):
                 "unjudged_gold": unjudged,
                 "unjudged": bool(unjudged),  # the core's per-sample mark (leaderboard drill-down)
                 "decided_without_judge": decided,
+                "gold_completed_from_solution": [index for index, _ in sample.metadata.get("cut_off_gold", [])],
             },
         )
 
