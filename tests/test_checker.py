@@ -330,6 +330,7 @@ def test_a_left_hand_side_the_parser_cannot_read_names_the_quantity():
     assert verify(gold, r"P(+) = \frac12 (1 - \sin(2\omega t))").equal is False
     assert verify(r"\text{det } M = \frac{k_1}{k_3}", r"\det M = \frac{k_1}{k_3}").equal is True
     assert verify(r"\text{det } M = \frac{k_1}{k_3}", r"\det M = \frac{k_3}{k_1}").equal is False
+    assert verify(r"P(\text{outside}) = 0.16", r"0.16").equal is True  # Quantum Mechanics/29-2
     # a law is not a name: an integral on the left stays unread
     assert verify(r"\oint \sqrt{2m(E - V)} \, dr = \left( n + \frac{3}{4} \right) h", r"(n + 3/4) h").equal is None
 
@@ -361,6 +362,10 @@ def test_unit_spellings_of_real_gold_answers():
     assert verify(r"8.314 \, \text{J/mol\cdot K}", r"8.31 \text{ J/(mol K)}").equal is True
     assert verify(r"8.314 \, \text{J/mol\cdot K}", r"8.31 \text{ J/mol}").equal is False
     assert verify(r"4.5 \text{ H.P.}", r"3.36 \text{ kW}").equal is True
+    # things counted are numbers (atomic/2-46)
+    flux = r"6.5 \times 10^{4} \, \text{neutrinos/cm}^2/\text{s}"
+    assert verify(flux, r"6.5 \times 10^{8} \text{ m}^{-2}\text{s}^{-1}").equal is True
+    assert verify(flux, r"6.5 \times 10^{4} \text{ m}^{-2}\text{s}^{-1}").equal is False
 
 
 def test_words_as_a_name_and_approximate_inequalities_parse():

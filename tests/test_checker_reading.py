@@ -79,6 +79,10 @@ REAL_BOXES = [
         "\\boxed{R = 5 \\, \\Omega, \\quad C = 3 \\, \\mu\\text{F}}",
         [(None, "R = 5 \\, \\Omega"), (None, "C = 3 \\, \\mu\\text{F}")],
     ),
+    (  # quantum/8001: a matrix keeps its columns and rows; they separate nothing
+        "\\[\n\\boxed{U = \\begin{pmatrix} \\cos(a) & a \\sin(a) \\\\ -a \\sin(a) & \\cos(a) \\end{pmatrix}, \\quad E = 5}\n\\]",
+        [(None, "U = \\begin{pmatrix} \\cos(a) & a \\sin(a) \\\\ -a \\sin(a) & \\cos(a) \\end{pmatrix}"), (None, "E = 5")],
+    ),
 ]
 
 

@@ -540,7 +540,8 @@ def _gold_repairs(gold_latex: str) -> list[tuple[str, str]]:
     if closed is not None:
         repairs.append((closed, "the gold answer's unclosed braces closed at its end"))
     heading = _GOLD_HEADING.match(gold_latex)
-    if heading:
+    # "\text{direction of magnetic field: } z" states a direction in words: a lone name stays a verbal answer
+    if heading and not re.fullmatch(r"\s*\\?[A-Za-z]+\s*", gold_latex[heading.end() :]):
         repairs.append((gold_latex[heading.end() :], f"the gold answer's heading {heading.group(1)!r} set aside"))
     return repairs
 

@@ -190,10 +190,10 @@ def _plain_spelling(text: str) -> str:
     return "".join(out) + text[pos:]
 
 
-# ``\begin{pmatrix} a & b \\ c & d \end{pmatrix}`` (also bmatrix, Bmatrix and bare matrix): an ordered
+# ``\begin{pmatrix} a & b \\ c & d \end{pmatrix}`` (also bmatrix and Bmatrix): an ordered
 # matrix or vector. Its columns and rows are spelled as commands here so that the rewriting of rows and
 # list separators below leaves them alone; `_run_parser` spells them back for the parser.
-_MATRIX = re.compile(r"\\begin\s*\{([pbB]?matrix)\}(.*?)\\end\s*\{\1\}", re.S)
+MATRIX_ENVIRONMENT = re.compile(r"\\begin\s*\{([pbB]matrix)\}(.*?)\\end\s*\{\1\}", re.S)
 _MATRIX_MARKS = {r"\MatrixOpen": r"\begin{pmatrix}", r"\MatrixClose": r"\end{pmatrix}", r"\MatrixColumn": "&", r"\MatrixRow": r"\\"}
 
 
@@ -202,7 +202,7 @@ def _protect_matrices(text: str) -> str:
         body = m.group(2).replace("\\\\", r" \MatrixRow ").replace("&", r" \MatrixColumn ")
         return r" \MatrixOpen " + body + r" \MatrixClose "
 
-    return _MATRIX.sub(protect, text)
+    return MATRIX_ENVIRONMENT.sub(protect, text)
 
 
 def _restore_matrices(text: str) -> str:
@@ -798,8 +798,8 @@ def _parse_item(text: str) -> Parsed:
     return _parse_expression(text)
 
 
-# Not a name: a sum or integral, a heading ("\text{Eigenvalues:} \lambda_1"), words in text.
-_NOT_A_NAME = re.compile(r"\\(?:int|oint|iint|sum|prod|lim)(?![A-Za-z])|:|\\(?:text|mathrm|operatorname)\s*\{[^{}]*[A-Za-z]{4}")
+# Not a name: a sum or integral, or a heading ("\text{Eigenvalues:} \lambda_1").
+_NOT_A_NAME = re.compile(r"\\(?:int|oint|iint|sum|prod|lim)(?![A-Za-z])|:")
 
 
 def _left_hand_side(text: str, ops: list[str]) -> Parsed:

@@ -24,7 +24,7 @@ from typing import Callable, Iterator, Sequence
 from scipy.optimize import linear_sum_assignment
 
 from harness.checker.boxed import brace_pairs, final_section
-from harness.checker.latex import ASCII_ELLIPSIS, replace_unicode_math, top_level_scan
+from harness.checker.latex import ASCII_ELLIPSIS, MATRIX_ENVIRONMENT, replace_unicode_math, top_level_scan
 from harness.checker.units import UnitParseError, parse_unit
 
 MAX_READ_CHARS = 200_000  # answers are read from the end of a response; this bounds every scan of hostile text
@@ -221,11 +221,24 @@ _SEPARATORS = re.compile(r"\\q?quad(?![A-Za-z])|(?<!\\);|" + _TEXT_COMMAND + r"\
 
 def _top_level_mask(text: str) -> list[bool]:
     """True where a character sits outside every bracket and brace (an opening
-    bracket itself counts as outside its own group)."""
+    bracket itself counts as outside its own group) and outside every matrix,
+    whose ``&`` and ``\\\\`` are its columns and rows, not separators."""
     mask = [False] * len(text)
     for i, depth in top_level_scan(text):
         mask[i] = depth == 0 or (depth == 1 and text[i] in "{([")
+    for m in MATRIX_ENVIRONMENT.finditer(text):
+        mask[m.start() + 1 : m.end()] = [False] * (m.end() - m.start() - 1)
     return mask
+
+
+def _without_alignment(text: str) -> str:
+    """``&`` alignment marks removed, a matrix's column marks kept."""
+    kept = [(m.start(), m.end()) for m in MATRIX_ENVIRONMENT.finditer(text)]
+    out, pos = [], 0
+    for start, end in kept:
+        out += [text[pos:start].replace("&", " "), text[start:end]]
+        pos = end
+    return "".join(out) + text[pos:].replace("&", " ")
 
 
 def _split_top(text: str, pattern: re.Pattern) -> list[str]:
@@ -289,7 +302,7 @@ def clean_part(text: str) -> tuple[str | None, str, str]:
     """(label, latex, words): the label, described words and trailing punctuation taken off one part."""
     label = None
     words: list[str] = []
-    s = text.replace("&", " ").strip()
+    s = _without_alignment(text).strip()
     for _ in range(3):
         s = re.sub(r"^(?:\s|~|\\[,;!]|\\q?quad(?![A-Za-z]))+", "", s)
         m = _LABEL.match(s)
