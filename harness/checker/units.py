@@ -115,11 +115,11 @@ UNITS: dict[str, sympy.Expr] = {
     "Joules": u.joule,
     "K^{-1}": 1 / u.kelvin,
     "ton": 1000 * u.kilogram,  # the metric ton (tonne)
-    # things counted are numbers: "6.5 \\times 10^4 \\text{neutrinos/cm}^2/\\text{s}" is a flux in cm^-2 s^-1
+    "tonne": 1000 * u.kilogram,
+    # things counted are numbers: "6.5 \times 10^4 \text{neutrinos/cm}^2/\text{s}" is a flux in cm^-2 s^-1
     **dict.fromkeys(
         ("particles", "photons", "neutrinos", "electrons", "atoms", "nuclei", "molecules", "events", "counts", "decays"), sympy.Integer(1)
     ),
-    "tonne": 1000 * u.kilogram,
     "hp": sympy.Float("745.69987158227022") * u.watt,  # mechanical horsepower
 }
 # Units spelled out in words ("51.5 \\text{ kilometers}"), singular and plural.
