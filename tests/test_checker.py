@@ -286,8 +286,10 @@ def test_gold_answers_the_parser_used_to_refuse():
     assert verify(r"1 \mp \frac{a}{2}", r"1 \pm \frac{a}{2}").equal is True
     assert verify(r"\exp(\pm k x)", r"\exp(k x), \exp(-k x)").equal is True  # the two values listed
     assert verify(r"x = 2 \pm 1", r"x_1 = 1, x_2 = 4").equal is False
-    # a measured value with its uncertainty is not two answers
-    assert verify(r"(3096.9 \pm 0.1) \text{ MeV}", r"3096.8 \text{ MeV}").equal is not True
+    # a measured value with its uncertainty is not two answers: its value is the central one (atomic/3-9)
+    assert verify(r"(3096.9 \pm 0.1) \text{ MeV}", r"3096.8 \text{ MeV}").equal is True
+    assert verify(r"(3096.9 \pm 0.1) \text{ MeV}", r"3000 \text{ MeV}").equal is False
+    assert verify(r"D = (0.4 \pm 1.1) \times 10^{-24} \ \text{cm}", r"D = 4 \times 10^{-25} \text{ cm}").equal is True
     # i is a summation index where a sum runs over it; a sum over indexed names is never compared
     assert verify(r"\sum_{i=1}^{3} i^2", "14").equal is True
     assert verify(r"s + t + u = \sum_{i=1}^{4} m_i^2", r"s + t + u = 4 m_i^2").equal is None  # not 4 m_i^2
@@ -320,6 +322,24 @@ def test_matrices_and_vectors_are_compared_entry_by_entry_in_order():
     assert verify(rotation, r"\begin{pmatrix} \cos a \\ \sin a \end{pmatrix}").equal is False
     pauli = r"\hat{H} = -\frac{\gamma B_0}{2} \cos(\omega t) \begin{pmatrix} 0 & 1 \\ 1 & 0 \end{pmatrix}"
     assert verify(pauli, r"H = -\frac{\gamma B_0 \cos \omega t}{2} \sigma_x").equal is None  # sigma_x may be the matrix: a judge's call
+
+
+def test_cases_match_row_by_row_with_their_conditions():
+    # electro/2_21, electro/3_11, quantum/1-1044
+    gold = r"\mathbf{E} =  \begin{cases}  -\frac{ar}{\epsilon_0} \mathbf{e}_r, & r < R, \\ 0, & r > R. \end{cases}"
+    reordered = r"\mathbf{E} = \begin{cases} 0 & (r > R) \\ -\frac{a r}{\epsilon_0}\mathbf{e}_r & r \leq R \end{cases}"
+    assert verify(gold, reordered).equal is True  # rows in any order, a boundary not told apart
+    swapped = r"\mathbf{E} = \begin{cases} 0 & r < R \\ -\frac{a r}{\epsilon_0}\mathbf{e}_r & r > R \end{cases}"
+    assert verify(gold, swapped).equal is False  # the right values under the wrong conditions
+    assert verify(gold, r"\mathbf{E} = \begin{cases} -\frac{a r}{2\epsilon_0}\mathbf{e}_r & r < R \\ 0 & r > R \end{cases}").equal is False
+    assert verify(gold, r"-\frac{a r}{\epsilon_0}\mathbf{e}_r").equal is None  # one case: the other may be elsewhere
+    assert verify(gold, "5").equal is False
+    when = r"V_b = \begin{cases}  0 & \text{when } V_a = V \\  -2V & \text{when } V_a = -V  \end{cases}"
+    assert verify(when, r"V_b = \begin{cases} -2V, & \text{if } V_a = -V \\ 0, & \text{if } V_a = V \end{cases}").equal is True
+    # a condition that cannot be read leaves the row to the judge unless written the same
+    outside = r"\psi(x) = \begin{cases} \sqrt{\frac{2}{a}} \sin \frac{\pi x}{a}, & -a < x < 0, \\ 0, & \text{outside } [-a, 0]. \end{cases}"
+    assert verify(outside, outside.replace("outside } [-a, 0]", "otherwise}")).equal is None
+    assert verify(outside, outside.replace(r"\sin", r"\cos")).equal is False
 
 
 def test_a_left_hand_side_the_parser_cannot_read_names_the_quantity():

@@ -91,6 +91,17 @@ def test_real_boxes_yield_the_parts_a_grader_reads(text, parts):
     assert split_of(text) == [(label, " ".join(latex.split())) for label, latex in parts]
 
 
+def test_a_cases_block_read_whole_keeps_its_conditions():
+    # mechanics/1_39: the whole reading is the cases answer, the split one its rows
+    box = read_answers(
+        r"\boxed{V(\mathbf{r}) = \begin{cases} \frac{1}{2} mv_1^2 & \text{for } r < a, \\ 0 & \text{for } r > a. \end{cases}}"
+    )[0]
+    assert [p.latex for p in box.readings["whole"]] == [
+        r"V(\mathbf{r}) = \begin{cases} \frac{1}{2} mv_1^2 & \text{for } r < a, \\ 0 & \text{for } r > a. \end{cases}"
+    ]
+    assert [" ".join(p.latex.split()) for p in box.readings["split"]] == [r"V(\mathbf{r}) = \frac{1}{2} mv_1^2", "0"]
+
+
 def test_whole_reading_is_always_offered_and_strips_labels_and_remarks():
     box = read_answers(r"\boxed{\text{(a)} x = 1}")[0]
     assert box.readings["whole"][0].latex == "x = 1" and box.readings["whole"][0].label == "a"

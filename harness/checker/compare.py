@@ -20,7 +20,7 @@ from typing import Sequence
 import sympy
 
 from harness.checker.boxed import unescaped_braces
-from harness.checker.latex import LatexParseError, Ratio, Relation, VerbalAnswerError, latex_to_sympy, normalize_latex
+from harness.checker.latex import Case, Cases, LatexParseError, Ratio, Relation, VerbalAnswerError, latex_to_sympy, normalize_latex
 from harness.checker.matching import max_bipartite_matching
 from harness.checker.reading import is_program_text
 from harness.checker.units import CONSTANTS, UnitParseError, has_units, parse_unit, to_si
@@ -232,8 +232,48 @@ def _compare_matrices(gold, cand, settings: _Settings) -> Verdict:
     return Verdict(None, "undecided", f"{equal}/{len(verdicts)} entries equal, the rest undecided{note}")
 
 
+def _same_condition(gold: Case, cand: Case, settings: _Settings) -> bool | None:
+    """Do two ``cases`` rows hold under the same condition? Boundaries are not told apart
+    (``r \\leq R`` is ``r < R``); a condition only one side states, or that cannot be
+    read, leaves it open (unless written the same)."""
+    if not gold.condition_text and not cand.condition_text:
+        return True
+    if gold.condition is None or cand.condition is None:
+        same_text = normalize_latex(gold.condition_text) == normalize_latex(cand.condition_text)
+        return True if same_text else None
+
+    def strict(c):
+        return Relation("<", c.parts) if isinstance(c, Relation) and c.op == "<=" else c
+
+    return _compare_parsed(strict(gold.condition), strict(cand.condition), settings).equal
+
+
+def _compare_cases(gold, cand, settings: _Settings) -> Verdict:
+    """A ``cases`` answer: every row's value and condition matched one-to-one. Against a single
+    value that equals one row's value it is undecided (the other rows may be answered
+    elsewhere in the response), against any other value wrong."""
+    if not (isinstance(gold, Cases) and isinstance(cand, Cases)):
+        cases, single = (gold, cand) if isinstance(gold, Cases) else (cand, gold)
+        if any(_compare_parsed(b.value, single, settings).equal is True for b in cases.branches):
+            return Verdict(None, "undecided", "one value of a cases answer: its other cases may be answered elsewhere")
+        return Verdict(False, "cases", "a cases answer against a single value that is none of its values")
+    g, c = gold.branches, cand.branches
+    if len(g) != len(c):
+        return Verdict(False, "list_length", f"{len(c)} cases vs {len(g)}")
+    pairs = [[(_compare_parsed(a.value, b.value, settings).equal, _same_condition(a, b, settings)) for b in c] for a in g]
+    equal = len(max_bipartite_matching([[v is True and k is True for v, k in row] for row in pairs]))
+    if equal == len(g):
+        return Verdict(True, "cases", f"all {equal} cases matched, values and conditions")
+    possible = len(max_bipartite_matching([[v is not False and k is not False for v, k in row] for row in pairs]))
+    if possible == len(g):
+        return Verdict(None, "undecided", f"{equal}/{len(g)} cases matched; the rest undecided")
+    return Verdict(False, "cases", f"{equal}/{len(g)} cases matched")
+
+
 def _compare_plain_values(gold, cand, settings: _Settings) -> Verdict:
-    """Two parsed values (expressions, possibly with units, ± sets, or matrices)."""
+    """Two parsed values (expressions, possibly with units, ± sets, matrices, or cases)."""
+    if isinstance(gold, Cases) or isinstance(cand, Cases):
+        return _compare_cases(gold, cand, settings)
     if _is_non_finite(gold) or _is_non_finite(cand):
         return Verdict(False, "non_finite", "NaN, infinity or zoo never counts as equal")
     if isinstance(gold, sympy.MatrixBase) or isinstance(cand, sympy.MatrixBase):
@@ -348,8 +388,8 @@ def _compare_equations(gold: Relation, cand: Relation, settings: _Settings) -> V
             "relation_lhs_differs",
             f"left-hand side differs ({c_lhs} vs {g_lhs}); right-hand sides: {same_sides.method}: {same_sides.detail}",
         )
-    if isinstance(gold.rhs, sympy.MatrixBase) or isinstance(cand.rhs, sympy.MatrixBase):
-        # a matrix under another name (H for \hat{H}) or against names that may stand for matrices
+    if isinstance(gold.rhs, (sympy.MatrixBase, Cases)) or isinstance(cand.rhs, (sympy.MatrixBase, Cases)):
+        # a matrix or cases under another name (H for \hat{H}), or against names that may stand for matrices
         inner = _compare_values(gold.rhs, cand.rhs, settings)
         return Verdict(inner.equal, inner.method, f"left-hand side differs ({c_lhs} vs {g_lhs}); right-hand sides: {inner.detail}")
     if has_units(gold.rhs) or has_units(cand.rhs):

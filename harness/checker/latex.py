@@ -71,7 +71,35 @@ class Ratio(tuple):
     """``9 : 1 : 2``: values in order, meaningful up to a common factor."""
 
 
-Parsed = Union[sympy.Expr, Relation, tuple]
+@dataclass(frozen=True)
+class Case:
+    """One row of a ``cases`` block: its value and the condition it holds under (`condition`
+    parsed, None when the row states none or it cannot be read; `condition_text` as written)."""
+
+    value: object
+    condition: object
+    condition_text: str
+
+
+@dataclass(frozen=True)
+class Cases:
+    """``E = \\begin{cases} 0, & r < R \\\\ \\frac{Q}{4\\pi\\epsilon_0 r^2}, & r > R \\end{cases}``:
+    a value per condition, in order."""
+
+    branches: tuple[Case, ...]
+
+    @property
+    def free_symbols(self) -> set:
+        return set().union(*(getattr(b.value, "free_symbols", set()) for b in self.branches))
+
+    def xreplace(self, values: dict) -> Cases:
+        def put(x):
+            return x.xreplace(values) if hasattr(x, "xreplace") else x
+
+        return Cases(tuple(Case(put(b.value), put(b.condition), b.condition_text) for b in self.branches))
+
+
+Parsed = Union[sympy.Expr, Relation, tuple, Cases]
 
 # ------------------------------------------------------------------ normalisation
 
@@ -205,6 +233,20 @@ def _protect_matrices(text: str) -> str:
     return MATRIX_ENVIRONMENT.sub(protect, text)
 
 
+# ``\begin{cases} v_1, & c_1 \\ v_2, & c_2 \end{cases}``: kept as one braced group ``\Cases{v_1 \CaseIf c_1
+# \CaseRow v_2 \CaseIf c_2}``, so that no relation or separator inside it splits the answer around it.
+CASES_ENVIRONMENT = re.compile(r"\\begin\s*\{cases\}(.*?)\\end\s*\{cases\}", re.S)
+_CASES_BLOCK = re.compile(r"\\Cases\{(.*)\}", re.S)
+
+
+def _protect_cases(text: str) -> str:
+    def protect(m: re.Match) -> str:
+        rows = [row.replace("&", r" \CaseIf ", 1).replace("&", " ") for row in m.group(1).split("\\\\") if row.strip()]
+        return r"\Cases{" + r" \CaseRow ".join(rows) + "}"
+
+    return CASES_ENVIRONMENT.sub(protect, text)
+
+
 def _restore_matrices(text: str) -> str:
     for mark, spelled in _MATRIX_MARKS.items():
         text = text.replace(mark, spelled)
@@ -222,7 +264,7 @@ def normalize_latex(latex: str) -> str:
     text = ASCII_ELLIPSIS.sub(r"\\ldots ", text)
     text = text.replace("$", "").replace(r"\[", " ").replace(r"\]", " ").replace(r"\(", " ").replace(r"\)", " ")
     text = _unwrap_command(text, r"\boxed")
-    text = _protect_matrices(_ENV.sub(" ", text))
+    text = _protect_cases(_protect_matrices(_ENV.sub(" ", text)))
     text = text.replace(r"\\", " ; ").replace("&", " ")
     text = _DELIMITER_SIZES.sub("", text)
     text = re.sub(r"(?<!\\)\.(?=\s*(?:[)\]}]|\\\}|$))", "", text) if re.search(r"\D\.\s*$", text) else text
@@ -641,6 +683,7 @@ _IMAGINARY = sympy.Symbol("i")
 _INDEX_I = re.compile(r"\\(?:sum|prod)\s*_\s*\{?\s*i\s*=")
 _PLUS_MINUS = re.compile(r"\\(pm|mp)(?![A-Za-z])")
 # "(3096.9 \pm 0.1)": a measured value and its uncertainty, not two answers
+_UNCERTAINTY_TERM = re.compile(r"\\pm\s*\d*\.?\d+(?=\s*(?:\)|\\right\s*\)|\\times|\\cdot|\\text|\\mathrm|$))")
 _UNCERTAINTY = re.compile(r"\d\s*\\pm\s*\d*\.?\d+\s*(?:\)|\\right\s*\)|\\times|\\cdot|\\text|\\mathrm|$)")
 
 
@@ -653,8 +696,11 @@ def _parse_expression(text: str) -> sympy.Basic:
     except VerbalAnswerError:
         raise
     except LatexParseError:
-        if not _PLUS_MINUS.search(text) or _UNCERTAINTY.search(text):
+        if not _PLUS_MINUS.search(text):
             raise
+        if _UNCERTAINTY.search(text):
+            # "(3096.9 \pm 0.1) \text{ MeV}": a measurement; its value is the central one
+            return _parse_one_expression(_UNCERTAINTY_TERM.sub("", text))
     upper = _PLUS_MINUS.sub(lambda m: "+" if m.group(1) == "pm" else "-", text)
     lower = _PLUS_MINUS.sub(lambda m: "-" if m.group(1) == "pm" else "+", text)
     return sympy.FiniteSet(_parse_one_expression(upper), _parse_one_expression(lower))
@@ -688,7 +734,10 @@ def _parse_one_expression(text: str) -> sympy.Basic:
         and rewritten[: trailing.start()].strip()
         and not rewritten[: trailing.start()].rstrip().endswith("/")
     ):
-        expr = _run_parser(rewritten[: trailing.start()], text) * _run_parser(trailing.group(0).replace(r"\cdot", " "), text)
+        value = _run_parser(rewritten[: trailing.start()], text)
+        if not isinstance(value, sympy.Expr):  # "(3096.9 \pm 0.1) \text{ MeV}": the parser's list of both values
+            raise LatexParseError(f"not one value before the unit: {type(value).__name__}")
+        expr = value * _run_parser(trailing.group(0).replace(r"\cdot", " "), text)
     else:
         expr = _run_parser(rewritten, text)
     if not isinstance(expr, sympy.Expr) and not isinstance(expr, (sympy.FiniteSet, sympy.MatrixBase)):
@@ -765,8 +814,38 @@ def _run_parser(rewritten: str, original: str):
     return parsed
 
 
+_CONDITION_WORDS = re.compile(r"^\s*(?:\\text\s*\{\s*(?:for|if|when|at|where)\s*\}|(?:for|if|when|at|where)\b)\s*")
+
+
+def _condition(text: str) -> tuple[Parsed | None, str]:
+    """What a ``cases`` row's condition says (``(r < R)``, ``\\text{for } r > a``, ``|x| \\le a``): its parse,
+    None when there is none or it cannot be read, and its text."""
+    text = _CONDITION_WORDS.sub("", re.sub(r"[\s,;.]+$", "", text)).strip()
+    if text.startswith("(") and text.endswith(")") and all(depth >= 0 for _, depth in top_level_scan(text[1:-1])):
+        text = text[1:-1].strip()
+    try:
+        return (_parse_item(text) if text else None), text
+    except LatexParseError:
+        return None, text
+
+
+def _parse_cases(body: str) -> Cases:
+    branches = []
+    for row in body.split(r"\CaseRow"):
+        value, _, condition = row.partition(r"\CaseIf")
+        value = re.sub(r"[\s,;.]+$", "", value).strip()
+        if value:
+            branches.append(Case(_parse_item(value), *_condition(condition)))
+    if not branches:
+        raise LatexParseError("a cases block without values")
+    return Cases(tuple(branches))
+
+
 def _parse_item(text: str) -> Parsed:
-    """One list item: a relation (chain), a bracketed tuple, or an expression."""
+    """One list item: a relation (chain), a bracketed tuple, a ``cases`` block, or an expression."""
+    block = _CASES_BLOCK.fullmatch(text.strip())
+    if block:
+        return _parse_cases(block.group(1))
     if re.fullmatch(r"\\text\s*\{[^{}]*\}", text) and not _is_unit_text(text) and not _CONSTANT_TEXT.fullmatch(text):
         raise VerbalAnswerError(f"verbal answer: {text[:60]!r}")
     sides, ops = _split_relation(text)

@@ -24,7 +24,7 @@ from typing import Callable, Iterator, Sequence
 from scipy.optimize import linear_sum_assignment
 
 from harness.checker.boxed import brace_pairs, final_section
-from harness.checker.latex import ASCII_ELLIPSIS, MATRIX_ENVIRONMENT, replace_unicode_math, top_level_scan
+from harness.checker.latex import ASCII_ELLIPSIS, CASES_ENVIRONMENT, MATRIX_ENVIRONMENT, replace_unicode_math, top_level_scan
 from harness.checker.units import UnitParseError, parse_unit
 
 MAX_READ_CHARS = 200_000  # answers are read from the end of a response; this bounds every scan of hostile text
@@ -231,9 +231,14 @@ def _top_level_mask(text: str) -> list[bool]:
     return mask
 
 
+def _kept_spans(text: str) -> list[tuple[int, int]]:
+    """Where `text` has a matrix or a ``cases`` block, whose ``&`` marks are its own."""
+    return sorted((m.start(), m.end()) for pattern in (MATRIX_ENVIRONMENT, CASES_ENVIRONMENT) for m in pattern.finditer(text))
+
+
 def _without_alignment(text: str) -> str:
-    """``&`` alignment marks removed, a matrix's column marks kept."""
-    kept = [(m.start(), m.end()) for m in MATRIX_ENVIRONMENT.finditer(text)]
+    """``&`` alignment marks removed, a matrix's columns and a ``cases`` block's conditions kept."""
+    kept = _kept_spans(text)
     out, pos = [], 0
     for start, end in kept:
         out += [text[pos:start].replace("&", " "), text[start:end]]
@@ -323,7 +328,7 @@ def clean_part(text: str) -> tuple[str | None, str, str]:
             continue
         break
     m = _CONDITION_TEXT.search(s)
-    if m and s[: m.start()].strip():
+    if m and s[: m.start()].strip() and not any(start < m.start() < end for start, end in _kept_spans(s)):
         words.append(s[m.start() :].strip())
         s = s[: m.start()]
     while True:
