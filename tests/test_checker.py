@@ -373,19 +373,22 @@ def test_a_gold_answers_heading_is_set_aside_and_said_so():
     assert verify(r"\text{Eigenvalues: } \lambda_1 = 1, \lambda_2 = 2", r"\lambda_1 = 1, \lambda_2 = 3").equal is False
 
 
-def test_unit_spellings_of_real_gold_answers():
-    # atomic/4-2, atomic/1-2, statistics/1-7, statistics/1-76, mechanics/1_17
-    assert verify(r"0.14 \, \text{GeV/}c^2", r"140 \text{ MeV}/c^2").equal is True
-    assert verify(r"0.14 \, \text{GeV/}c^2", r"140 \text{ MeV}/c").equal is False
-    assert verify(r"1 \, \text{ton/cm}^3", r"10^9 \text{ kg/m}^3").equal is True
-    assert verify(r"0.2 \, \text{cal/g·K}", r"0.837 \text{ J/(g K)}").equal is True
-    assert verify(r"8.314 \, \text{J/mol\cdot K}", r"8.31 \text{ J/(mol K)}").equal is True
-    assert verify(r"8.314 \, \text{J/mol\cdot K}", r"8.31 \text{ J/mol}").equal is False
-    assert verify(r"4.5 \text{ H.P.}", r"3.36 \text{ kW}").equal is True
-    # things counted are numbers (atomic/2-46)
-    flux = r"6.5 \times 10^{4} \, \text{neutrinos/cm}^2/\text{s}"
-    assert verify(flux, r"6.5 \times 10^{8} \text{ m}^{-2}\text{s}^{-1}").equal is True
-    assert verify(flux, r"6.5 \times 10^{4} \text{ m}^{-2}\text{s}^{-1}").equal is False
+@pytest.mark.parametrize(
+    "gold,candidate,equal",
+    [  # atomic/4-2, atomic/1-2, statistics/1-7, statistics/1-76, mechanics/1_17, atomic/2-46 (things counted are numbers)
+        (r"0.14 \, \text{GeV/}c^2", r"140 \text{ MeV}/c^2", True),
+        (r"0.14 \, \text{GeV/}c^2", r"140 \text{ MeV}/c", False),
+        (r"1 \, \text{ton/cm}^3", r"10^9 \text{ kg/m}^3", True),
+        (r"0.2 \, \text{cal/g·K}", r"0.837 \text{ J/(g K)}", True),
+        (r"8.314 \, \text{J/mol\cdot K}", r"8.31 \text{ J/(mol K)}", True),
+        (r"8.314 \, \text{J/mol\cdot K}", r"8.31 \text{ J/mol}", False),
+        (r"4.5 \text{ H.P.}", r"3.36 \text{ kW}", True),
+        (r"6.5 \times 10^{4} \, \text{neutrinos/cm}^2/\text{s}", r"6.5 \times 10^{8} \text{ m}^{-2}\text{s}^{-1}", True),
+        (r"6.5 \times 10^{4} \, \text{neutrinos/cm}^2/\text{s}", r"6.5 \times 10^{4} \text{ m}^{-2}\text{s}^{-1}", False),
+    ],
+)
+def test_unit_spellings_of_real_gold_answers(gold, candidate, equal):
+    assert verify(gold, candidate).equal is equal
 
 
 def test_words_as_a_name_and_approximate_inequalities_parse():
