@@ -351,6 +351,10 @@ def test_a_left_hand_side_the_parser_cannot_read_names_the_quantity():
     assert verify(r"\text{det } M = \frac{k_1}{k_3}", r"\det M = \frac{k_1}{k_3}").equal is True
     assert verify(r"\text{det } M = \frac{k_1}{k_3}", r"\det M = \frac{k_3}{k_1}").equal is False
     assert verify(r"P(\text{outside}) = 0.16", r"0.16").equal is True  # Quantum Mechanics/29-2
+    # a "where" clause defines a name the answer uses; it is no second answer (Statistical Mechanics/17-2)
+    gold = r"P_1 = \frac{4x}{(1+x)^4}, \text{ where } x = \lambda e^{-\epsilon/kT}"
+    assert verify(gold, r"P(1) = \frac{4x}{(1 + x)^4}").equal is True
+    assert verify(gold, r"P_1 = \frac{4x}{(1 + x)^3}").equal is False
     # a law is not a name: an integral on the left stays unread
     assert verify(r"\oint \sqrt{2m(E - V)} \, dr = \left( n + \frac{3}{4} \right) h", r"(n + 3/4) h").equal is None
 

@@ -877,8 +877,8 @@ def _parse_item(text: str) -> Parsed:
     return _parse_expression(text)
 
 
-# Not a name: a sum or integral, or a heading ("\text{Eigenvalues:} \lambda_1").
-_NOT_A_NAME = re.compile(r"\\(?:int|oint|iint|sum|prod|lim)(?![A-Za-z])|:")
+# Not a name: a sum or integral, a heading ("\text{Eigenvalues:} \lambda_1"), a clause ("\text{where } x").
+_NOT_A_NAME = re.compile(r"\\(?:int|oint|iint|sum|prod|lim)(?![A-Za-z])|:|\\text\s*\{\s*(?:where|for|if|when|with|and)\b")
 
 
 def _left_hand_side(text: str, ops: list[str]) -> Parsed:
@@ -896,7 +896,7 @@ def _left_hand_side(text: str, ops: list[str]) -> Parsed:
         top_level_operator = any(depth == 0 and text[i] in "+-" and i > 0 for i, depth in top_level_scan(text))
         if ops != ["="] or len(compact) > 30 or top_level_operator or _NOT_A_NAME.search(text):
             raise
-        return sympy.Symbol("name:" + compact)
+        return sympy.Symbol(compact)
 
 
 def _is_unit_text(text: str) -> bool:
@@ -909,6 +909,7 @@ def _is_unit_text(text: str) -> bool:
 
 _TEXT_NAME = re.compile(r"\\text\s*\{\s*([A-Za-z][A-Za-z ]{0,40}?)\s*\}")
 _CONSTANT_TEXT = re.compile(r"\\text\s*\{\s*(?i:const(?:ant)?\.?)\s*\}")
+_DEFINITION_CLAUSE = re.compile(r"\\text\s*\{\s*where\b|where\b")
 _ELLIPSIS = re.compile(r"\s*\\(?:ldots|cdots|dots)\s*")  # "n = 1, 2, 3, \\ldots": the list goes on
 
 
@@ -922,6 +923,8 @@ def latex_to_sympy(latex: str) -> Parsed:
     if not text:
         raise LatexParseError("empty answer")
     items = [p for p in split_top_level(text, ",;") if p and not _ELLIPSIS.fullmatch(p)]
+    # "P_1 = \frac{4x}{(1+x)^4}, \text{where } x = \lambda e^{-\epsilon/kT}": the clause defines a name the answer uses
+    items = [p for p in items if not _DEFINITION_CLAUSE.match(p)] or items
     if not items:
         raise LatexParseError("empty answer")
     parsed = tuple(_parse_item(p) for p in items)
