@@ -460,12 +460,17 @@ def _compare_ratios(gold: Ratio, cand: tuple, settings: _Settings) -> Verdict:
     return Verdict(True, "ratio", f"all {len(gold)} terms in proportion")
 
 
-def _listed_values(items: tuple) -> sympy.FiniteSet | None:
-    """``\\omega_+ = a, \\omega_- = b`` or ``a, b``: the values a list states, as the set a
-    ``\\pm`` gives (``a \\pm b``); None for a list of anything else."""
+def _list_as(value, items: tuple) -> tuple[sympy.Basic, str] | None:
+    """A list read as the kind of value the other side is, with what was read: the values
+    ``\\omega_+ = a, \\omega_- = b`` as the set a ``\\pm`` gives (``a \\pm b``), or the entries
+    ``(1, i)`` as a vector's, in order. None when the list is not such a value."""
     values = [i.rhs if isinstance(i, Relation) and i.op == "=" else i for i in items]
-    if all(isinstance(v, sympy.Expr) for v in values) and len(set(values)) == len(values):
-        return sympy.FiniteSet(*values)
+    if not all(isinstance(v, sympy.Expr) for v in values):
+        return None
+    if isinstance(value, sympy.FiniteSet) and len(set(values)) == len(values) == len(value):
+        return sympy.FiniteSet(*values), "the ± values against the values listed"
+    if isinstance(value, sympy.MatrixBase) and 1 in value.shape and len(values) == len(value) and values == list(items):
+        return sympy.ImmutableMatrix(values), "a vector against a tuple, in order"
     return None
 
 
@@ -473,20 +478,11 @@ def _compare_parsed(gold, cand, settings: _Settings) -> Verdict:
     if isinstance(gold, Ratio) and isinstance(cand, tuple):
         return _compare_ratios(gold, cand, settings)
     for one, other in ((gold, cand), (cand, gold)):
-        if isinstance(_value_of(one), sympy.FiniteSet) and isinstance(other, tuple):
-            listed = _listed_values(other)
-            if listed is not None and len(listed) == len(_value_of(one)):
-                g, c = (_value_of(gold), listed) if one is gold else (listed, _value_of(cand))
-                verdict = _compare_sets(g, c, settings)
-                return Verdict(verdict.equal, verdict.method, "the ± values against the values listed; " + verdict.detail)
-    for one, other in ((gold, cand), (cand, gold)):
-        if isinstance(_value_of(one), sympy.MatrixBase) and 1 in _value_of(one).shape and isinstance(other, tuple):
-            if len(other) == len(_value_of(one)) and all(isinstance(v, sympy.Expr) for v in other):
-                # "(1, i)/\sqrt{2}" written as a tuple: the vector's entries in order
-                vector = sympy.ImmutableMatrix(other)
-                g, c = (_value_of(gold), vector) if one is gold else (vector, _value_of(cand))
-                verdict = _compare_matrices(g, c, settings)
-                return Verdict(verdict.equal, verdict.method, "a vector against a tuple, in order; " + verdict.detail)
+        read = _list_as(_value_of(one), other) if isinstance(other, tuple) else None
+        if read is not None:
+            g, c = (_value_of(gold), read[0]) if one is gold else (read[0], _value_of(cand))
+            verdict = _compare_plain_values(g, c, settings)
+            return Verdict(verdict.equal, verdict.method, f"{read[1]}; {verdict.detail}")
     if isinstance(gold, tuple) or isinstance(cand, tuple):
         g = gold if isinstance(gold, tuple) else (gold,)
         c = cand if isinstance(cand, tuple) else (cand,)

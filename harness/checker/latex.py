@@ -680,11 +680,12 @@ _UNIT_OVER_C = re.compile(
 _IMAGINARY = sympy.Symbol("i")
 
 
+_CLAUSE_WORD = r"(?:for|if|when|at|where)\b"  # what opens a condition or a definition: "\text{for } r < a"
 _INDEX_I = re.compile(r"\\(?:sum|prod)\s*_\s*\{?\s*i\s*=")
 _PLUS_MINUS = re.compile(r"\\(pm|mp)(?![A-Za-z])")
 # "(3096.9 \pm 0.1)": a measured value and its uncertainty, not two answers
-_UNCERTAINTY_TERM = re.compile(r"\\pm\s*\d*\.?\d+(?=\s*(?:\)|\\right\s*\)|\\times|\\cdot|\\text|\\mathrm|$))")
-_UNCERTAINTY = re.compile(r"\d\s*\\pm\s*\d*\.?\d+\s*(?:\)|\\right\s*\)|\\times|\\cdot|\\text|\\mathrm|$)")
+_UNCERTAINTY_TERM = r"\\pm\s*\d*\.?\d+(?=\s*(?:\)|\\right\s*\)|\\times|\\cdot|\\text|\\mathrm|$))"
+_UNCERTAINTY = re.compile(r"(?<=\d)\s*" + _UNCERTAINTY_TERM)
 
 
 def _parse_expression(text: str) -> sympy.Basic:
@@ -700,7 +701,7 @@ def _parse_expression(text: str) -> sympy.Basic:
             raise
         if _UNCERTAINTY.search(text):
             # "(3096.9 \pm 0.1) \text{ MeV}": a measurement; its value is the central one
-            return _parse_one_expression(_UNCERTAINTY_TERM.sub("", text))
+            return _parse_one_expression(_UNCERTAINTY.sub("", text))
     upper = _PLUS_MINUS.sub(lambda m: "+" if m.group(1) == "pm" else "-", text)
     lower = _PLUS_MINUS.sub(lambda m: "-" if m.group(1) == "pm" else "+", text)
     return sympy.FiniteSet(_parse_one_expression(upper), _parse_one_expression(lower))
@@ -814,7 +815,7 @@ def _run_parser(rewritten: str, original: str):
     return parsed
 
 
-_CONDITION_WORDS = re.compile(r"^\s*(?:\\text\s*\{\s*(?:for|if|when|at|where)\s*\}|(?:for|if|when|at|where)\b)\s*")
+_CONDITION_WORDS = re.compile(r"^\s*(?:\\text\s*\{\s*" + _CLAUSE_WORD + r"\s*\}|" + _CLAUSE_WORD + r")\s*")
 
 
 def _condition(text: str) -> tuple[Parsed | None, str]:
@@ -878,7 +879,7 @@ def _parse_item(text: str) -> Parsed:
 
 
 # Not a name: a sum or integral, a heading ("\text{Eigenvalues:} \lambda_1"), a clause ("\text{where } x").
-_NOT_A_NAME = re.compile(r"\\(?:int|oint|iint|sum|prod|lim)(?![A-Za-z])|:|\\text\s*\{\s*(?:where|for|if|when|with|and)\b")
+_NOT_A_NAME = re.compile(r"\\(?:int|oint|iint|sum|prod|lim)(?![A-Za-z])|:|\\text\s*\{\s*(?:" + _CLAUSE_WORD + r"|with\b|and\b)")
 
 
 def _left_hand_side(text: str, ops: list[str]) -> Parsed:

@@ -287,7 +287,7 @@ def _product(text: str) -> sympy.Expr:
 def parse_unit(text: str) -> sympy.Expr:
     """``"m/s^2"`` -> meter/second**2. Raises UnitParseError for anything else."""
     text = text.replace("\\mu", "μ").replace("\\Omega", "Ω").replace("\\AA", "Å").replace("\\circ", "°")
-    text = re.sub(r"\\cdot(?![A-Za-z])", "·", text)  # "J/mol\\cdot K"
+    text = re.sub(r"\\cdot(?![A-Za-z])", "·", text)  # "J/mol\cdot K"
     text = re.sub(r"\\([A-Za-z]+)", r"\1", text)  # "cm/\\sec": a unit word typed as a command
     text = re.sub(r"^\s*(?:H\.\s*P\.?|HP)\s*$", "hp", text)  # horsepower, "4.5 H.P."
     text = re.sub(r"(?i)light[\s-]*years?", "ly", text)

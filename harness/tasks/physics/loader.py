@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from harness.api import HarnessError
+from harness.checker.boxed import unescaped_braces
 from harness.io import read_jsonl
 
 DOMAINS = ("atomic", "electro", "mechanics", "optics", "quantum", "statistics")
@@ -52,8 +53,8 @@ _RELATION = re.compile(r"(?<![<>!\\])=|\\(?:approx|simeq|sim|leq?|geq?|ll|gg|pro
 
 def _balanced(latex: str) -> bool:
     depth = 0
-    for ch in latex.replace("\\{", "").replace("\\}", ""):
-        depth += (ch == "{") - (ch == "}")
+    for _, brace in unescaped_braces(latex):
+        depth += 1 if brace == "{" else -1
         if depth < 0:
             return False
     return depth == 0 and len(_LEFT.findall(latex)) == len(_RIGHT.findall(latex))
