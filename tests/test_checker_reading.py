@@ -312,6 +312,59 @@ def test_a_result_stated_in_the_prose_answers_a_gold_no_box_answers_and_never_re
         task.close()
 
 
+# qwen2.5-72b "Electricity and Magenetism/11-1", shortened: part (b) derives R, part (c) evaluates it, the box holds the number
+SECTIONED = r"""
+### Part (a): Intensity of the Input Current
+\[ I_{\text{rms}} = \frac{q \omega}{\sqrt{2}}. \]
+
+### Part (b): Real Part of Antenna Impedance
+\[ R = \frac{\mu_0 (qd)^2 \omega^4}{6 \pi c \cdot q^2 \omega^2} = \frac{\mu_0 d^2 \omega^2}{6 \pi c}. \]
+Finally, the real part of the antenna impedance is:
+\[ R = \frac{2\pi}{3} \sqrt{\frac{\mu_0}{\epsilon_0}} \left( \frac{d}{\lambda} \right)^2. \]
+
+### Part (c): Numerical Value for \( d = 0.3\lambda \)
+\[ R = \frac{2\pi}{3} \cdot 377 \cdot 0.09 \approx 70.8 \, \Omega. \]
+Thus, the numerical value of the resistance is:
+\[ \boxed{70.8 \, \Omega}. \]
+"""
+
+
+def test_sub_question_sections_and_their_last_statements():
+    from harness.checker.reading import part_sections
+
+    assert [label for label, _, _ in part_sections(SECTIONED)] == ["a", "b", "c"]
+    # labels that do not run a, b, c, ... from the start are no sections: an "(b)" in passing opens none
+    assert part_sections("(b) first\n(c) then") == []
+    assert [label for label, _, _ in part_sections("**(a)** x\n## Part b: y\n(a) again\n(d) skipped")] == ["a", "b"]
+    stated = stated_equations(SECTIONED)
+    # over the whole response R's last word is the number; within part (b) it is the formula, labelled (b)
+    assert [(p.label, p.latex) for p in stated if p.latex.startswith("R")] == [
+        (None, r"R = 70.8 \, \Omega"),
+        ("b", r"R = \frac{2\pi}{3} \sqrt{\frac{\mu_0}{\epsilon_0}} \left( \frac{d}{\lambda} \right)^2"),
+    ]
+    assert not any(p.label == "a" for p in stated)  # part (a)'s last word is already the response's last word on I_rms
+
+
+def test_a_sub_question_statement_answers_its_own_sub_question_only():
+    from harness.api import Generation
+    from harness.registry import create_task
+
+    task = create_task("physics", {"split": "all"})
+    try:
+        sample = next(s for s in task.samples() if s.id == "Electricity and Magenetism/11-1")
+        # golds: (a) I = |q omega sin(omega t)|, (b) R = (2 pi/3) sqrt(mu_0/epsilon_0) (d/lambda)^2, (c) R ~ 71 Omega
+        by_gold = {m["gold"]: m for m in task.score_batch([sample], [[Generation(SECTIONED)]])[0].fields["matches"]}
+        assert set(by_gold) == {1, 2}
+        assert by_gold[1]["reading"] == "stated in the response" and by_gold[1]["label"] == "b"
+        assert by_gold[2]["box"] == 0
+        # the same formula stated only in part (a)'s section answers nothing: it is not part (b)'s result there
+        moved = SECTIONED.replace("### Part (b): Real Part of Antenna Impedance", "").replace("### Part (c)", "### Part (b)")
+        matches = task.score_batch([sample], [[Generation(moved)]])[0].fields["matches"]
+        assert {m["gold"] for m in matches} == {2}
+    finally:
+        task.close()
+
+
 def test_display_environments_outside_dollars_are_read_too():
     text = (
         "We find\n\\begin{align*}\nU' &= \\int u \\, dV \\\\\n   &= \\frac{\\mu_0 I^2}{4\\pi} \\ln\\frac{R_2}{R_1}\n\\end{align*}\n"

@@ -466,26 +466,56 @@ def _equation_rows(sources: Sequence[str]) -> Iterator[tuple[str, str]]:
                 yield lhs, sides[1]
 
 
-def stated_equations(text: str, boxed: Sequence[AnswerPart] = ()) -> list[AnswerPart]:
-    """The results a response states in its prose, outside its boxes: for each
-    quantity written as an equation in display or inline math (``\\[ U' = ... \\]``,
-    derivation chains reduced to their last side, ``&=`` rows continuing the row
-    above), its last statement. Quantities a box names (`boxed`) are left out:
-    the box is the response's final word on them. A careful grader reads these
-    when the box leaves a part out; they are offered for gold answers no box
-    answers."""
-    section = final_section(text or "")[-MAX_READ_CHARS:]
-    for start, end, _, _ in _find_boxes(section):
-        section = section[:start] + " " * (end - start) + section[end:]
-    named_in_boxes = {lhs_key(p.latex) for p in boxed} - {None}
+_PART_HEADING = re.compile(r"(?im)^[ \t]*(?:#{1,6}[ \t]*)?(?:\*\*|__)?[ \t]*(?:part[ \t]*\(?([a-h])\)?(?![A-Za-z])|\(([a-h])\))")
+
+
+def part_sections(text: str) -> list[tuple[str, int, int]]:
+    """(label, start, end) of the sections a response gives its sub-questions:
+    lines opening with "### Part (b)", "**(b)**" or "(b)", the first of each
+    label, as long as the labels run a, b, c, ...; each section ends where the
+    next begins."""
+    heads: list[tuple[str, int]] = []
+    for m in _PART_HEADING.finditer(text):
+        label = (m.group(1) or m.group(2)).lower()
+        if label == chr(ord("a") + len(heads)):
+            heads.append((label, m.start()))
+    ends = [start for _, start in heads[1:]] + [len(text)]
+    return [(label, start, end) for (label, start), end in zip(heads, ends)]
+
+
+def _last_statements(text: str, named_in_boxes: set[str]) -> list[str]:
+    """The last statement of each quantity written as an equation in the math of
+    `text`, in the order of those last statements."""
     last: dict[str, str] = {}
-    for lhs, rhs in _equation_rows([content for _, _, content in math_spans(section)]):
+    for lhs, rhs in _equation_rows([content for _, _, content in math_spans(text)]):
         key = _LHS_DECORATION.sub("", lhs)
         if key and key not in named_in_boxes:
             last.pop(key, None)  # re-inserted: the dict keeps the order of last statements
             last[key] = f"{lhs} = {rhs}"
-    statements = list(last.values())[-MAX_STATEMENTS:]
-    return [AnswerPart(latex, STATED, None, "stated in the response") for latex in statements]
+    return list(last.values())
+
+
+def stated_equations(text: str, boxed: Sequence[AnswerPart] = ()) -> list[AnswerPart]:
+    """The results a response states in its prose, outside its boxes: for each
+    quantity written as an equation in display or inline math (``\\[ U' = ... \\]``,
+    derivation chains reduced to their last side, ``&=`` rows continuing the row
+    above), its last statement; and, where the response answers sub-questions
+    in sections of their own ("### Part (b)"), its last statement in each
+    section, labelled with the section's label (part (b) derives ``R`` as a
+    formula that part (c) then evaluates). Quantities a box names (`boxed`) are
+    left out: the box is the response's final word on them. A careful grader
+    reads these when the box leaves a part out; they are offered for gold
+    answers no box answers."""
+    section = final_section(text or "")[-MAX_READ_CHARS:]
+    for start, end, _, _ in _find_boxes(section):
+        section = section[:start] + " " * (end - start) + section[end:]
+    named_in_boxes = {key for p in boxed if (key := lhs_key(p.latex))}
+    whole = _last_statements(section, named_in_boxes)
+    parts = [AnswerPart(latex, STATED, None, "stated in the response") for latex in whole[-MAX_STATEMENTS:]]
+    for label, start, end in part_sections(section):
+        in_part = [latex for latex in _last_statements(section[start:end], named_in_boxes) if latex not in whole[-MAX_STATEMENTS:]]
+        parts.extend(AnswerPart(latex, STATED, label, f"stated in part ({label})") for latex in in_part[-MAX_STATEMENTS:])
+    return parts
 
 
 _DEFINED_NAME = re.compile(r"\\?[A-Za-z]+(?:_(?:\{[^{}=]*\}|\\?[A-Za-z0-9]))?'*")

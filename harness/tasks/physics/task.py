@@ -196,7 +196,8 @@ class PhysicsTask(Task):
         it states the gold's own quantity (same left-hand side) or the same formula
         under another name (as a box may: `relation_lhs_differs`; checked only for
         statements on the same symbols); one statement per gold answer, and a
-        statement never rejects anything. Accepted statements join `parts` and their
+        statement never rejects anything; a statement from a sub-question's own
+        section ("### Part (b)") answers that sub-question's gold answer only. Accepted statements join `parts` and their
         deciding checks join `per_sample`."""
         jobs, owners = [], []
         statements: list[list[AnswerPart]] = []
@@ -205,8 +206,11 @@ class PhysicsTask(Task):
             open_gold = {g: key for g in range(len(sample.target)) if g not in answered and (key := lhs_key(sample.target[g]))}
             found = stated_equations(response[0].text or "", matched[i].parts) if open_gold else []
             statements.append(found)
+            gold_labels = question_labels(sample.metadata["question"], len(sample.target))
             for k, statement in enumerate(found):
                 for g, key in open_gold.items():
+                    if statement.label is not None and (gold_labels is None or gold_labels[g] != statement.label):
+                        continue  # a statement of part (b) answers part (b) only
                     if _name_head(key) == _name_head(lhs_key(statement.latex) or "") or _same_symbols(sample.target[g], statement.latex):
                         jobs.append((sample.target[g], statement.latex, _used_in(statement.latex, definitions[i])))
                         owners.append((i, k, g))
