@@ -429,6 +429,36 @@ def test_a_name_spelled_with_or_without_a_subscript_is_the_golds_when_nothing_el
     assert verify(r"v_2 = 3 v_1", r"v_2 = 3 v_0").equal is False
     assert verify(r"E_{e^+}", r"E_{e^-}").equal is False
     assert verify(r"x = v_0 t", r"x = \frac{(v + v_0) t}{2}").equal is False
+    # \ell is a way to write l, under the same rule
+    verdict = verify(r"\omega = \sqrt{\frac{g}{l}}", r"\omega = \sqrt{g/\ell}")
+    assert verdict.equal is True and "ell as l" in verdict.detail
+    assert verify(r"\omega = \sqrt{\frac{g}{l}}", r"\omega = \sqrt{2g/\ell}").equal is False
+    assert verify(r"x = l + L", r"x = \ell + L").equal is True
+    assert verify(r"x = l + \ell", r"x = 2\ell").equal is False  # both in the gold: two quantities
+
+
+@pytest.mark.parametrize(
+    "candidate,equal",
+    [
+        (r"v = \SI{3.0e8}{\meter\per\second}", True),
+        (r"v = \SI[per-mode=symbol]{3.0e8}{m/s}", True),
+        (r"v = \qty{3.0e5}{\kilo\meter\per\second}", True),
+        (r"v = \num{3.0e8} \, \si{m.s^{-1}}", True),
+        (r"v = 3.0 \times 10^{10} \, \unit{\centi\meter\per\second}", True),
+        (r"v = \SI{3.0e7}{\meter\per\second}", False),
+        (r"v = \SI{3.0e8}{\meter\per\second\squared}", False),
+        (r"v = \SI{3.0e8}{\kilo\meter\per\second}", False),
+        (r"v = \SI{3.0e8}{\furlong\per\fortnight}", None),  # a unit command it does not know: unread, not guessed
+    ],
+)
+def test_siunitx_quantities_are_read_as_numbers_with_units(candidate, equal):
+    assert verify(r"v = 3.0 \times 10^{8} \, \text{m/s}", candidate).equal is equal
+
+
+def test_siunitx_angles_and_areas():
+    assert verify(r"\theta = 30^\circ", r"\theta = \ang{30}").equal is True
+    assert verify(r"A = 2 \, \text{m}^2", r"A = \SI{2e4}{\square\centi\meter}").equal is True
+    assert verify(r"A = 2 \, \text{m}^2", r"A = \SI{2e4}{\centi\meter}").equal is False
 
 
 def test_response_definitions_are_names_given_a_value_not_conditions():

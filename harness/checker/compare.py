@@ -658,12 +658,14 @@ def _name_of(parsed):
 
 
 def _name_stem(symbol: sympy.Symbol) -> str:
-    return symbol.name.split("_")[0]
+    """The letter part of a name; ``\\ell`` is a way to write ``l`` (a pendulum's length)."""
+    stem = symbol.name.split("_")[0]
+    return "l" if stem == "ell" else stem
 
 
 def _respelled_names(gold, cand) -> dict:
     """Symbols of the candidate's value that are one of the gold's with a subscript added or
-    left off (``m_e`` for ``m``, ``V`` for ``V_0``): {candidate symbol: gold symbol} for the
+    left off (``m_e`` for ``m``, ``V`` for ``V_0``) or written ``\\ell`` for ``l``: {candidate symbol: gold symbol} for the
     pairs where each is the only symbol on its stem in its answer, so nothing else can be
     meant. Two subscripts are two quantities (``v_1`` and ``v_2``, ``E_{e^+}`` and
     ``E_{e^-}``, ``T_C`` and ``T_2``)."""

@@ -23,7 +23,7 @@ from latex2sympy2_extended import latex2sympy
 from latex2sympy2_extended.latex2sympy2 import ConversionConfig
 
 from harness.checker.boxed import braced_group_end
-from harness.checker.units import UnitParseError, parse_unit
+from harness.checker.units import UnitParseError, parse_unit, siunitx_unit
 
 MAX_LATEX_CHARS = 5000
 
@@ -190,6 +190,46 @@ def _unwrap_command(text: str, command: str) -> str:
         pos = end
 
 
+_SIUNITX = re.compile(r"\\(SI|qty|si|unit|num|ang)\s*(?:\[[^\[\]{}]*\])?\s*(?=\{)")
+
+
+def _siunitx_spelling(text: str) -> str:
+    """siunitx quantities in plain LaTeX: ``\\SI{3.0e8}{\\meter\\per\\second}`` (and
+    ``\\qty``) as ``3.0e8 \\, \\text{m s^{-1}}``, ``\\si{...}``/``\\unit{...}`` as the
+    unit alone, ``\\num{...}`` as the number, ``\\ang{30}`` as ``30^\\circ``. A unit
+    command it does not know stays as written, for the parser to refuse."""
+    out, pos = [], 0
+    for m in _SIUNITX.finditer(text):
+        if m.start() < pos:
+            continue
+        groups, end = [], m.end()
+        for _ in range(2 if m.group(1) in ("SI", "qty") else 1):
+            close = braced_group_end(text, end) if end < len(text) and text[end] == "{" else None
+            if close is None:
+                break
+            groups.append(text[end + 1 : close - 1])
+            end = close
+            while end < len(text) and text[end].isspace() and len(groups) < 2:
+                end += 1
+        if len(groups) != (2 if m.group(1) in ("SI", "qty") else 1):
+            continue
+        try:
+            unit = "" if m.group(1) in ("num", "ang") else siunitx_unit(groups[-1])
+        except UnitParseError:
+            continue
+        if m.group(1) == "num":
+            spelled = groups[0]
+        elif m.group(1) == "ang":
+            spelled = f"{groups[0]}^{{\\circ}}"
+        elif m.group(1) in ("si", "unit"):
+            spelled = f"\\text{{{unit}}}"
+        else:
+            spelled = f"{groups[0]} \\, \\text{{{unit}}}"
+        out.append(text[pos : m.start()] + spelled)
+        pos = end
+    return "".join(out) + text[pos:]
+
+
 _SPELLED_GREEK = re.compile(
     r"(?<![\\A-Za-z])(alpha|beta|gamma|delta|epsilon|varepsilon|zeta|eta|theta|kappa|lambda|sigma|tau|phi|chi|psi|omega|rho|hbar)(?![A-Za-z])"
 )
@@ -260,7 +300,7 @@ def normalize_latex(latex: str) -> str:
     as the first step of parsing."""
     if len(latex) > MAX_LATEX_CHARS:
         raise LatexParseError(f"answer longer than {MAX_LATEX_CHARS} characters")
-    text = _plain_spelling(replace_unicode_math(latex))
+    text = _siunitx_spelling(_plain_spelling(replace_unicode_math(latex)))
     text = ASCII_ELLIPSIS.sub(r"\\ldots ", text)
     text = text.replace("$", "").replace(r"\[", " ").replace(r"\]", " ").replace(r"\(", " ").replace(r"\)", " ")
     text = _unwrap_command(text, r"\boxed")

@@ -330,3 +330,57 @@ def to_si(expr: sympy.Expr) -> tuple[sympy.Expr, sympy.Expr]:
     if leftover or unit.atoms(u.Quantity):
         raise UnitParseError(f"inconsistent units in {expr}")
     return magnitude, unit
+
+
+# ------------------------------------------------------------------ siunitx spellings
+
+# fmt: off
+_SIUNITX_PREFIXES = {
+    "yocto": "y", "zepto": "z", "atto": "a", "femto": "f", "pico": "p", "nano": "n", "micro": "μ", "milli": "m",
+    "centi": "c", "deci": "d", "deca": "da", "deka": "da", "hecto": "h", "kilo": "k", "mega": "M", "giga": "G",
+    "tera": "T", "peta": "P", "exa": "E",
+}
+_SIUNITX_UNITS = {
+    "meter": "m", "metre": "m", "second": "s", "gram": "g", "kilogram": "kg", "ampere": "A", "kelvin": "K",
+    "mole": "mol", "candela": "cd", "newton": "N", "joule": "J", "watt": "W", "volt": "V", "ohm": "Ω",
+    "coulomb": "C", "farad": "F", "henry": "H", "tesla": "T", "weber": "Wb", "pascal": "Pa", "hertz": "Hz",
+    "electronvolt": "eV", "liter": "L", "litre": "L", "radian": "rad", "steradian": "sr", "degree": "°",
+    "angstrom": "Å", "siemens": "S", "becquerel": "Bq", "gray": "Gy", "sievert": "Sv", "atomicmassunit": "u",
+    "dalton": "Da", "bar": "bar", "barn": "b", "minute": "min", "hour": "h", "astronomicalunit": "au",
+    "parsec": "pc", "gauss": "G", "erg": "erg",
+}
+# fmt: on
+_SIUNITX_TOKEN = re.compile(r"\\([A-Za-z]+)\s*(?:\{([^{}]*)\})?|([^\\\s]+)")
+_SIUNITX_POWERS = {"squared": "2", "cubed": "3", "square": "2", "cubic": "3"}
+
+
+def siunitx_unit(spec: str) -> str:
+    """The unit of a siunitx ``\\si{...}``/``\\unit{...}`` argument in plain text
+    (``\\kilo\\meter\\per\\second\\squared`` -> ``km s^{-2}``, a literal ``m/s`` or
+    ``kg.m^2`` as itself): the text `parse_unit` reads. Raises UnitParseError
+    for a command it does not know."""
+    if "\\" not in spec:
+        return re.sub(r"(?<=[A-Za-z\d}])[.~](?=[A-Za-z])", " ", spec).strip()  # "kg.m/s^2": "." is a product
+    factors: list[list[str]] = []  # [symbol, power]
+    prefix, before, per = "", "", False
+    for m in _SIUNITX_TOKEN.finditer(spec):
+        command, argument, literal = m.groups()
+        if command in _SIUNITX_PREFIXES:
+            prefix += _SIUNITX_PREFIXES[command]
+        elif command == "per":
+            per = True
+        elif command in ("square", "cubic"):
+            before = _SIUNITX_POWERS[command]
+        elif command == "raiseto" and argument:
+            before = argument
+        elif command in ("squared", "cubed", "tothe") and factors:
+            power = _SIUNITX_POWERS.get(command, argument or "1")
+            factors[-1][1] = f"-{power}" if factors[-1][1].startswith("-") else power
+        elif command in _SIUNITX_UNITS or literal:
+            symbol = _SIUNITX_UNITS[command] if command else literal
+            power = before or "1"
+            factors.append([prefix + symbol, f"-{power}" if per else power])
+            prefix, before, per = "", "", False
+        else:
+            raise UnitParseError(f"unknown siunitx unit command \\{command}")
+    return " ".join(symbol if power == "1" else f"{symbol}^{{{power}}}" for symbol, power in factors)
