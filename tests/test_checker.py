@@ -77,6 +77,17 @@ def test_normalize_latex_spelling_variants():
     assert normalize_latex(r"\left( a \right)") == "( a )"
 
 
+def test_digits_grouped_in_threes_are_one_number():
+    assert normalize_latex(r"d = 1\,200\,000 \, \text{m}") == normalize_latex(r"d = 1200000 \, \text{m}")
+    assert normalize_latex(r"N_A = 6.022\,140\,76 \times 10^{23}") == r"N_A = 6.02214076 \times 10^{23}"
+    assert normalize_latex(r"1~200") == "1200"
+    # not groups of three, or a power's digit: left as written (a product, for the parser)
+    assert normalize_latex(r"12\,34") == "12 34"
+    assert normalize_latex(r"x^2\,100") == "x^2 100"
+    assert verify(r"d = 1200 \, \text{m}", r"d = 1\,200 \, \text{m}").equal is True
+    assert verify(r"d = 1200 \, \text{m}", r"d = 1\,300 \, \text{m}").equal is False
+
+
 # ------------------------------------------------------------------ equivalence
 
 EQUIVALENT = [

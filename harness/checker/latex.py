@@ -293,6 +293,24 @@ def _restore_matrices(text: str) -> str:
     return text
 
 
+_GROUP_SEPARATOR = r"(?:\\[,;:! ]|\{\\,\}|~)"
+_GROUPED_NUMBER = re.compile(rf"(?<![\d.^_])\d+(?:{_GROUP_SEPARATOR}\d+)*(?:\.\d+(?:{_GROUP_SEPARATOR}\d+)*)?(?![\d.])")
+
+
+def _joined_digit_groups(m: re.Match) -> str:
+    """``1\\,200\\,000`` and ``6.022\\,140\\,76`` as one number: digits grouped in threes
+    (a fractional part's last group may be shorter); anything else is left as written."""
+    whole, _, fraction = m.group(0).partition(".")
+    integer_groups = re.split(_GROUP_SEPARATOR, whole)
+    fraction_groups = re.split(_GROUP_SEPARATOR, fraction) if fraction else []
+    grouped = len(integer_groups) > 1 or len(fraction_groups) > 1
+    if not grouped or any(len(g) != 3 for g in integer_groups[1:] + fraction_groups[:-1]):
+        return m.group(0)
+    if len(integer_groups[0]) > 3 or (fraction_groups and len(fraction_groups[-1]) > 3):
+        return m.group(0)
+    return "".join(integer_groups) + ("." + "".join(fraction_groups) if fraction else "")
+
+
 def normalize_latex(latex: str) -> str:
     """A canonical spelling of a LaTeX answer: the same answer typed in the
     usual different ways (``\\dfrac``, ``\\left(``, thin spaces, ``$``, a
@@ -318,6 +336,7 @@ def normalize_latex(latex: str) -> str:
     text = re.sub(r"\^\s*(\\frac\s*\{[^{}]*\}\s*\{[^{}]*\})", r"^{\1}", text)  # x^\frac{1}{4}
     text = _SERIES_TAIL.sub("", text)  # "1 + x + O(x^2)", "a + b + \\ldots": the stated terms are the answer
     text = re.sub(r"\\(?:qquad|quad)(?![A-Za-z])", " ; ", text)
+    text = _GROUPED_NUMBER.sub(_joined_digit_groups, text)
     text = _SPACES.sub(" ", text)
     text = text.replace("{,}", "")
     text = re.sub(r"\\text\s*\{\s*\}", " ", text)
