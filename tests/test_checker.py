@@ -446,6 +446,12 @@ def test_a_name_spelled_with_or_without_a_subscript_is_the_golds_when_nothing_el
     assert verify(r"\omega = \sqrt{\frac{g}{l}}", r"\omega = \sqrt{2g/\ell}").equal is False
     assert verify(r"x = l + L", r"x = \ell + L").equal is True
     assert verify(r"x = l + \ell", r"x = 2\ell").equal is False  # both in the gold: two quantities
+    # h and \hbar are one constant: 2\pi\hbar for h, h/2\pi for \hbar, and nothing looser
+    verdict = verify(r"\lambda = \frac{h}{p}", r"\lambda = \frac{2\pi\hbar}{p}")
+    assert verdict.equal is True and "hbar as h/(2*pi)" in verdict.detail
+    assert verify(r"E = \hbar\omega", r"E = \frac{h \omega}{2\pi}").equal is True
+    assert verify(r"E = \hbar\omega", r"E = h \omega").equal is False
+    assert verify(r"\lambda = \frac{h}{p}", r"\lambda = \frac{\pi\hbar}{p}").equal is False
 
 
 @pytest.mark.parametrize(

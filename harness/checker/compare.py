@@ -668,7 +668,8 @@ def _respelled_names(gold, cand) -> dict:
     left off (``m_e`` for ``m``, ``V`` for ``V_0``) or written ``\\ell`` for ``l``: {candidate symbol: gold symbol} for the
     pairs where each is the only symbol on its stem in its answer, so nothing else can be
     meant. Two subscripts are two quantities (``v_1`` and ``v_2``, ``E_{e^+}`` and
-    ``E_{e^-}``, ``T_C`` and ``T_2``)."""
+    ``E_{e^-}``, ``T_C`` and ``T_2``). And ``\\hbar`` for the gold's ``h`` (as ``h/2\\pi``), or
+    ``h`` for its ``\\hbar``, when the candidate has only the one and the gold only the other."""
     gold_symbols, cand_symbols = _symbols_of(gold), _symbols_of(cand)
     renames = {}
     for c in _value_symbols(cand) - gold_symbols:
@@ -677,7 +678,15 @@ def _respelled_names(gold, cand) -> dict:
         if len(same_cand) == 1 and len(same_gold) == 1 and same_gold[0] not in cand_symbols | {_name_of(gold)}:
             if _name_stem(c) in (c.name, same_gold[0].name):  # one of the two is the bare stem
                 renames[c] = same_gold[0]
+    planck = {_H: _HBAR * 2 * sympy.pi, _HBAR: _H / (2 * sympy.pi)}
+    for c, value in planck.items():
+        (other,) = value.free_symbols
+        if c in _value_symbols(cand) and other not in cand_symbols and other in gold_symbols and c not in gold_symbols:
+            renames[c] = value  # h and \hbar: one constant, two spellings
     return renames
+
+
+_H, _HBAR = sympy.Symbol("h"), sympy.Symbol("hbar")
 
 
 def _as_the_response_means(gold, cand, definitions: Sequence[str], rename: bool, settings: _Settings) -> Verdict | None:
