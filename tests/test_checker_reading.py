@@ -142,6 +142,11 @@ def test_boxes_without_backslash_and_final_answer_sections():
     (box,) = read_answers("### Final Answer\nThe energy is 1.6×10⁻¹⁹ J.")
     assert box.content == r"1.6\times 10^{-19} \text{J}"
     assert read_answers("We find E = 5 J, and more work remains") == []
+    # "the answer is" opens a final-answer section too; a unit written after the math joins it
+    (box,) = read_answers("So the answer is $v = 5\\text{ m/s}$.")
+    assert box.origin == "final-answer section" and box.content == r"v = 5\text{ m/s}"
+    boxes = read_answers("Work.\n\n### Final Answer\n- Part (a): $v = 5$ m/s\n- Part (b): $t = 2$ s.\n- $x = 3$ in the end")
+    assert [b.content for b in boxes] == [r"v = 5 \text{m/s}", r"t = 2 \text{s}", "x = 3"]  # "in" is a word here, not inches
 
 
 def test_unicode_math_becomes_latex():

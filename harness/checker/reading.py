@@ -121,7 +121,7 @@ def _complete_part(text: str) -> str:
 
 _FINAL_HEADING = re.compile(
     r"(?im)^[\s#*>\-]*(?:\*\*)?\s*(?:final\s+answers?|answers?|final\s+results?|summary(?:\s+of\s+results)?)\b\s*(?:\*\*)?\s*[:.]?"
-    r"|\b(?:the\s+)?final\s+answers?\s+(?:is|are)\b\s*:?"
+    r"|\b(?:the\s+)?(?:final\s+)?answers?\s+(?:is|are)\b\s*:?"
 )
 _MATH_OPEN = re.compile(r"\\\[|\$\$|\\\(|\\begin\{((?:equation|align|gather|multline|eqnarray)\*?)\}|\$")
 _MATH_CLOSE = {"\\[": "\\]", "$$": "$$", "\\(": "\\)", "$": "$"}
@@ -161,13 +161,31 @@ def _final_section_statements(section: str) -> list[tuple[int, int, str, str]]:
     tail = section[start:]
     found = []
     for begin, end, content in math_spans(tail):
-        found.append((start + begin, start + end, content, "final-answer section"))
+        found.append((start + begin, start + end, content + _unit_after(tail[end:], content), "final-answer section"))
     if not found:
         line = tail.strip().splitlines()[0] if tail.strip() else ""
         statement = _plain_statement(line)
         if statement:
             found.append((start, start + len(line), statement, "final-answer section"))
     return found
+
+
+_UNIT_AFTER = re.compile(r"[ \t]*([^\s,;:$\\()|*]{1,15}?)[ \t]*(?:[.,;)|*]|\band\b|$)", re.M)
+_NOT_UNITS = {"in", "as", "at", "to", "or", "by", "per"}  # English words that are also unit symbols (inch, attosecond)
+
+
+def _unit_after(text: str, content: str) -> str:
+    """`` \\text{m/s}`` when the math `content` is a bare number or equation that a
+    unit follows in the prose ("$v = 5$ m/s"), else "": a final-answer section
+    written without a box often keeps the unit outside the math."""
+    m = _UNIT_AFTER.match(text)
+    if m is None or m.group(1).lower() in _NOT_UNITS or re.search(r"\\(?:text|mathrm|rm)\b|[A-Za-z]\s*$", content):
+        return ""
+    try:
+        parse_unit(m.group(1))
+    except UnitParseError:
+        return ""
+    return r" \text{" + m.group(1) + "}"
 
 
 _PLAIN_LEAD = re.compile(r"(?:\bis\b|\bare\b|\bof\b|:|≈|=)\s*")
