@@ -145,8 +145,13 @@ def test_boxes_without_backslash_and_final_answer_sections():
     # "the answer is" opens a final-answer section too; a unit written after the math joins it
     (box,) = read_answers("So the answer is $v = 5\\text{ m/s}$.")
     assert box.origin == "final-answer section" and box.content == r"v = 5\text{ m/s}"
-    boxes = read_answers("Work.\n\n### Final Answer\n- Part (a): $v = 5$ m/s\n- Part (b): $t = 2$ s.\n- $x = 3$ in the end")
-    assert [b.content for b in boxes] == [r"v = 5 \text{m/s}", r"t = 2 \text{s}", "x = 3"]  # "in" is a word here, not inches
+    boxes = read_answers("Work.\n\n### Final Answer\n- Part (a): $v = 5$ m/s\n- **Part B:** $t = 2$ s.\n- $x = 3$ in the end")
+    # "in" is a word here, not inches; a line's label labels its math
+    assert [[(p.label, p.latex) for p in b.readings["whole"]] for b in boxes] == [
+        [("a", r"v = 5 \text{m/s}")],
+        [("b", r"t = 2 \text{s}")],
+        [(None, "x = 3")],
+    ]
 
 
 def test_unicode_math_becomes_latex():

@@ -161,7 +161,9 @@ def _final_section_statements(section: str) -> list[tuple[int, int, str, str]]:
     tail = section[start:]
     found = []
     for begin, end, content in math_spans(tail):
-        found.append((start + begin, start + end, content + _unit_after(tail[end:], content), "final-answer section"))
+        label = _LINE_LABEL.match(tail[tail.rfind("\n", 0, begin) + 1 : begin])
+        labelled = f"({(label.group(1) or label.group(2)).lower()}) " if label else ""  # "- Part (b): $t = 2$ s" answers (b)
+        found.append((start + begin, start + end, labelled + content + _unit_after(tail[end:], content), "final-answer section"))
     if not found:
         line = tail.strip().splitlines()[0] if tail.strip() else ""
         statement = _plain_statement(line)
@@ -170,6 +172,7 @@ def _final_section_statements(section: str) -> list[tuple[int, int, str, str]]:
     return found
 
 
+_LINE_LABEL = re.compile(r"(?i)^[ \t]*(?:[-*>#]+[ \t]*)?(?:\*\*)?[ \t]*(?:part[ \t]*\(?([a-h])\)?(?![A-Za-z])|\(?([a-h])\))")
 _UNIT_AFTER = re.compile(r"[ \t]*([^\s,;:$\\()|*]{1,15}?)[ \t]*(?:[.,;)|*]|\band\b|$)", re.M)
 _NOT_UNITS = {"in", "as", "at", "to", "or", "by", "per"}  # English words that are also unit symbols (inch, attosecond)
 
