@@ -472,6 +472,29 @@ def test_siunitx_quantities_are_read_as_numbers_with_units(candidate, equal):
     assert verify(r"v = 3.0 \times 10^{8} \, \text{m/s}", candidate).equal is equal
 
 
+@pytest.mark.parametrize(
+    "gold,candidate,equal",
+    [
+        (r"v = 5 \, \text{m/s}", r"v = 5 m/s", True),  # a unit typed as math reads as a product of symbols
+        (r"v = 5 \, \text{m/s}", r"v = 5\,m/s", True),
+        (r"T = 300 \, \text{K}", r"T = 300K", True),
+        (r"E = 2 \, \text{MeV}", r"E = 2000 keV", True),
+        (r"a = 9.8 \, \text{m/s}^2", r"a = 9.8 m s^{-2}", True),
+        (r"v = 3 \times 10^8 \, \text{m/s}", r"v = 3 \times 10^{8}\,m/s", True),
+        (r"v = 5 \, \text{m/s}", r"v = 50 m/s", False),  # read as a unit, the number still counts
+        (r"v = 5 \, \text{m/s}", r"v = 5 m", False),  # and so does the dimension
+        (r"E = 5 \, \text{J}", r"E = mc^2", False),  # no number before it: symbols, not a unit
+        (r"\frac{E}{V} = 10^{-14} \, J/m^3", r"\frac{E}{V} \approx 10^{-14} \, \text{J m}^{-3}", True),  # statistics/2-75's gold
+        (r"\frac{E}{V} = 10^{-14} \, J/m^3", r"\frac{E}{V} \approx 10^{-13} \, \text{J m}^{-3}", False),
+    ],
+)
+def test_a_unit_typed_as_math_after_a_number_is_read_as_a_unit(gold, candidate, equal):
+    verdict = verify(gold, candidate)
+    assert verdict.equal is equal
+    if equal:
+        assert "read as its unit" in verdict.detail
+
+
 def test_siunitx_angles_and_areas():
     assert verify(r"\theta = 30^\circ", r"\theta = \ang{30}").equal is True
     assert verify(r"A = 2 \, \text{m}^2", r"A = \SI{2e4}{\square\centi\meter}").equal is True

@@ -529,6 +529,29 @@ def _without_unit_text(latex: str) -> str:
     return _UNIT_TEXT.sub(drop, latex)
 
 
+_BARE_UNIT_TAIL = re.compile(
+    r"(?<=[\d}\s,;~])((?:\\mu\s*|\\Omega\s*|[A-Za-zÅμΩ°])(?:[A-Za-zÅμΩ°/ ]|\^\{?-?\d+\}?|\\cdot\s*|\\,|\\mu\s*|\.(?=[A-Za-z]))*)\s*$"
+)
+
+
+def _bare_unit_read(latex: str) -> tuple[str, str] | None:
+    """(the candidate with its unit put in text, the unit) when a number ends in a unit
+    written as math (``v = 5 m/s``, ``T = 300K``, ``3 \\times 10^8\\,m/s``), which reads
+    as a product of symbols; None when the tail is no unit or no number comes before it."""
+    m = _BARE_UNIT_TAIL.search(latex)
+    if m is None:
+        return None
+    value = re.sub(r"(?:\\[,;: ]|~|\s)+$", "", latex[: m.start(1)])
+    if not re.search(r"\d$", value) and not re.search(r"10\s*\^\s*\{[^{}]*\}$", value):
+        return None
+    unit = re.sub(r"\\cdot\s*|\\,", " ", m.group(1)).strip()
+    try:
+        parse_unit(unit)
+    except UnitParseError:
+        return None
+    return f"{value} \\text{{{unit}}}", unit
+
+
 def check_exact(gold_latex: str, candidate_latex: str) -> Verdict | None:
     """Identical after normalising the spelling (spaces, \\dfrac, \\left...)."""
     try:
@@ -747,6 +770,21 @@ def verify(
     settings = _Settings(rel_tol=rel_tol, n_points=n_points, seed=seed, stated_tol=stated_precision(gold_latex))
     try:
         verdict = _compare_parsed(gold, cand, settings)
+        if verdict.method == "unit_missing" and (bare := _bare_unit_read(candidate_latex)) is not None:
+            # "v = 5 m/s" in math: the letters after the number are its unit, as a careful grader reads them
+            read, failed = parse_or_verdict(bare[0], "candidate")
+            if failed is None:
+                inner = _compare_parsed(gold, read, settings)
+                if inner.equal is not None:
+                    return Verdict(inner.equal, inner.method, f"{inner.detail}; the candidate's '{bare[1]}' read as its unit")
+        if verdict.equal is not True and verdict.detail.endswith("candidate unit ignored (gold has none)"):
+            # the same for a gold answer written "10^{-14} J/m^3" against a candidate with a unit
+            bare = _bare_unit_read(gold_latex)
+            read, failed = parse_or_verdict(bare[0], "gold") if bare else (None, True)
+            if bare and failed is None:
+                inner = _compare_parsed(read, cand, settings)
+                if inner.equal is not None:
+                    return Verdict(inner.equal, inner.method, f"{inner.detail}; the gold's '{bare[1]}' read as its unit")
         if verdict.method == "unit_missing":
             # "12.25" for "12.2 m/s": a bare number is read in the gold's own unit, as a careful grader reads it
             bare_gold, failed = parse_or_verdict(_without_unit_text(gold_latex), "gold")
