@@ -23,7 +23,7 @@ from latex2sympy2_extended import latex2sympy
 from latex2sympy2_extended.latex2sympy2 import ConversionConfig
 
 from harness.checker.boxed import braced_group_end
-from harness.checker.units import UnitParseError, parse_unit, siunitx_unit
+from harness.checker.units import UnitParseError, is_unit, parse_unit, siunitx_unit
 
 MAX_LATEX_CHARS = 5000
 
@@ -960,11 +960,7 @@ def _left_hand_side(text: str, ops: list[str]) -> Parsed:
 
 
 def _is_unit_text(text: str) -> bool:
-    try:
-        parse_unit(re.sub(r"^\\text\s*\{|\}$", "", text))
-        return True
-    except UnitParseError:
-        return False
+    return is_unit(re.sub(r"^\\text\s*\{|\}$", "", text))
 
 
 _TEXT_NAME = re.compile(r"\\text\s*\{\s*([A-Za-z][A-Za-z ]{0,40}?)\s*\}")

@@ -25,7 +25,7 @@ from scipy.optimize import linear_sum_assignment
 
 from harness.checker.boxed import brace_pairs, final_section
 from harness.checker.latex import ASCII_ELLIPSIS, CASES_ENVIRONMENT, MATRIX_ENVIRONMENT, replace_unicode_math, top_level_scan
-from harness.checker.units import UnitParseError, parse_unit
+from harness.checker.units import is_unit
 
 MAX_READ_CHARS = 200_000  # answers are read from the end of a response; this bounds every scan of hostile text
 MAX_BOXES = 30
@@ -184,11 +184,7 @@ def _unit_after(text: str, content: str) -> str:
     m = _UNIT_AFTER.match(text)
     if m is None or m.group(1).lower() in _NOT_UNITS or re.search(r"\\(?:text|mathrm|rm)\b|[A-Za-z]\s*$", content):
         return ""
-    try:
-        parse_unit(m.group(1))
-    except UnitParseError:
-        return ""
-    return r" \text{" + m.group(1) + "}"
+    return r" \text{" + m.group(1) + "}" if is_unit(m.group(1)) else ""
 
 
 _PLAIN_LEAD = re.compile(r"(?:\bis\b|\bare\b|\bof\b|:|≈|=)\s*")
@@ -210,12 +206,8 @@ def _plain_statement(line: str) -> str:
     if not re.search(r"\d", line):
         return ""
     unit = _PLAIN_UNIT.search(line)
-    if unit:
-        try:
-            parse_unit(unit.group(1))
-            line = line[: unit.start()] + r" \text{" + unit.group(1) + "}"
-        except UnitParseError:
-            pass
+    if unit and is_unit(unit.group(1)):
+        line = line[: unit.start()] + r" \text{" + unit.group(1) + "}"
     return line.strip()
 
 
@@ -315,13 +307,7 @@ _PARENTHESISED_TEXT = re.compile(_TEXT_COMMAND + r"\s*\{\s*\([^{}]*\)\s*\}")
 def _is_description(words: str) -> bool:
     """Words around an answer, not a unit: a word of three letters or more, or a parenthesis."""
     stripped = words.strip()
-    if not re.search(r"[A-Za-z]{3,}|^\(.*\)$|:$", stripped):
-        return False
-    try:
-        parse_unit(stripped)
-        return False
-    except UnitParseError:
-        return True
+    return bool(re.search(r"[A-Za-z]{3,}|^\(.*\)$|:$", stripped)) and not is_unit(stripped)
 
 
 def clean_part(text: str) -> tuple[str | None, str, str]:

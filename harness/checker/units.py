@@ -312,6 +312,15 @@ def has_units(expr) -> bool:
 
 
 @functools.lru_cache(maxsize=4096)
+def is_unit(text: str) -> bool:
+    """Does `parse_unit` read `text`?"""
+    try:
+        parse_unit(text)
+    except UnitParseError:
+        return False
+    return True
+
+
 def to_si(expr: sympy.Expr) -> tuple[sympy.Expr, sympy.Expr]:
     """(magnitude, unit monomial in SI base units). Angles become radians and
     radians are dimensionless, so 30° equals pi/6. Raises UnitParseError when
