@@ -541,6 +541,29 @@ def _bare_unit_read(latex: str) -> tuple[str, str] | None:
     return (f"{value} \\text{{{unit}}}", unit) if is_unit(unit) else None
 
 
+def _unit_typed_as_math(gold, cand, gold_latex: str, candidate_latex: str, verdict: Verdict, settings: _Settings) -> Verdict | None:
+    """``v = 5 m/s`` typed in math reads as 5 times the symbols m and s: when the other
+    side has a unit (`verdict` says one side has none), the side's letters after its
+    number are read as its unit (`_bare_unit_read`), as a careful grader reads them;
+    a decided verdict of that reading, or None."""
+    if verdict.method == "unit_missing":
+        side, latex = "candidate", candidate_latex
+    elif verdict.equal is not True and verdict.detail.endswith("candidate unit ignored (gold has none)"):
+        side, latex = "gold", gold_latex  # a gold answer written "10^{-14} J/m^3"
+    else:
+        return None
+    bare = _bare_unit_read(latex)
+    if bare is None:
+        return None
+    read, failed = parse_or_verdict(bare[0], side)
+    if failed is not None:
+        return None
+    inner = _compare_parsed(gold, read, settings) if side == "candidate" else _compare_parsed(read, cand, settings)
+    if inner.equal is None:
+        return None
+    return Verdict(inner.equal, inner.method, f"{inner.detail}; the {side}'s '{bare[1]}' read as its unit")
+
+
 def check_exact(gold_latex: str, candidate_latex: str) -> Verdict | None:
     """Identical after normalising the spelling (spaces, \\dfrac, \\left...)."""
     try:
@@ -759,21 +782,9 @@ def verify(
     settings = _Settings(rel_tol=rel_tol, n_points=n_points, seed=seed, stated_tol=stated_precision(gold_latex))
     try:
         verdict = _compare_parsed(gold, cand, settings)
-        if verdict.method == "unit_missing" and (bare := _bare_unit_read(candidate_latex)) is not None:
-            # "v = 5 m/s" in math: the letters after the number are its unit, as a careful grader reads them
-            read, failed = parse_or_verdict(bare[0], "candidate")
-            if failed is None:
-                inner = _compare_parsed(gold, read, settings)
-                if inner.equal is not None:
-                    return Verdict(inner.equal, inner.method, f"{inner.detail}; the candidate's '{bare[1]}' read as its unit")
-        if verdict.equal is not True and verdict.detail.endswith("candidate unit ignored (gold has none)"):
-            # the same for a gold answer written "10^{-14} J/m^3" against a candidate with a unit
-            bare = _bare_unit_read(gold_latex)
-            read, failed = parse_or_verdict(bare[0], "gold") if bare else (None, True)
-            if bare and failed is None:
-                inner = _compare_parsed(read, cand, settings)
-                if inner.equal is not None:
-                    return Verdict(inner.equal, inner.method, f"{inner.detail}; the gold's '{bare[1]}' read as its unit")
+        unit_typed_as_math = _unit_typed_as_math(gold, cand, gold_latex, candidate_latex, verdict, settings)
+        if unit_typed_as_math is not None:
+            return unit_typed_as_math
         if verdict.method == "unit_missing":
             # "12.25" for "12.2 m/s": a bare number is read in the gold's own unit, as a careful grader reads it
             bare_gold, failed = parse_or_verdict(_without_unit_text(gold_latex), "gold")
