@@ -518,7 +518,6 @@ _UNIT_TEXT = re.compile(r"\\(?:text|mathrm|rm)\s*\{([^{}]*)\}")
 
 def _without_unit_text(latex: str) -> str:
     """The gold answer with every unit written as text removed (``12.2 \\text{ m/s}`` -> ``12.2``)."""
-
     return _UNIT_TEXT.sub(lambda m: " " if is_unit(m.group(1)) else m.group(0), latex)
 
 
@@ -541,17 +540,15 @@ def _bare_unit_read(latex: str) -> tuple[str, str] | None:
     return (f"{value} \\text{{{unit}}}", unit) if is_unit(unit) else None
 
 
-def _unit_typed_as_math(gold, cand, gold_latex: str, candidate_latex: str, verdict: Verdict, settings: _Settings) -> Verdict | None:
-    """``v = 5 m/s`` typed in math reads as 5 times the symbols m and s: when the other
-    side has a unit (`verdict` says one side has none), the side's letters after its
-    number are read as its unit (`_bare_unit_read`), as a careful grader reads them;
-    a decided verdict of that reading, or None."""
-    if verdict.method == "unit_missing":
-        side, latex = "candidate", candidate_latex
-    elif verdict.equal is not True and verdict.detail.endswith("candidate unit ignored (gold has none)"):
-        side, latex = "gold", gold_latex  # a gold answer written "10^{-14} J/m^3"
-    else:
+def _unit_typed_as_math(gold, cand, gold_latex: str, candidate_latex: str, settings: _Settings) -> Verdict | None:
+    """``v = 5 m/s`` typed in math reads as 5 times the symbols m and s: when exactly one
+    side has a unit, the other side's letters after its number are read as its unit
+    (`_bare_unit_read`), as a careful grader reads them; a decided verdict of that
+    reading, or None."""
+    gold_units, cand_units = (any(has_units(v) for v in (p.parts[1:] if isinstance(p, Relation) else (p,))) for p in (gold, cand))
+    if gold_units == cand_units:
         return None
+    side, latex = ("gold", gold_latex) if cand_units else ("candidate", candidate_latex)  # gold: "10^{-14} J/m^3"
     bare = _bare_unit_read(latex)
     if bare is None:
         return None
@@ -782,9 +779,8 @@ def verify(
     settings = _Settings(rel_tol=rel_tol, n_points=n_points, seed=seed, stated_tol=stated_precision(gold_latex))
     try:
         verdict = _compare_parsed(gold, cand, settings)
-        unit_typed_as_math = _unit_typed_as_math(gold, cand, gold_latex, candidate_latex, verdict, settings)
-        if unit_typed_as_math is not None:
-            return unit_typed_as_math
+        if verdict.equal is not True and (typed := _unit_typed_as_math(gold, cand, gold_latex, candidate_latex, settings)) is not None:
+            return typed
         if verdict.method == "unit_missing":
             # "12.25" for "12.2 m/s": a bare number is read in the gold's own unit, as a careful grader reads it
             bare_gold, failed = parse_or_verdict(_without_unit_text(gold_latex), "gold")

@@ -202,30 +202,22 @@ def _siunitx_spelling(text: str) -> str:
     for m in _SIUNITX.finditer(text):
         if m.start() < pos:
             continue
-        groups, end = [], m.end()
-        for _ in range(2 if m.group(1) in ("SI", "qty") else 1):
-            close = braced_group_end(text, end) if end < len(text) and text[end] == "{" else None
+        command, groups, end = m.group(1), [], m.end()
+        for _ in range(2 if command in ("SI", "qty") else 1):
+            end += len(text[end:]) - len(text[end:].lstrip())
+            close = braced_group_end(text, end) if text.startswith("{", end) else None
             if close is None:
                 break
             groups.append(text[end + 1 : close - 1])
             end = close
-            while end < len(text) and text[end].isspace() and len(groups) < 2:
-                end += 1
-        if len(groups) != (2 if m.group(1) in ("SI", "qty") else 1):
+        if len(groups) != (2 if command in ("SI", "qty") else 1):
             continue
         try:
-            unit = "" if m.group(1) in ("num", "ang") else siunitx_unit(groups[-1])
+            unit = "" if command in ("num", "ang") else siunitx_unit(groups[-1])
         except UnitParseError:
             continue
-        if m.group(1) == "num":
-            spelled = groups[0]
-        elif m.group(1) == "ang":
-            spelled = f"{groups[0]}^{{\\circ}}"
-        elif m.group(1) in ("si", "unit"):
-            spelled = f"\\text{{{unit}}}"
-        else:
-            spelled = f"{groups[0]} \\, \\text{{{unit}}}"
-        out.append(text[pos : m.start()] + spelled)
+        spelled = {"num": groups[0], "ang": f"{groups[0]}^{{\\circ}}", "si": f"\\text{{{unit}}}", "unit": f"\\text{{{unit}}}"}
+        out.append(text[pos : m.start()] + spelled.get(command, f"{groups[0]} \\, \\text{{{unit}}}"))
         pos = end
     return "".join(out) + text[pos:]
 

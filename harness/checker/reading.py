@@ -172,7 +172,8 @@ def _final_section_statements(section: str) -> list[tuple[int, int, str, str]]:
     return found
 
 
-_LINE_LABEL = re.compile(r"(?i)^[ \t]*(?:[-*>#]+[ \t]*)?(?:\*\*)?[ \t]*(?:part[ \t]*\(?([a-h])\)?(?![A-Za-z])|\(?([a-h])\))")
+# "### Part (b)", "- **(b)**", "Part B:", "(b)", "b)": a sub-question's label opening a line
+_LINE_LABEL = re.compile(r"(?im)^[ \t]*(?:[-*>#]+[ \t]*)?(?:\*\*|__)?[ \t]*(?:part[ \t]*\(?([a-h])\)?(?![A-Za-z])|\(?([a-h])\))")
 _UNIT_AFTER = re.compile(r"[ \t]*([^\s,;:$\\()|*]{1,15}?)[ \t]*(?:[.,;)|*]|\band\b|$)", re.M)
 _NOT_UNITS = {"in", "as", "at", "to", "or", "by", "per"}  # English words that are also unit symbols (inch, attosecond)
 
@@ -473,16 +474,13 @@ def _equation_rows(sources: Sequence[str]) -> Iterator[tuple[str, str]]:
                 yield lhs, sides[1]
 
 
-_PART_HEADING = re.compile(r"(?im)^[ \t]*(?:#{1,6}[ \t]*)?(?:\*\*|__)?[ \t]*(?:part[ \t]*\(?([a-h])\)?(?![A-Za-z])|\(([a-h])\))")
-
-
 def part_sections(text: str) -> list[tuple[str, int, int]]:
     """(label, start, end) of the sections a response gives its sub-questions:
     lines opening with "### Part (b)", "**(b)**" or "(b)", the first of each
     label, as long as the labels run a, b, c, ...; each section ends where the
     next begins."""
     heads: list[tuple[str, int]] = []
-    for m in _PART_HEADING.finditer(text):
+    for m in _LINE_LABEL.finditer(text):
         label = (m.group(1) or m.group(2)).lower()
         if label == chr(ord("a") + len(heads)):
             heads.append((label, m.start()))
@@ -490,16 +488,16 @@ def part_sections(text: str) -> list[tuple[str, int, int]]:
     return [(label, start, end) for (label, start), end in zip(heads, ends)]
 
 
-def _last_statements(text: str, named_in_boxes: set[str]) -> list[str]:
-    """The last statement of each quantity written as an equation in the math of
-    `text`, in the order of those last statements."""
+def _last_statements(maths: Sequence[str], named_in_boxes: set[str]) -> list[str]:
+    """The last statement of each quantity written as an equation in `maths`, in the
+    order of those last statements, the last MAX_STATEMENTS of them."""
     last: dict[str, str] = {}
-    for lhs, rhs in _equation_rows([content for _, _, content in math_spans(text)]):
+    for lhs, rhs in _equation_rows(maths):
         key = _LHS_DECORATION.sub("", lhs)
         if key and key not in named_in_boxes:
             last.pop(key, None)  # re-inserted: the dict keeps the order of last statements
             last[key] = f"{lhs} = {rhs}"
-    return list(last.values())
+    return list(last.values())[-MAX_STATEMENTS:]
 
 
 def stated_equations(text: str, boxed: Sequence[AnswerPart] = ()) -> list[AnswerPart]:
@@ -517,11 +515,12 @@ def stated_equations(text: str, boxed: Sequence[AnswerPart] = ()) -> list[Answer
     for start, end, _, _ in _find_boxes(section):
         section = section[:start] + " " * (end - start) + section[end:]
     named_in_boxes = {key for p in boxed if (key := lhs_key(p.latex))}
-    whole = _last_statements(section, named_in_boxes)
-    parts = [AnswerPart(latex, STATED, None, "stated in the response") for latex in whole[-MAX_STATEMENTS:]]
+    spans = math_spans(section)
+    whole = _last_statements([content for _, _, content in spans], named_in_boxes)
+    parts = [AnswerPart(latex, STATED, None, "stated in the response") for latex in whole]
     for label, start, end in part_sections(section):
-        in_part = [latex for latex in _last_statements(section[start:end], named_in_boxes) if latex not in whole[-MAX_STATEMENTS:]]
-        parts.extend(AnswerPart(latex, STATED, label, f"stated in part ({label})") for latex in in_part[-MAX_STATEMENTS:])
+        in_part = _last_statements([content for begin, _, content in spans if start <= begin < end], named_in_boxes)
+        parts.extend(AnswerPart(latex, STATED, label, f"stated in part ({label})") for latex in in_part if latex not in whole)
     return parts
 
 

@@ -311,7 +311,6 @@ def has_units(expr) -> bool:
     return isinstance(expr, sympy.Basic) and bool(expr.atoms(u.Quantity))
 
 
-@functools.lru_cache(maxsize=4096)
 def is_unit(text: str) -> bool:
     """Does `parse_unit` read `text`?"""
     try:
@@ -321,6 +320,7 @@ def is_unit(text: str) -> bool:
     return True
 
 
+@functools.lru_cache(maxsize=4096)
 def to_si(expr: sympy.Expr) -> tuple[sympy.Expr, sympy.Expr]:
     """(magnitude, unit monomial in SI base units). Angles become radians and
     radians are dimensionless, so 30° equals pi/6. Raises UnitParseError when
