@@ -384,3 +384,19 @@ def test_display_environments_outside_dollars_are_read_too():
         "U' = \\frac{\\mu_0 I^2}{4\\pi} \\ln\\frac{R_2}{R_1}",
         "L' = \\frac{\\mu_0}{2\\pi}\\ln\\frac{R_2}{R_1}",
     ]
+
+
+def test_a_number_stated_under_another_name_is_no_result():
+    from harness.api import Generation
+    from harness.registry import create_task
+
+    task = create_task("physics", {"split": "all"})
+    try:
+        sample = next(s for s in task.samples() if s.id == "statistics/1-55")  # golds: T_f = 302 K, p_f = 2.0e5 N/m^2
+        given = "Initial conditions:\n- Temperature \\(T_1 = 300 K\\)\n\nSo \\[ \\boxed{\\Delta T \\approx 2.22 K} \\]"
+        # qwen2.5-72b's response restates the given T_1 = 300 K: within 1% of the final 302 K, but not the result
+        assert task.score_batch([sample], [[Generation(given)]])[0].fields["matches"] == []
+        stated = given.replace("So", "and \\[ T_f = 302.2 K \\] so")
+        assert [m["gold"] for m in task.score_batch([sample], [[Generation(stated)]])[0].fields["matches"]] == [0]
+    finally:
+        task.close()

@@ -26,6 +26,7 @@ from harness.checker.reading import (
     response_definitions,
     stated_equations,
 )
+from harness.checker.units import is_unit
 from harness.metrics import Metric, count_metric, mean_metric, proportion_metric, ratio_metric, statistic_metric
 from harness.record import SampleRecord
 from harness.registry import register_task
@@ -196,7 +197,9 @@ class PhysicsTask(Task):
         it states the gold's own quantity (same left-hand side) or the same formula
         under another name (as a box may: `relation_lhs_differs`; checked only for
         statements on the same symbols); one statement per gold answer, and a
-        statement never rejects anything; a statement from a sub-question's own
+        statement never rejects anything; a number under another name counts only when
+        that name is the gold's with a subscript added or left off
+        (`_is_number`); a statement from a sub-question's own
         section ("### Part (b)") answers that sub-question's gold answer only. Accepted statements join `parts` and their
         deciding checks join `per_sample`."""
         jobs, owners = [], []
@@ -216,7 +219,15 @@ class PhysicsTask(Task):
                         owners.append((i, k, g))
         accepted: list[dict[tuple[int, int], tuple[str, str]]] = [{} for _ in samples]
         for (i, k, g), (equal, method, detail) in zip(owners, self._check_pairs(jobs)):
-            if equal is True and (method in ("exact", "relation_lhs_differs") or detail.startswith("same left-hand side")):
+            statement = statements[i][k].latex
+            renamed_number = method == "relation_lhs_differs" and _is_number(statement.split("=")[-1])
+            if renamed_number and _subscript_added(lhs_key(samples[i].target[g]) or "", lhs_key(statement) or ""):
+                renamed_number = False  # T for T_max, I_z for I: the gold's quantity with a subscript added or left off
+            if (
+                equal is True
+                and not renamed_number
+                and (method in ("exact", "relation_lhs_differs") or detail.startswith("same left-hand side"))
+            ):
                 accepted[i][(g, k)] = (method, detail)
         out: list[list[PartMatch]] = []
         for i, found in enumerate(statements):
@@ -365,6 +376,23 @@ _LAYOUT = frozenset("frac dfrac tfrac left right cdot times quad qquad text math
 
 def _symbol_tokens(latex: str) -> frozenset[str]:
     return frozenset(t for t in re.findall(r"\\([A-Za-z]+)|([A-Za-z])", latex) for t in t if t and t not in _LAYOUT)
+
+
+def _is_number(value: str) -> bool:
+    """A value that is a number, with or without its unit (``300 K``, ``10^4 \\, \\text{J/K}``).
+    Under another name than the gold's, a number in the prose is often a given or an
+    intermediate value (the initial ``T_1 = 300 K`` against the final ``T_f = 302 K``,
+    ``C_v`` against ``C_p``, a ``0`` of another quantity), not the result: it counts only
+    under the gold's own name, or that name with a subscript added or left off."""
+    tokens = _symbol_tokens(re.sub(r"\\(?:text|mathrm|rm)\s*\{[^{}]*\}", " ", value))
+    return bool(re.search(r"\d", value)) and (not tokens or is_unit(" ".join(sorted(tokens))))
+
+
+def _subscript_added(gold_key: str, statement_key: str) -> bool:
+    """``T`` and ``T_{max}``, ``I_z`` and ``I``: one name is the other with a subscript; two
+    different subscripts (``T_1``, ``T_f``) are two quantities."""
+    g, c = gold_key.split("_", 1), statement_key.split("_", 1)
+    return g[0] == c[0] and (len(g) == 1) != (len(c) == 1)
 
 
 def _same_symbols(gold: str, statement: str) -> bool:
