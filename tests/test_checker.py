@@ -486,6 +486,11 @@ def test_siunitx_quantities_are_read_as_numbers_with_units(candidate, equal):
         (r"E = 5 \, \text{J}", r"E = mc^2", False),  # no number before it: symbols, not a unit
         (r"\frac{E}{V} = 10^{-14} \, J/m^3", r"\frac{E}{V} \approx 10^{-14} \, \text{J m}^{-3}", True),  # statistics/2-75's gold
         (r"\frac{E}{V} = 10^{-14} \, J/m^3", r"\frac{E}{V} \approx 10^{-13} \, \text{J m}^{-3}", False),
+        (r"T = \frac{3\,K}{2^{1/3}}", r"T_2 \approx 2.38 \, \text{K}", True),  # statistics/2-75: a unit inside a fraction
+        (r"T = \frac{3\,K}{2^{1/3}}", r"T = 2.50 \, \text{K}", False),
+        (r"T = \frac{3\,K}{2^{1/3}}", r"T = 2.38 \, \text{m}", False),
+        (r"T = 2\pi \sqrt{\frac{m}{K}}", r"T = 2 \, \text{s}", False),  # a mass and a spring constant, no units
+        ("b", r"\text{(b)}", False),  # a letter alone is no unit: "b" is not a barn
     ],
 )
 def test_a_unit_typed_as_math_after_a_number_is_read_as_a_unit(gold, candidate, equal):
@@ -493,6 +498,25 @@ def test_a_unit_typed_as_math_after_a_number_is_read_as_a_unit(gold, candidate, 
     assert verdict.equal is equal
     if equal:
         assert "read as its unit" in verdict.detail
+
+
+@pytest.mark.parametrize(
+    "gold,candidate,equal",
+    [
+        (r"\frac{E}{V} = 10^{-14} \, J/m^3", r"u(3 \, \text{K}) \approx 10^{-14} \, \text{J m}^{-3}", True),  # statistics/2-75
+        (r"E_{\mu \, \text{kinetic}} = 152.4 \, \text{MeV}", r"T_{\mu} = 152.37 \text{ MeV}", True),  # mechanics/3_34
+        (r"f_m = 21 \, \text{m}", r"f_M = 21 \, \text{m}", True),
+        (r"f_m = 21 \, \text{m}", r"f_M = 25 \, \text{m}", False),
+        (r"f_m = 21 \, \text{m}", r"f_M = 21 \, \text{s}", False),  # the dimension is half of the evidence
+        (r"T \approx 0", r"x_{\text{zp}} \approx 1.84 \times 10^{-17} \, \text{m}", False),  # the gold has no unit: no evidence
+        (r"v_1 = 3 \, \text{m/s}", r"v_2 = 3 \, \text{m/s}", False),  # names apart only by an index: two quantities
+    ],
+)
+def test_a_value_with_its_unit_under_another_name(gold, candidate, equal):
+    verdict = verify(gold, candidate)
+    assert verdict.equal is equal
+    if equal:
+        assert verdict.method == "relation_lhs_differs" and "left-hand side differs" in verdict.detail
 
 
 def test_siunitx_angles_and_areas():

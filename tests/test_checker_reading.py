@@ -152,6 +152,8 @@ def test_boxes_without_backslash_and_final_answer_sections():
         [("b", r"t = 2 \text{s}")],
         [(None, "x = 3")],
     ]
+    # an empty box after "The final answer is:" (llama-3.1-8b atomic/3-52) answers nothing
+    assert read_answers("Work.\n\nThe final answer is: \n\n$\\boxed{}$") == []
 
 
 def test_unicode_math_becomes_latex():

@@ -23,7 +23,7 @@ from harness.checker.boxed import unescaped_braces
 from harness.checker.latex import Case, Cases, LatexParseError, Ratio, Relation, VerbalAnswerError, latex_to_sympy, normalize_latex
 from harness.checker.matching import max_bipartite_matching
 from harness.checker.reading import is_program_text
-from harness.checker.units import CONSTANTS, UnitParseError, has_units, is_unit, to_si
+from harness.checker.units import CONSTANTS, UnitParseError, has_units, is_unit, parse_unit, to_si
 
 DEFAULT_REL_TOL = 0.01
 _NON_FINITE = (sympy.nan, sympy.zoo, sympy.oo, -sympy.oo)
@@ -393,6 +393,18 @@ def _compare_equations(gold: Relation, cand: Relation, settings: _Settings) -> V
         inner = _compare_values(gold.rhs, cand.rhs, settings)
         return Verdict(inner.equal, inner.method, f"left-hand side differs ({c_lhs} vs {g_lhs}); right-hand sides: {inner.detail}")
     if has_units(gold.rhs) or has_units(cand.rhs):
+        # a value and its unit, both equal, under a name on another letter (u for E/V, T_\mu for
+        # E_{\mu, kinetic}): one quantity, as a careful grader reads it; v_2 for v_1 stays two
+        numbered_apart = all(isinstance(x, sympy.Symbol) for x in (g_lhs, c_lhs)) and re.sub(r"\d", "", g_lhs.name) == re.sub(
+            r"\d", "", c_lhs.name
+        )
+        same_sides = None if numbered_apart or not has_units(gold.rhs) else _match_right_hand_sides(gold, cand, settings)
+        if same_sides is not None and same_sides.method == "units":
+            return Verdict(
+                True,
+                "relation_lhs_differs",
+                f"left-hand side differs ({c_lhs} vs {g_lhs}); right-hand sides: {same_sides.method}: {same_sides.detail}",
+            )
         return Verdict(False, "relation", "left-hand sides differ; right-hand sides differ")
     if (
         isinstance(g_lhs, sympy.Symbol)
@@ -540,25 +552,41 @@ def _bare_unit_read(latex: str) -> tuple[str, str] | None:
     return (f"{value} \\text{{{unit}}}", unit) if is_unit(unit) else None
 
 
+def _symbols_as_units(parsed):
+    """`parsed` with the symbols of its value read as the units they spell (``K`` as
+    kelvin in ``\\frac{3\\,K}{2^{1/3}}``), or None when one of them spells no unit."""
+    symbols = _value_symbols(parsed)
+    values = parsed.parts[1:] if isinstance(parsed, Relation) else (parsed,)
+    if not symbols or not all(is_unit(s.name) for s in symbols):
+        return None
+    if not all(isinstance(v, sympy.Expr) and v.as_coeff_Mul()[0] != 1 for v in values):
+        return None  # a number and its unit, not a bare letter (the answer "b" is no barn)
+    return _substituted(parsed, {s: parse_unit(s.name) for s in symbols})
+
+
 def _unit_typed_as_math(gold, cand, gold_latex: str, candidate_latex: str, settings: _Settings) -> Verdict | None:
     """``v = 5 m/s`` typed in math reads as 5 times the symbols m and s: when exactly one
     side has a unit, the other side's letters after its number are read as its unit
-    (`_bare_unit_read`), as a careful grader reads them; a decided verdict of that
-    reading, or None."""
+    (`_bare_unit_read`), or else its symbols, when each spells a unit (`_symbols_as_units`;
+    an acceptance only), as a careful grader reads them; a decided verdict of that reading, or None."""
     gold_units, cand_units = (any(has_units(v) for v in (p.parts[1:] if isinstance(p, Relation) else (p,))) for p in (gold, cand))
     if gold_units == cand_units:
         return None
-    side, latex = ("gold", gold_latex) if cand_units else ("candidate", candidate_latex)  # gold: "10^{-14} J/m^3"
+    side, latex, parsed = ("gold", gold_latex, gold) if cand_units else ("candidate", candidate_latex, cand)  # gold: "10^{-14} J/m^3"
     bare = _bare_unit_read(latex)
-    if bare is None:
-        return None
-    read, failed = parse_or_verdict(bare[0], side)
-    if failed is not None:
-        return None
+    read, failed = parse_or_verdict(bare[0], side) if bare is not None else (None, None)
+    from_symbols = bare is None or read is None or failed is not None
+    if from_symbols or bare is None:
+        read = _symbols_as_units(parsed)
+        if read is None:
+            return None
+        typed = ", ".join(sorted(s.name for s in _value_symbols(parsed)))
+    else:
+        typed = bare[1]
     inner = _compare_parsed(gold, read, settings) if side == "candidate" else _compare_parsed(read, cand, settings)
-    if inner.equal is None:
-        return None
-    return Verdict(inner.equal, inner.method, f"{inner.detail}; the {side}'s '{bare[1]}' read as its unit")
+    if inner.equal is None or (inner.equal is False and from_symbols):
+        return None  # symbols that spell units but read as units are still wrong may be quantities: the first verdict stands
+    return Verdict(inner.equal, inner.method, f"{inner.detail}; the {side}'s '{typed}' read as its unit")
 
 
 def check_exact(gold_latex: str, candidate_latex: str) -> Verdict | None:
