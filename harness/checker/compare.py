@@ -585,7 +585,7 @@ def _unit_typed_as_math(gold, cand, gold_latex: str, candidate_latex: str, setti
         typed = bare[1]
     inner = _compare_parsed(gold, read, settings) if side == "candidate" else _compare_parsed(read, cand, settings)
     if inner.equal is None or (inner.equal is False and from_symbols):
-        return None  # symbols that spell units but read as units are still wrong may be quantities: the first verdict stands
+        return None  # still unequal with its symbols read as units: they may be quantities, so the first verdict stands
     return Verdict(inner.equal, inner.method, f"{inner.detail}; the {side}'s '{typed}' read as its unit")
 
 
