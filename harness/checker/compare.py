@@ -342,14 +342,19 @@ def _base_letter(name: str) -> str:
 
 
 def _another_name(gold: Relation, cand: Relation, same_letter: bool = False) -> bool:
-    """Two left-hand sides that may name one quantity: both single names, not
-    names that differ only in an index number or in case (``v_1`` and ``v_2``,
-    ``\\omega`` and ``\\Omega`` are two quantities), and, when the value is a bare
+    """Two left-hand sides that may name one quantity. Never names that differ only in an
+    index number (``v_1`` and ``v_2`` are two quantities). A value and its unit, which must
+    then agree in number and dimension, under any other name (``u`` for ``E/V``, ``T_\\mu``
+    for ``E_{\\mu,kinetic}``, ``f_M`` for ``f_m``). Otherwise both single names, not names
+    that differ only in case (``\\omega`` and ``\\Omega``), and, when the value is a bare
     number (which two quantities may share by chance), names on the same letter."""
     g, c = gold.lhs, cand.lhs
-    if not (isinstance(g, sympy.Symbol) and isinstance(c, sympy.Symbol)):
+    names = isinstance(g, sympy.Symbol) and isinstance(c, sympy.Symbol)
+    if names and re.sub(r"\d", "", g.name) == re.sub(r"\d", "", c.name):
         return False
-    if re.sub(r"\d", "", g.name).lower() == re.sub(r"\d", "", c.name).lower():
+    if has_units(gold.rhs) and has_units(cand.rhs):
+        return True
+    if not names or re.sub(r"\d", "", g.name).lower() == re.sub(r"\d", "", c.name).lower():
         return False
     numeric = not any(isinstance(p, sympy.Basic) and p.free_symbols for p in gold.parts[1:])
     return (not numeric and not same_letter) or _base_letter(g.name) == _base_letter(c.name)
@@ -393,18 +398,6 @@ def _compare_equations(gold: Relation, cand: Relation, settings: _Settings) -> V
         inner = _compare_values(gold.rhs, cand.rhs, settings)
         return Verdict(inner.equal, inner.method, f"left-hand side differs ({c_lhs} vs {g_lhs}); right-hand sides: {inner.detail}")
     if has_units(gold.rhs) or has_units(cand.rhs):
-        # a value and its unit, both equal, under a name on another letter (u for E/V, T_\mu for
-        # E_{\mu, kinetic}): one quantity, as a careful grader reads it; v_2 for v_1 stays two
-        numbered_apart = all(isinstance(x, sympy.Symbol) for x in (g_lhs, c_lhs)) and re.sub(r"\d", "", g_lhs.name) == re.sub(
-            r"\d", "", c_lhs.name
-        )
-        same_sides = None if numbered_apart or not has_units(gold.rhs) else _match_right_hand_sides(gold, cand, settings)
-        if same_sides is not None and same_sides.method == "units":
-            return Verdict(
-                True,
-                "relation_lhs_differs",
-                f"left-hand side differs ({c_lhs} vs {g_lhs}); right-hand sides: {same_sides.method}: {same_sides.detail}",
-            )
         return Verdict(False, "relation", "left-hand sides differ; right-hand sides differ")
     if (
         isinstance(g_lhs, sympy.Symbol)
@@ -552,16 +545,17 @@ def _bare_unit_read(latex: str) -> tuple[str, str] | None:
     return (f"{value} \\text{{{unit}}}", unit) if is_unit(unit) else None
 
 
-def _symbols_as_units(parsed):
-    """`parsed` with the symbols of its value read as the units they spell (``K`` as
-    kelvin in ``\\frac{3\\,K}{2^{1/3}}``), or None when one of them spells no unit."""
+def _symbols_as_units(parsed) -> tuple[object, str] | None:
+    """(`parsed` with the symbols of its value read as the units they spell, their names):
+    ``K`` as kelvin in ``\\frac{3\\,K}{2^{1/3}}``; None when one of them spells no unit, or
+    when no number comes with them (the answer ``b`` is no barn)."""
     symbols = _value_symbols(parsed)
     values = parsed.parts[1:] if isinstance(parsed, Relation) else (parsed,)
     if not symbols or not all(is_unit(s.name) for s in symbols):
         return None
     if not all(isinstance(v, sympy.Expr) and v.as_coeff_Mul()[0] != 1 for v in values):
-        return None  # a number and its unit, not a bare letter (the answer "b" is no barn)
-    return _substituted(parsed, {s: parse_unit(s.name) for s in symbols})
+        return None
+    return _substituted(parsed, {s: parse_unit(s.name) for s in symbols}), ", ".join(sorted(s.name for s in symbols))
 
 
 def _unit_typed_as_math(gold, cand, gold_latex: str, candidate_latex: str, settings: _Settings) -> Verdict | None:
@@ -573,16 +567,16 @@ def _unit_typed_as_math(gold, cand, gold_latex: str, candidate_latex: str, setti
     if gold_units == cand_units:
         return None
     side, latex, parsed = ("gold", gold_latex, gold) if cand_units else ("candidate", candidate_latex, cand)  # gold: "10^{-14} J/m^3"
-    bare = _bare_unit_read(latex)
-    read, failed = parse_or_verdict(bare[0], side) if bare is not None else (None, None)
-    from_symbols = bare is None or read is None or failed is not None
-    if from_symbols or bare is None:
-        read = _symbols_as_units(parsed)
-        if read is None:
+    reading = None
+    if (bare := _bare_unit_read(latex)) is not None:
+        read, failed = parse_or_verdict(bare[0], side)
+        reading = (read, bare[1]) if failed is None else None
+    from_symbols = reading is None
+    if reading is None:
+        reading = _symbols_as_units(parsed)
+        if reading is None:
             return None
-        typed = ", ".join(sorted(s.name for s in _value_symbols(parsed)))
-    else:
-        typed = bare[1]
+    read, typed = reading
     inner = _compare_parsed(gold, read, settings) if side == "candidate" else _compare_parsed(read, cand, settings)
     if inner.equal is None or (inner.equal is False and from_symbols):
         return None  # still unequal with its symbols read as units: they may be quantities, so the first verdict stands

@@ -124,7 +124,6 @@ _FINAL_HEADING = re.compile(
     r"|\b(?:the\s+)?(?:final\s+)?answers?\s+(?:is|are)\b\s*:?"
 )
 _MATH_OPEN = re.compile(r"\\\[|\$\$|\\\(|\\begin\{((?:equation|align|gather|multline|eqnarray)\*?)\}|\$")
-_EMPTY_BOX = re.compile(r"\\boxed\s*\{\s*\}")
 _MATH_CLOSE = {"\\[": "\\]", "$$": "$$", "\\(": "\\)", "$": "$"}
 
 
@@ -162,8 +161,8 @@ def _final_section_statements(section: str) -> list[tuple[int, int, str, str]]:
     tail = section[start:]
     found = []
     for begin, end, content in math_spans(tail):
-        if _EMPTY_BOX.fullmatch(content):
-            continue  # "The final answer is: $\\boxed{}$" answers nothing
+        if _BOX_OPEN.search(content):
+            continue  # an empty box ("The final answer is: $\\boxed{}$"), or `_find_boxes` had read it: no answer
         label = _LINE_LABEL.match(tail[tail.rfind("\n", 0, begin) + 1 : begin])
         labelled = f"({(label.group(1) or label.group(2)).lower()}) " if label else ""  # "- Part (b): $t = 2$ s" answers (b)
         found.append((start + begin, start + end, labelled + content + _unit_after(tail[end:], content), "final-answer section"))
