@@ -152,8 +152,11 @@ def test_boxes_without_backslash_and_final_answer_sections():
         [("b", r"t = 2 \text{s}")],
         [(None, "x = 3")],
     ]
-    # an empty box after "The final answer is:" (llama-3.1-8b atomic/3-52) answers nothing
-    assert read_answers("Work.\n\nThe final answer is: \n\n$\\boxed{}$") == []
+    # an empty box after "The final answer is:" (llama-3.1-8b atomic/3-52) answers nothing; an answer written
+    # after one is the answer (llama-3.1-8b quantum/6015, mistral7b_0shot id 19)
+    assert read_answers("Work.\n\nThe final answer is: \n\n$\\boxed{}$.") == []
+    (box,) = read_answers("Work.\n\nThe final answer is: $boxed{}\\frac{2}{x}$")
+    assert box.content == r"\frac{2}{x}"
 
 
 def test_unicode_math_becomes_latex():

@@ -36,6 +36,7 @@ _CONTEXT_CHARS = 300
 # `\boxed{`, `\fbox{`, and `boxed{` without its backslash (the HARDMath dataset's
 # own spelling `$boxed{...}$`, which few-shot prompted models copy).
 _BOX_OPEN = re.compile(r"(?:\\(?:boxed|fbox)|(?<![\\A-Za-z])boxed)\s*\{")
+_EMPTY_BOX = re.compile(_BOX_OPEN.pattern + r"\s*\}")
 
 
 @dataclass(frozen=True)
@@ -161,8 +162,9 @@ def _final_section_statements(section: str) -> list[tuple[int, int, str, str]]:
     tail = section[start:]
     found = []
     for begin, end, content in math_spans(tail):
-        if _BOX_OPEN.search(content):
-            continue  # an empty box ("The final answer is: $\\boxed{}$"), or `_find_boxes` had read it: no answer
+        content = _EMPTY_BOX.sub("", content).strip()  # "$boxed{}\\frac{2}{x}$": the answer written after an empty box
+        if not content.strip(".,;: "):
+            continue  # "The final answer is: $\\boxed{}$." answers nothing
         label = _LINE_LABEL.match(tail[tail.rfind("\n", 0, begin) + 1 : begin])
         labelled = f"({(label.group(1) or label.group(2)).lower()}) " if label else ""  # "- Part (b): $t = 2$ s" answers (b)
         found.append((start + begin, start + end, labelled + content + _unit_after(tail[end:], content), "final-answer section"))
